@@ -1,0 +1,19 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Installs everything mkruckus needs on a fresh Debian 12 machine and builds dist/mkruckus.
+set -eu
+cd "$(dirname "$0")/.."
+PKGS="busybox-static squashfs-tools erofs-utils cpio e2fsprogs qemu-system-x86 linux-image-amd64 kmod zstd xz-utils lz4 util-linux shellcheck dash"
+[ "${WITH_PEERS:-0}" = 1 ] && PKGS="$PKGS dracut-core initramfs-tools"
+missing=
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	# shellcheck disable=SC2086 # a word list
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi
+[ -x node_modules/.bin/bun ] && [ -d node_modules/yargs ] || npm ci --no-audit --no-fund
+PATH="$PWD/node_modules/.bin:$PATH" bun run build

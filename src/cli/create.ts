@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// `mkruckus [create] OUT.img`: flags → BuildRequest → build().
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { build, type BuildResult } from '../build.ts';
+import { buildRequest, COMPRESSIONS, SECOND_STAGES } from '../core/request.ts';
+import { readConfigFiles } from '../host/config.ts';
+import { info, isVerbose } from '../log.ts';
+
+interface CreateArgs {
+  out: string;
+  kernel?: string;
+  base: string;
+  force?: boolean;
+  'dry-run'?: boolean;
+  compress?: string;
+  add?: string[];
+  omit?: string[];
+  modules?: string[];
+  'second-stage'?: string;
+  ucode?: string;
+  'no-ucode'?: boolean;
+}
+
+function builder(y: Argv): Argv<CreateArgs> {
+  return y
+    .positional('out', { type: 'string', describe: 'the image to write', demandOption: true })
+    .option('kernel', { alias: 'k', type: 'string', describe: 'kernel version or unique prefix (default: running)' })
+    .option('base', { type: 'string', default: '/', describe: 'system to take files from' })
+    .option('compress', { type: 'string', choices: COMPRESSIONS, describe: 'compression (default zstd)' })
+    .option('add', { type: 'string', array: true, describe: 'add build modules' })
+    .option('omit', { type: 'string', array: true, describe: 'leave build modules out' })
+    .option('modules', { type: 'string', array: true, describe: 'use exactly these build modules' })
+    .option('second-stage', { type: 'string', choices: SECOND_STAGES, describe: 'second-stage image type' })
+    .option('ucode', { type: 'string', describe: 'early microcode cpio to prepend' })
+    .option('no-ucode', { type: 'boolean', describe: 'no early microcode' }) as unknown as Argv<CreateArgs>;
+}
+
+async function handler(args: ArgumentsCamelCase<CreateArgs>): Promise<void> {
+  const req = buildRequest(
+    {
+      out: args.out,
+      kernel: args.kernel,
+      base: args.base,
+      force: args.force,
+      dryRun: args['dry-run'],
+      compress: args.compress,
+      add: args.add,
+      omit: args.omit,
+      modules: args.modules,
+      secondStage: args['second-stage'],
+      ucode: args.ucode,
+      noUcode: args['no-ucode'],
+    },
+    readConfigFiles(args.base),
+    process.env,
+  );
+  const result = await build(req);
+  if (req.dryRun) process.stdout.write(renderDryRun(result));
+  else if (isVerbose()) info(`wrote ${req.out}: ${describeSizes(result)}`);
+}
+
+function describeSizes(r: BuildResult): string {
+  return `${r.plan.length} entries, ${r.sizes.cpio} bytes of cpio, ${r.sizes.compressed} compressed, ${r.sizes.ucode} of microcode`;
+}
+
+export function renderDryRun(r: BuildResult): string {
+  const lines = [
+    `kernel: ${r.kernelVersion}`,
+    `modules: ${r.modules.join(' ')}`,
+    `kernel modules (${r.kernelModules.length}): ${r.kernelModules.join(' ')}`,
+    `entries: ${r.plan.length}`,
+    ...r.plan.map(({ owner, item }) => {
+      const size = item.kind === 'bytes' ? ` ${item.data.length}` : '';
+      const extra = item.kind === 'symlink' ? ` -> ${item.target}` : item.kind === 'file' ? ` < ${item.source}` : '';
+      return `  ${item.kind.padEnd(7)} ${item.path}${extra}${size} [${owner}]`;
+    }),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+export const createCommand: CommandModule<object, CreateArgs> = {
+  command: ['create <out>', '$0 <out>'],
+  describe: 'build an initramfs image (the default command)',
+  builder,
+  handler,
+};

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The shape of a build module's manifest (modules/<name>/module.ts).
+import type { StageItem } from './stage.ts';
+
+/** Boot phases, in the order /init runs them. */
+export const HOOK_PHASES = ['early', 'devices', 'mount', 'pre-pivot', 'emergency'] as const;
+export type HookPhase = (typeof HOOK_PHASES)[number];
+
+export interface ModuleFile {
+  /** a file beside the manifest (modules/<name>/<from>) or under templates/ when it starts with `templates/` */
+  from?: string;
+  /** literal content instead of `from` */
+  text?: string;
+  to: string;
+  mode?: number;
+}
+
+/** What a module's plan() sees: facts about the build, never a handle to write with. */
+export interface PlanContext {
+  kernelVersion: string;
+  base: string;
+  /** names of every module in this build */
+  modules: readonly string[];
+  /** applet paths (`/usr/bin/ls`, ...) of the base's busybox */
+  busyboxApplets: () => Promise<string[]>;
+}
+
+export interface ModuleManifest {
+  name: string;
+  description: string;
+  depends?: string[];
+  /** module names, aliases, or directory prefixes ending in `/` relative to /lib/modules/KVER */
+  kernelModules?: string[];
+  /** kernel modules loaded at boot before anything else (e.g. the root filesystem's driver) */
+  bootKernelModules?: string[];
+  /** binaries resolved inside --base with their shared libraries; missing ones are an error */
+  binaries?: string[];
+  /** binaries taken when the base has them */
+  optionalBinaries?: string[];
+  files?: ModuleFile[];
+  /** phase → hook files in ./hooks; installed as /lib/ruckusrd/hooks/<phase>/<NN-module-name.sh> */
+  hooks?: Partial<Record<HookPhase, string[]>>;
+  /** boot parameters the hooks read; each must exist in src/core/params.ts */
+  params?: string[];
+  /** image paths this module may overwrite when another module also provides them */
+  overrides?: string[];
+  /** host-dependent additions; returns items, never writes */
+  plan?: (ctx: PlanContext) => StageItem[] | Promise<StageItem[]>;
+}
+
+export function defineModule(manifest: ModuleManifest): ModuleManifest {
+  return manifest;
+}

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The staging plan: every module's items merged into one sorted, collision-checked list.
+import { UserError } from '../log.ts';
+import { normalizeImagePath, parentDirs, type StageItem } from './stage.ts';
+
+export interface OwnedItem {
+  owner: string;
+  item: StageItem;
+}
+
+export interface PlanEntry extends OwnedItem {}
+
+const MAX_LINK_HOPS = 40;
+
+/**
+ * Merges items: paths are canonicalised through directory symlinks in the plan (so `/bin/sh` lands
+ * in `/usr/bin/sh` when `/bin -> usr/bin`), parents are added, and two owners giving one path
+ * different content is an error unless the later owner lists the path in `overrides`.
+ */
+export function buildPlan(
+  items: readonly OwnedItem[],
+  overrides: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
+): PlanEntry[] {
+  const links = new Map<string, string>();
+  for (const { item } of items) {
+    if (item.kind === 'symlink') links.set(normalizeImagePath(item.path), item.target);
+  }
+  const byPath = new Map<string, PlanEntry>();
+  for (const { owner, item } of items) {
+    const path = canonicalParent(normalizeImagePath(item.path), links);
+    const entry = { owner, item: { ...item, path } };
+    const prev = byPath.get(path);
+    if (prev && (item.weak || prev.item.weak)) {
+      if (prev.item.weak && !item.weak) byPath.set(path, entry);
+      continue;
+    }
+    if (prev && !sameContent(prev.item, entry.item)) {
+      if (!overrides.get(owner)?.has(path)) {
+        throw new UserError(
+          `${path} is provided differently by modules '${prev.owner}' and '${owner}'`,
+        );
+      }
+    }
+    if (!prev || prev.item.kind === 'dir' || overrides.get(owner)?.has(path)) byPath.set(path, entry);
+  }
+  for (const path of [...byPath.keys()]) {
+    for (const dir of parentDirs(path)) {
+      if (!byPath.has(dir)) byPath.set(dir, { owner: 'plan', item: { kind: 'dir', path: dir } });
+    }
+  }
+  return [...byPath.values()].sort((a, b) => comparePaths(a.item.path, b.item.path));
+}
+
+/** Resolves symlinked parent directories of `path` (never the last component itself). */
+function canonicalParent(path: string, links: ReadonlyMap<string, string>): string {
+  let parts = path.split('/').filter(Boolean);
+  for (let hops = 0, i = 0; i < parts.length - 1; i++) {
+    const prefix = '/' + parts.slice(0, i + 1).join('/');
+    const target = links.get(prefix);
+    if (target === undefined) continue;
+    if (++hops > MAX_LINK_HOPS) throw new UserError(`symlink loop in the image at ${prefix}`);
+    const dir = target.startsWith('/') ? target : `/${parts.slice(0, i).join('/')}/${target}`;
+    parts = [...resolveDots(dir), ...parts.slice(i + 1)];
+    i = -1;
+  }
+  return '/' + parts.join('/');
+}
+
+function resolveDots(path: string): string[] {
+  const out: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return out;
+}
+
+function sameContent(a: StageItem, b: StageItem): boolean {
+  switch (a.kind) {
+    case 'dir':
+      return b.kind === 'dir';
+    case 'file':
+      return b.kind === 'file' && a.source === b.source && a.mode === b.mode;
+    case 'bytes':
+      return b.kind === 'bytes' && a.mode === b.mode && Buffer.from(a.data).equals(b.data);
+    case 'symlink':
+      return b.kind === 'symlink' && a.target === b.target;
+    case 'node':
+      return b.kind === 'node' && a.type === b.type && a.major === b.major && a.minor === b.minor;
+  }
+}
+
+/** Component-wise order: a directory sorts before everything inside it. */
+export function comparePaths(a: string, b: string): number {
+  const pa = a.split('/');
+  const pb = b.split('/');
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    if (x !== y) return Buffer.compare(Buffer.from(x), Buffer.from(y));
+  }
+  return pa.length - pb.length;
+}

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Atomic output: a temp file beside OUT, fsync, rename, fsync the directory. Any failure or
+// interruption removes the temp file and leaves a previous OUT byte-for-byte as it was.
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, existsSync, constants } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { UserError } from '../log.ts';
+
+const pendingTemps = new Set<string>();
+let signalsHooked = false;
+
+function hookSignals(): void {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      for (const tmp of pendingTemps) removeQuietly(tmp);
+      process.exit(128 + (constants.signals[sig] ?? 1));
+    });
+  }
+}
+
+export function checkOutputAbsent(out: string, force: boolean): void {
+  if (!force && existsSync(out)) {
+    throw new UserError(`${out} exists; use --force to overwrite it`);
+  }
+}
+
+/** Writes chunks to `out` atomically. */
+export function writeAtomic(out: string, chunks: readonly Uint8Array[], mode = 0o600): void {
+  hookSignals();
+  const dir = dirname(out);
+  const tmp = join(dir, `.${basename(out)}.mkruckus-${process.pid}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'wx', mode);
+    pendingTemps.add(tmp);
+    for (const chunk of chunks) writeFully(fd, chunk);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, out);
+    pendingTemps.delete(tmp);
+    syncDir(dir);
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    removeQuietly(tmp);
+    pendingTemps.delete(tmp);
+    throw describeWriteError(err, out);
+  }
+}
+
+function writeFully(fd: number, chunk: Uint8Array): void {
+  for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
+}
+
+function syncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    fsyncSync(fd);
+    closeSync(fd);
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename itself already happened.
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+function describeWriteError(err: unknown, out: string): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why: Record<string, string> = {
+    ENOSPC: 'no space left on device',
+    EDQUOT: 'disk quota exceeded',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only filesystem',
+    ENOENT: 'directory does not exist',
+  };
+  if (code && why[code]) return new UserError(`cannot write ${out}: ${why[code]}`);
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Plan entries → cpio entries with their bytes (reads every `file` source from the base).
+import type { CpioEntry } from '../archive/cpio.ts';
+import type { PlanEntry } from '../core/plan.ts';
+
+export async function readPlanEntries(plan: readonly PlanEntry[]): Promise<CpioEntry[]> {
+  return Promise.all(
+    plan.map(async ({ item }): Promise<CpioEntry> => {
+      switch (item.kind) {
+        case 'dir':
+          return { path: item.path, type: 'dir', mode: item.mode ?? 0o755 };
+        case 'file':
+          return { path: item.path, type: 'file', mode: item.mode, data: await Bun.file(item.source).bytes() };
+        case 'bytes':
+          return { path: item.path, type: 'file', mode: item.mode, data: item.data };
+        case 'symlink':
+          return { path: item.path, type: 'symlink', mode: 0o777, target: item.target };
+        case 'node':
+          return { path: item.path, type: item.type, mode: item.mode, major: item.major, minor: item.minor };
+      }
+    }),
+  );
+}
+
+export function planSize(entries: readonly CpioEntry[]): number {
+  return entries.reduce((sum, e) => sum + (e.data?.length ?? 0), 0);
+}

@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The one place that spawns host tools (zx, argument arrays only: no shell strings).
+import { $ } from 'zx';
+import { isVerbose } from '../log.ts';
+
+/** Runs argv and returns stdout; never throws (a probe). */
+export async function probeTool(argv: string[]): Promise<{ ok: boolean; stdout: string }> {
+  $.verbose = isVerbose();
+  $.quiet = !isVerbose();
+  const result = await $({ nothrow: true })`${argv}`;
+  return { ok: result.exitCode === 0, stdout: result.stdout };
+}
+
+/** Applet paths of a busybox binary (`busybox --list-full`), as absolute image paths. */
+export async function listBusyboxApplets(busyboxHostPath: string): Promise<string[]> {
+  const { ok, stdout } = await probeTool([busyboxHostPath, '--list-full']);
+  if (!ok) return [];
+  return stdout
+    .split('\n')
+    .filter((line) => line && line !== 'linuxrc')
+    .map((line) => '/' + line.replace(/^\/+/, ''));
+}

@@ -1,0 +1,41 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# mkruckus /init (linuxrc): fixed code. What varies per build is data in /etc/ruckusrd/ and the
+# hook files in /lib/ruckusrd/hooks/<phase>/. No `set -e`: PID 1 exiting panics the kernel, so
+# every fallible step ends in `|| fatal`.
+set -u
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
+umask 022
+
+. /lib/ruckusrd/log.sh
+. /lib/ruckusrd/params.sh
+. /lib/ruckusrd/device.sh
+. /lib/ruckusrd/hooks.sh
+
+mount_pseudo_fs
+timing init
+parse_cmdline
+has_param quiet && RD_QUIET=1
+has_param verbose && RD_VERBOSE=1
+has_param shell && interactive_shell "shell requested on the command line"
+
+NEWROOT=/sysroot
+mkdir -p "$NEWROOT"
+
+for phase in early devices mount pre-pivot; do
+	timing "$phase"
+	run_hooks "$phase"
+done
+
+has_param initramsys && interactive_shell "initramsys: staying in the initramfs" && fatal "initramsys: leaving the initramfs system is not possible"
+
+read_param init "/sbin/init"
+RD_INIT=$REPLY
+[ -x "$NEWROOT$RD_INIT" ] || [ -L "$NEWROOT$RD_INIT" ] || fatal "init $RD_INIT not found on the root filesystem"
+has_param maint && interactive_shell "maint: leave this shell to continue booting"
+
+timing switch_root
+move_pseudo_fs "$NEWROOT"
+exec switch_root "$NEWROOT" "$RD_INIT" "$@"
+fatal "switch_root to $NEWROOT failed"

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Finding block devices: /dev/NAME, LABEL=, UUID=, PARTUUID=, PARTLABEL=, with a bounded wait.
+
+RD_DEFAULT_WAIT=${RD_DEFAULT_WAIT:-10}
+
+# find_device_once SPEC: sets REPLY to the device node, or fails.
+find_device_once() {
+	REPLY=
+	case $1 in
+	/dev/*) [ -b "$1" ] && REPLY=$1 ;;
+	LABEL=* | UUID=*)
+		# findfs is busybox's; util-linux blkid (when the image has it) also knows PARTUUID.
+		REPLY=$(findfs "$1" 2>/dev/null) || REPLY=$(blkid -l -o device -t "$1" 2>/dev/null) ;;
+	PARTUUID=* | PARTLABEL=*) REPLY=$(blkid -l -o device -t "$1" 2>/dev/null) ;;
+	esac
+	[ -n "$REPLY" ] && [ -b "$REPLY" ]
+}
+
+# wait_for_device SPEC: waits rootdelay= seconds, forever with rootwait, else RD_DEFAULT_WAIT;
+# sets REPLY to the node or ends in fatal.
+wait_for_device() {
+	read_param rootdelay "$RD_DEFAULT_WAIT"
+	_secs=$REPLY
+	_limit=$((_secs * 10))
+	_tries=0
+	until find_device_once "$1"; do
+		coldplug_devices
+		if ! has_param rootwait && [ "$_tries" -ge "$_limit" ]; then
+			fatal "device $1 not found after $_secs seconds"
+		fi
+		_tries=$((_tries + 1))
+		sleep 0.1
+	done
+	vmsg "found $1 at $REPLY"
+}
+
+# Loads drivers for devices that appeared since the last call (hotplug without udev).
+coldplug_devices() {
+	command -v load_device_drivers >/dev/null 2>&1 && load_device_drivers
+	return 0
+}
+
+# fs_type DEV: sets REPLY to the filesystem type by magic (empty when unknown).
+fs_type() {
+	REPLY=$(blkid -o value -s TYPE "$1" 2>/dev/null) || REPLY=
+}
+
+# mount_device SPEC DIR FSTYPE OPTIONS: waits, loads the filesystem driver, mounts.
+mount_device() {
+	wait_for_device "$1"
+	_dev=$REPLY
+	_type=$3
+	[ -n "$_type" ] || { fs_type "$_dev"; _type=$REPLY; }
+	[ -n "$_type" ] && modprobe -q "$_type" 2>/dev/null
+	mkdir -p "$2"
+	if [ -n "$_type" ]; then
+		mount -t "$_type" -o "$4" "$_dev" "$2" || fatal "cannot mount $1 ($_dev, $_type) on $2"
+	else
+		mount -o "$4" "$_dev" "$2" || fatal "cannot mount $1 ($_dev) on $2"
+	fi
+}

@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Pseudo filesystems and hook phases. Hooks are our own files (/lib/ruckusrd/hooks/<phase>/*.sh),
+# sourced in name order (NN-module-name.sh) so they share /init's functions and variables.
+
+mount_pseudo_fs() {
+	mkdir -p /proc /sys /dev /run
+	mount -t proc -o nosuid,noexec,nodev proc /proc
+	mount -t sysfs -o nosuid,noexec,nodev sysfs /sys
+	mount -t devtmpfs -o mode=0755,nosuid devtmpfs /dev
+	mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
+	mkdir -p "$RD_RUN/params" /dev/pts
+	: > "$RD_RUN/timings"
+}
+
+# The new root keeps /dev, /proc, /sys and /run (with /run/ruckusrd) instead of mounting them anew.
+move_pseudo_fs() {
+	for _fs in dev proc sys run; do
+		if [ -d "$1/$_fs" ]; then
+			mount --move "/$_fs" "$1/$_fs" || warn "could not move /$_fs into the new root"
+		fi
+	done
+}
+
+run_hooks() {
+	[ -d "/lib/ruckusrd/hooks/$1" ] || return 0
+	for _hook in /lib/ruckusrd/hooks/"$1"/*.sh; do
+		[ -f "$_hook" ] || continue
+		vmsg "hook $_hook"
+		. "$_hook"
+	done
+}

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The one QEMU wrapper of the suite: TCG only (no KVM here), serial console on a pipe, a hard
+// wall-clock kill, and the kernel command line always carrying console/panic settings so a
+// kernel panic ends the VM instead of hanging it.
+import { existsSync, readdirSync } from 'node:fs';
+
+export const QEMU = '/usr/bin/qemu-system-x86_64';
+
+/** The newest Debian kernel installed, with its modules (what the images are built for). */
+export function findKernel(): { version: string; vmlinuz: string } | undefined {
+  let versions: string[] = [];
+  try {
+    versions = readdirSync('/lib/modules').filter((v) => existsSync(`/boot/vmlinuz-${v}`));
+  } catch {
+    return undefined;
+  }
+  const version = versions.sort().at(-1);
+  return version ? { version, vmlinuz: `/boot/vmlinuz-${version}` } : undefined;
+}
+
+export const haveQemu = existsSync(QEMU);
+export const kernel = findKernel();
+/** Boot tests run when QEMU and a kernel exist; on CI their absence is a failure, not a skip. */
+export const canBoot = haveQemu && kernel !== undefined;
+if (process.env.CI === 'true' && !canBoot) throw new Error('CI: boot tests need qemu-system-x86 and linux-image-amd64');
+
+export interface BootOptions {
+  initrd: string;
+  append: string;
+  disks?: { file: string; readonly?: boolean; format?: 'raw' }[];
+  /** stop as soon as this appears on the console (the VM is then killed) */
+  until?: RegExp;
+  /** text typed on the console once `typeWhen` appears (e.g. commands for a rescue shell) */
+  type?: string;
+  typeWhen?: RegExp;
+  timeoutMs?: number;
+  memoryMB?: number;
+}
+
+export interface BootResult {
+  console: string;
+  timedOut: boolean;
+  exitCode: number | null;
+}
+
+export async function boot(opts: BootOptions): Promise<BootResult> {
+  if (!kernel) throw new Error('no kernel to boot');
+  const argv = [
+    QEMU, '-nodefaults', '-display', 'none', '-no-reboot', '-accel', 'tcg',
+    '-m', String(opts.memoryMB ?? 512), '-smp', '1', '-serial', 'stdio', '-monitor', 'none',
+    '-kernel', kernel.vmlinuz, '-initrd', opts.initrd,
+    '-append', `console=ttyS0 panic=-1 oops=panic loglevel=4 ${opts.append}`,
+    ...(opts.disks ?? []).flatMap((d) => [
+      '-drive', `file=${d.file},format=raw,if=virtio${d.readonly ? ',readonly=on' : ''}`,
+    ]),
+  ];
+  const proc = Bun.spawn(argv, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' });
+  let output = '';
+  let typed = false;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    proc.kill('SIGKILL');
+  }, opts.timeoutMs ?? 120_000);
+  const decoder = new TextDecoder();
+  for await (const chunk of proc.stdout) {
+    output += decoder.decode(chunk, { stream: true });
+    if (opts.type && !typed && opts.typeWhen?.test(output)) {
+      typed = true;
+      proc.stdin.write(opts.type);
+      proc.stdin.flush();
+    }
+    if (opts.until?.test(output)) {
+      proc.kill('SIGKILL');
+      break;
+    }
+  }
+  const exitCode = await proc.exited;
+  clearTimeout(timer);
+  output += await new Response(proc.stderr).text().catch(() => '');
+  return { console: output.replaceAll('\r', ''), timedOut, exitCode };
+}
+
+/** Text between `=== NAME` and the next `=== ` line printed by the guest init. */
+export function section(consoleText: string, name: string): string {
+  const start = consoleText.indexOf(`=== ${name}\n`);
+  if (start < 0) return '';
+  const rest = consoleText.slice(start + name.length + 5);
+  const end = rest.indexOf('=== ');
+  return end < 0 ? rest : rest.slice(0, end);
+}
