@@ -43,7 +43,7 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
     kernelVersion,
     base: req.base,
     modules: modules.map((m) => m.name),
-    busyboxApplets: async () => listBusyboxApplets(base.hostPath(base.resolve('/usr/bin/busybox').path)),
+    busyboxApplets: () => busyboxApplets(base),
   };
   const moduleItems = await step('collect module items', () => collectAll(modules, base, ctx));
   const kmods = await step('resolve kernel modules', () =>
@@ -81,6 +81,13 @@ function generatedItems(modules: ModuleManifest[], kernelVersion: string, req: B
     file('/etc/ruckusrd/build.conf', renderBuildConf(info)),
     file('/etc/ruckusrd/modules-load', renderModulesLoad(modules.flatMap((m) => m.bootKernelModules ?? []))),
   ];
+}
+
+async function busyboxApplets(base: BaseFs): Promise<string[]> {
+  const found = ['/usr/bin/busybox', '/bin/busybox', '/usr/sbin/busybox', '/sbin/busybox']
+    .map((p) => base.resolve(p))
+    .find((r) => r !== null);
+  return found ? listBusyboxApplets(base.hostPath(found.path)) : [];
 }
 
 function overridesOf(modules: ModuleManifest[]): Map<string, Set<string>> {

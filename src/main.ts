@@ -45,4 +45,5 @@ function reportError(err: unknown): number {
   return 70;
 }
 
-if (import.meta.main) process.exit(await main(process.argv.slice(2)));
+// exitCode, not exit(): exit() would cut off output still queued for a pipe.
+if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

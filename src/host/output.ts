@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Atomic output: a temp file beside OUT, fsync, rename, fsync the directory. Any failure or
 // interruption removes the temp file and leaves a previous OUT byte-for-byte as it was.
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, existsSync, constants } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, existsSync } from 'node:fs';
+import { constants } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../log.ts';
 

@@ -61,7 +61,7 @@ param_valid() {
 		case $1:$2 in abspath:/* | relpath:[!/]*) return 0 ;; esac
 		return 1 ;;
 	fstype) case $2 in '' | *[!a-z0-9_.]*) return 1 ;; esac ;;
-	options) case $2 in '' | *[\'\"\`\$\\\;\|\&\<\>\(\)]*) return 1 ;; esac ;;
+	options) case $2 in '' | *[\'\"\`\$\\\;\|\&\<\>\(\)\ \	]*) return 1 ;; esac ;;
 	sizeordevice) is_size "$2" || is_device "$2" ;;
 	*) return 1 ;;
 	esac

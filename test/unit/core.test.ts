@@ -105,10 +105,10 @@ describe('config and request', () => {
     expect([r.compress, r.modules.add, r.mtime]).toEqual(['xz', ['a', 'x', 'y'], 0]);
   });
   test('SOURCE_DATE_EPOCH', () => expect(buildRequest({ out: 'o' }, {}, { SOURCE_DATE_EPOCH: '1700000000' }).mtime).toBe(1700000000));
-  test.each([
-    [{ out: 'o', compress: 'rar' }, {}, /invalid --compress 'rar'/],
-    [{ out: 'o' }, {}, /SOURCE_DATE_EPOCH/, { SOURCE_DATE_EPOCH: 'now' }],
-  ])('rejects %o', (flags, file, msg, env = {}) => expect(() => buildRequest(flags, file, env)).toThrow(msg as RegExp));
+  test('rejects an unknown compression', () =>
+    expect(() => buildRequest({ out: 'o', compress: 'rar' }, {}, {})).toThrow(/invalid --compress 'rar'/));
+  test('rejects a non-numeric SOURCE_DATE_EPOCH', () =>
+    expect(() => buildRequest({ out: 'o' }, {}, { SOURCE_DATE_EPOCH: 'now' })).toThrow(/SOURCE_DATE_EPOCH/));
   test('errors are UserErrors', () => expect(() => buildRequest({ out: 'o', compress: 'rar' }, {}, {})).toThrow(UserError));
 });
 

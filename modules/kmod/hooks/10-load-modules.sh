@@ -4,9 +4,10 @@
 
 # load_device_drivers: called again while waiting for a device, for devices that appeared late.
 load_device_drivers() {
+	_aliases=$(cat /sys/bus/*/devices/*/modalias 2>/dev/null | sort -u)
 	set -f
-	# shellcheck disable=SC2046 # one word per alias is wanted; globbing is off
-	modprobe -q -a -b $(cat /sys/bus/*/devices/*/modalias 2>/dev/null | sort -u) 2>/dev/null
+	# shellcheck disable=SC2086 # one word per alias; globbing is off for the aliases' own * and ?
+	modprobe -q -a $_aliases 2>/dev/null
 	set +f
 	return 0
 }

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Deterministic "newc" (070701) cpio writer: the one place that knows the archive byte format.
+//
+// Our own writer rather than cpio-stream's pack, whose defaults (wall-clock mtime, call-order inodes)
+// would make two builds of the same input differ. Byte layout follows the kernel's
+// Documentation/driver-api/early-userspace/buffer-format.rst.
+
+export type CpioEntryType = 'file' | 'dir' | 'symlink' | 'char' | 'block';
+
+export interface CpioEntry {
+  /** absolute image path, e.g. `/usr/bin/x`; stored as `usr/bin/x` */
+  path: string;
+  type: CpioEntryType;
+  /** permission bits only (0o7777); the type bits come from `type` */
+  mode: number;
+  /** file content (type 'file'); absent means empty */
+  data?: Uint8Array;
+  /** symlink target (type 'symlink') */
+  target?: string;
+  /** device numbers (types 'char' and 'block') */
+  major?: number;
+  minor?: number;
+}
+
+export interface NewcOptions {
+  /** the one timestamp of every entry: SOURCE_DATE_EPOCH, or 0 */
+  mtime: number;
+  /** pad the archive's total length to a multiple of this (GNU cpio uses 512); default: no padding */
+  blockSize?: number;
+}
+
+const TYPE_BITS: Record<CpioEntryType, number> = {
+  file: 0o100000,
+  dir: 0o040000,
+  symlink: 0o120000,
+  char: 0o020000,
+  block: 0o060000,
+};
+
+const MAGIC = '070701';
+const HEADER_SIZE = 110;
+const TRAILER = 'TRAILER!!!';
+const MAX_U32 = 0xffffffff;
+const encoder = new TextEncoder();
+
+/** The 13 numeric header fields after the magic, in on-disk order. */
+interface HeaderFields {
+  ino: number;
+  mode: number;
+  nlink: number;
+  mtime: number;
+  size: number;
+  rdevMajor: number;
+  rdevMinor: number;
+  nameSize: number;
+}
+
+/** Streams the archive: one chunk per header+name, file data passed through without copying. */
+export function* newcChunks(entries: readonly CpioEntry[], opts: NewcOptions): Generator<Uint8Array> {
+  validateOptions(opts);
+  const sorted = sortCpioEntries(entries);
+  validateCpioEntries(sorted);
+  let offset = 0;
+  let ino = 1;
+  for (const entry of sorted) {
+    const name = encoder.encode(entry.path.slice(1) + '\0');
+    const data = entryData(entry);
+    const header = encodeHeader(entryFields(entry, ino++, data.length, name.length, opts.mtime), name);
+    yield header;
+    offset += header.length;
+    if (data.length > 0) {
+      yield data;
+      const pad = padding(data.length);
+      if (pad > 0) yield new Uint8Array(pad);
+      offset += data.length + pad;
+    }
+  }
+  const trailerName = encoder.encode(TRAILER + '\0');
+  const trailer = encodeHeader(
+    { ino: 0, mode: 0, nlink: 1, mtime: 0, size: 0, rdevMajor: 0, rdevMinor: 0, nameSize: trailerName.length },
+    trailerName,
+  );
+  yield trailer;
+  offset += trailer.length;
+  const block = opts.blockSize ?? 0;
+  if (block > 0 && offset % block !== 0) yield new Uint8Array(block - (offset % block));
+}
+
+/** The whole archive as one buffer. */
+export function writeNewc(entries: readonly CpioEntry[], opts: NewcOptions): Uint8Array {
+  const chunks = [...newcChunks(entries, opts)];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+/**
+ * Sorts by path components compared bytewise: a directory's own entry is a prefix of its contents'
+ * component lists, so it always comes first, which the kernel needs to create children inside it.
+ */
+export function sortCpioEntries(entries: readonly CpioEntry[]): CpioEntry[] {
+  const keyed = entries.map((entry) => ({ entry, key: entry.path.split('/').map((c) => encoder.encode(c)) }));
+  keyed.sort((a, b) => compareComponents(a.key, b.key));
+  return keyed.map((k) => k.entry);
+}
+
+function compareComponents(a: Uint8Array[], b: Uint8Array[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const c = Buffer.compare(a[i]!, b[i]!);
+    if (c !== 0) return c;
+  }
+  return a.length - b.length;
+}
+
+/** Expects sorted entries. Throws on anything the kernel would mis-unpack; these are planner bugs. */
+export function validateCpioEntries(sorted: readonly CpioEntry[]): void {
+  const dirs = new Set<string>();
+  let previous: string | undefined;
+  for (const entry of sorted) {
+    validatePath(entry.path);
+    if (entry.path === previous) throw new Error(`cpio: duplicate path ${entry.path}`);
+    previous = entry.path;
+    const parent = entry.path.slice(0, entry.path.lastIndexOf('/'));
+    if (parent !== '' && !dirs.has(parent)) {
+      throw new Error(`cpio: parent directory ${parent} of ${entry.path} is not a directory in the archive`);
+    }
+    if (entry.type === 'dir') dirs.add(entry.path);
+    validateFields(entry);
+  }
+}
+
+function validatePath(path: string): void {
+  if (!path.startsWith('/') || path === '/') throw new Error(`cpio: not an absolute, non-root path: '${path}'`);
+  const parts = path.slice(1).split('/');
+  if (parts.some((p) => p === '' || p === '.' || p === '..' || p.includes('\0'))) {
+    throw new Error(`cpio: path is not normalised: '${path}'`);
+  }
+}
+
+function validateFields(entry: CpioEntry): void {
+  const where = `cpio: ${entry.path}`;
+  if (!Number.isInteger(entry.mode) || entry.mode < 0 || entry.mode > 0o7777) {
+    throw new Error(`${where}: mode must be permission bits (0..0o7777), got ${entry.mode}`);
+  }
+  if (entry.type === 'symlink' && !entry.target) throw new Error(`${where}: symlink without target`);
+  if (entry.type === 'char' || entry.type === 'block') {
+    for (const n of [entry.major, entry.minor]) {
+      if (n === undefined || !Number.isInteger(n) || n < 0 || n > MAX_U32) {
+        throw new Error(`${where}: device node needs integer major and minor`);
+      }
+    }
+  }
+  if (entryData(entry).length > MAX_U32) throw new Error(`${where}: larger than 4 GiB, newc cannot store it`);
+}
+
+function validateOptions(opts: NewcOptions): void {
+  if (!Number.isInteger(opts.mtime) || opts.mtime < 0 || opts.mtime > MAX_U32) {
+    throw new Error(`cpio: mtime must be an integer 0..2^32-1, got ${opts.mtime}`);
+  }
+  const block = opts.blockSize ?? 0;
+  if (!Number.isInteger(block) || block < 0 || block % 4 !== 0) {
+    throw new Error(`cpio: blockSize must be a non-negative multiple of 4, got ${block}`);
+  }
+}
+
+function entryData(entry: CpioEntry): Uint8Array {
+  if (entry.type === 'file') return entry.data ?? new Uint8Array(0);
+  // A symlink's "content" is its target, without a terminating NUL.
+  if (entry.type === 'symlink') return encoder.encode(entry.target ?? '');
+  return new Uint8Array(0);
+}
+
+function entryFields(entry: CpioEntry, ino: number, size: number, nameSize: number, mtime: number): HeaderFields {
+  const isNode = entry.type === 'char' || entry.type === 'block';
+  return {
+    ino,
+    mode: TYPE_BITS[entry.type] | entry.mode,
+    // 2 for a directory ("." and its entry in the parent); the kernel ignores nlink except for
+    // hard-link detection on regular files, where 1 means "no links".
+    nlink: entry.type === 'dir' ? 2 : 1,
+    mtime,
+    size,
+    rdevMajor: isNode ? (entry.major ?? 0) : 0,
+    rdevMinor: isNode ? (entry.minor ?? 0) : 0,
+    nameSize,
+  };
+}
+
+function encodeHeader(f: HeaderFields, name: Uint8Array): Uint8Array {
+  // uid, gid, devmajor, devminor and check are always 0: the image is owned by root and
+  // the device the files came from is irrelevant (and would leak host details).
+  const numbers = [f.ino, f.mode, 0, 0, f.nlink, f.mtime, f.size, 0, 0, f.rdevMajor, f.rdevMinor, f.nameSize, 0];
+  const text = MAGIC + numbers.map((n) => n.toString(16).toUpperCase().padStart(8, '0')).join('');
+  const unpadded = HEADER_SIZE + name.length;
+  const out = new Uint8Array(unpadded + padding(unpadded));
+  out.set(encoder.encode(text), 0);
+  out.set(name, HEADER_SIZE);
+  return out;
+}
+
+/** Zero bytes needed to reach the next 4-byte boundary; every header starts 4-aligned. */
+function padding(length: number): number {
+  return (4 - (length % 4)) % 4;
+}

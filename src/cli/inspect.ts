@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// `mkruckus inspect IMG`: what an image holds, per segment, plus the kernel modules and boot hooks
+// in it (booster's `ls`, lsinitcpio, lsinitrd). Reading is in src/archive/read.ts; this only renders.
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { readImageFile, type ImageEntry, type ImageEntryType, type ImageSegment } from '../archive/read.ts';
+
+export interface InspectOptions {
+  json?: boolean;
+}
+
+const TYPE_CHARS: Record<ImageEntryType, string> = {
+  file: '-',
+  dir: 'd',
+  symlink: 'l',
+  char: 'c',
+  block: 'b',
+  fifo: 'p',
+  socket: 's',
+};
+
+// Under /lib or /usr/lib (merged-/usr images keep modules below /usr/lib, reached through a symlink).
+const MODULE_RE = /^(\/usr)?\/lib\/modules\/[^/]+\/.+\.ko(\.(xz|zst|gz))?$/;
+const HOOK_PREFIX = '/lib/ruckusrd/hooks/';
+
+export function renderInspect(segments: readonly ImageSegment[], opts: InspectOptions = {}): string {
+  const modules = listPaths(segments, (e) => e.type === 'file' && MODULE_RE.test(e.path));
+  const hooks = listPaths(segments, (e) => e.type !== 'dir' && e.path.startsWith(HOOK_PREFIX));
+  if (opts.json) {
+    // File contents (present only when the caller asked readImage for them) do not belong in a listing.
+    const plain = segments.map((s) => ({ ...s, entries: s.entries.map(({ data: _data, ...rest }) => rest) }));
+    return JSON.stringify({ segments: plain, kernelModules: modules, hooks }, null, 2) + '\n';
+  }
+  const lines: string[] = [];
+  segments.forEach((segment, i) => {
+    lines.push(renderSegmentTitle(segment, i + 1));
+    for (const entry of segment.entries) lines.push('  ' + renderEntry(entry));
+    lines.push('');
+  });
+  lines.push(`kernel modules (${modules.length}):`, ...modules.map((p) => `  ${p}`), '');
+  lines.push(`hooks (${hooks.length}):`, ...hooks.map((p) => `  ${p}`));
+  return lines.join('\n') + '\n';
+}
+
+function renderSegmentTitle(s: ImageSegment, n: number): string {
+  const sizes =
+    s.compression === 'none'
+      ? `uncompressed cpio, ${formatSize(s.uncompressedSize)}`
+      : `${s.compression}, ${formatSize(s.compressedSize)} compressed, ${formatSize(s.uncompressedSize)} uncompressed`;
+  const toEnd = s.exactEnd ? '' : ' (its end is not recorded in the format: assumed to run to the end of the file)';
+  return `segment ${n} at offset ${s.offset}: ${sizes}, ${s.entries.length} entries${toEnd}`;
+}
+
+/** One `ls -l`-like line: type, octal mode, size (or major, minor), path, symlink target. */
+export function renderEntry(e: ImageEntry): string {
+  const size = e.type === 'char' || e.type === 'block' ? `${e.major ?? 0}, ${e.minor ?? 0}` : String(e.size);
+  const target = e.type === 'symlink' ? ` -> ${e.target ?? ''}` : '';
+  return `${TYPE_CHARS[e.type]} ${e.mode.toString(8).padStart(4, '0')} ${size.padStart(10)} ${e.path}${target}`;
+}
+
+/** Matching paths over all segments, once each: a later segment's entry replaces an earlier one at boot. */
+function listPaths(segments: readonly ImageSegment[], keep: (e: ImageEntry) => boolean): string[] {
+  const paths = new Set<string>();
+  for (const segment of segments) for (const e of segment.entries) if (keep(e)) paths.add(e.path);
+  return [...paths].sort();
+}
+
+function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)`;
+}
+
+interface InspectArgs {
+  image: string;
+  json?: boolean;
+}
+
+function builder(y: Argv): Argv<InspectArgs> {
+  return y
+    .positional('image', { type: 'string', describe: 'the initramfs image to read', demandOption: true })
+    .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of text' }) as unknown as Argv<InspectArgs>;
+}
+
+export const inspectCommand: CommandModule<{}, InspectArgs> = {
+  command: 'inspect <image>',
+  describe: 'list the segments, files, kernel modules and hooks of an initramfs image',
+  builder,
+  handler: async (args: ArgumentsCamelCase<InspectArgs>) => {
+    // readImageFile turns a missing file or a non-initramfs into a one-line UserError.
+    const segments = await readImageFile(args.image);
+    await writeStdout(renderInspect(segments, { json: args.json }));
+  },
+};
+
+/**
+ * Resolves once the text is handed to the OS: main() exits right after, which would cut a piped
+ * listing short. A closed pipe (`inspect IMG | head`) is the reader's choice, not an error.
+ */
+function writeStdout(text: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    process.stdout.write(text, (err) => {
+      if (err && (err as NodeJS.ErrnoException).code !== 'EPIPE') reject(err);
+      else resolve();
+    }),
+  );
+}

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Reads the --base tree as if it were the root filesystem. Symlinks are followed by us, one
+// component at a time, because the host kernel would resolve an absolute link target such as
+// /lib -> /usr/lib against the *host* root and silently mix host files into the image.
+
+import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { globToRegExp, hasGlobMagic } from '../core/ldconf.ts';
+import { UserError } from '../log.ts';
+
+/** Linux gives up after 40 link traversals in one lookup (ELOOP); so do we. */
+const MAX_LINKS = 40;
+
+export interface BaseLink {
+  /** image path of the symlink itself (its directory part already canonical) */
+  path: string;
+  /** the literal readlink() text, as it must be recreated in the image */
+  target: string;
+}
+
+export interface ResolvedPath {
+  /** canonical image path: no symlinks in any component */
+  path: string;
+  /** every symlink passed through, in traversal order, without repeats */
+  links: BaseLink[];
+}
+
+function components(path: string): string[] {
+  return path.split('/').filter((part) => part !== '' && part !== '.');
+}
+
+export class BaseFs {
+  /** absolute, canonical host path of the base root */
+  readonly root: string;
+
+  constructor(root: string) {
+    if (!isAbsolute(root)) throw new UserError(`base directory must be an absolute path: ${root}`);
+    try {
+      this.root = realpathSync(root);
+    } catch {
+      throw new UserError(`base directory not found: ${root}`);
+    }
+  }
+
+  /** Lexical mapping only: does not follow symlinks, `..` stops at the base root. */
+  hostPath(imagePath: string): string {
+    const parts: string[] = [];
+    for (const part of components(imagePath)) {
+      if (part === '..') parts.pop();
+      else parts.push(part);
+    }
+    return join(this.root, ...parts);
+  }
+
+  /**
+   * Follows symlinks inside the base, as the kernel would if the base were `/`.
+   * Returns null if the path (or a directory on the way) does not exist.
+   */
+  resolve(imagePath: string): ResolvedPath | null {
+    const pending = components(imagePath).reverse();
+    const done: string[] = [];
+    const links: BaseLink[] = [];
+    let hops = 0;
+    while (pending.length > 0) {
+      const part = pending.pop() as string;
+      if (part === '..') {
+        done.pop(); // `..` at the base root stays at the root, like `/..`
+        continue;
+      }
+      const path = '/' + [...done, part].join('/');
+      const st = this.lstatHost(path);
+      if (!st) return null;
+      if (st.isSymbolicLink()) {
+        if (++hops > MAX_LINKS) {
+          throw new UserError(`too many levels of symbolic links resolving ${imagePath} in base ${this.root}`);
+        }
+        const target = readlinkSync(this.hostPath(path));
+        if (!links.some((l) => l.path === path)) links.push({ path, target });
+        if (target.startsWith('/')) done.length = 0;
+        pending.push(...components(target).reverse());
+        continue;
+      }
+      if (pending.length > 0 && !st.isDirectory()) return null; // ENOTDIR
+      done.push(part);
+    }
+    return { path: '/' + done.join('/'), links };
+  }
+
+  /** lstat of `done` components only: callers guarantee no symlink sits in the prefix. */
+  private lstatHost(canonicalPath: string): Stats | undefined {
+    return lstatSync(this.hostPath(canonicalPath), { throwIfNoEntry: false });
+  }
+
+  /** lstat: the directories are resolved inside the base, the last component is not followed. */
+  lstat(imagePath: string): Stats | null {
+    const parts = components(imagePath);
+    const last = parts.pop();
+    if (last === undefined || last === '..') return this.stat(imagePath);
+    const parent = this.resolve('/' + parts.join('/'));
+    if (!parent) return null;
+    return this.lstatHost(`${parent.path === '/' ? '' : parent.path}/${last}`) ?? null;
+  }
+
+  /** stat: follows every symlink inside the base. */
+  stat(imagePath: string): Stats | null {
+    const resolved = this.resolve(imagePath);
+    return resolved ? (this.lstatHost(resolved.path) ?? null) : null;
+  }
+
+  exists(imagePath: string): boolean {
+    return this.resolve(imagePath) !== null;
+  }
+
+  readFile(imagePath: string): Buffer {
+    const resolved = this.resolve(imagePath);
+    if (!resolved) throw new UserError(`not found in base ${this.root}: ${imagePath}`);
+    return readFileSync(this.hostPath(resolved.path));
+  }
+
+  /** Entry names of a directory inside the base, sorted; [] if it is missing or not a directory. */
+  readdir(imagePath: string): string[] {
+    const resolved = this.resolve(imagePath);
+    if (!resolved || !this.lstatHost(resolved.path)?.isDirectory()) return [];
+    return readdirSync(this.hostPath(resolved.path)).sort();
+  }
+
+  /** Expands `*`, `?` and `[...]` in any component, like glob(3): sorted, dot files only if asked. */
+  glob(pattern: string): string[] {
+    let matches = [''];
+    for (const part of components(pattern)) {
+      if (!hasGlobMagic(part)) {
+        matches = matches.map((m) => `${m}/${part}`);
+        continue;
+      }
+      const re = globToRegExp(part);
+      matches = matches.flatMap((m) =>
+        this.readdir(m || '/')
+          .filter((name) => re.test(name) && (part.startsWith('.') || !name.startsWith('.')))
+          .map((name) => `${m}/${name}`),
+      );
+    }
+    return matches.filter((m) => m !== '' && this.exists(m)).sort();
+  }
+}

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Kernel modules from --base into stage items: the resolved set (decompressed, because busybox insmod at
+// boot cannot read zstd and the kernel's own decompression needs CONFIG_MODULE_DECOMPRESS), depmod's text
+// indexes regenerated for that subset, and the firmware the modules declare.
+
+import { availableParallelism } from 'node:os';
+import { relative } from 'node:path';
+import {
+  parseKmodIndex,
+  renderModulesAlias,
+  renderModulesBuiltin,
+  renderModulesDep,
+  renderModulesOrder,
+  renderModulesSoftdep,
+  resolveKmods,
+  uncompressedModulePath,
+  type KmodEntry,
+  type KmodIndex,
+} from '../core/kmod.ts';
+import { parseModinfo } from '../core/modinfo.ts';
+import type { StageItem } from '../core/stage.ts';
+import { debug, UserError } from '../log.ts';
+import { BaseFs } from './base.ts';
+
+export interface KernelModulePlan {
+  items: StageItem[];
+  /** module names in load order: dependencies first */
+  loaded: string[];
+  builtin: string[];
+  missing: string[];
+  /** firmware names (as modinfo gives them) that were found and staged */
+  firmware: string[];
+  /** firmware names modinfo lists but --base lacks: normal for hardware the machine does not have */
+  missingFirmware: string[];
+}
+
+/** Carried verbatim for `modinfo` on built-ins; Debian's is ~45 KB, so only a pathological one is dropped. */
+const BUILTIN_MODINFO_MAX = 1 << 20;
+const IO_PARALLELISM = 32;
+
+interface KmodTree {
+  /** host path of BASE/lib/modules/KVER, symlinks resolved inside the base */
+  hostDir: string;
+  index: KmodIndex;
+  builtinModinfo: Uint8Array | undefined;
+}
+
+async function readOptional(path: string): Promise<Uint8Array | undefined> {
+  const file = Bun.file(path);
+  return (await file.exists()) ? file.bytes() : undefined;
+}
+
+async function readKmodTree(fs: BaseFs, kver: string): Promise<KmodTree> {
+  // BaseFs follows /lib -> usr/lib (or an absolute /lib -> /usr/lib) inside the base, never on the host
+  const found = fs.resolve(`/lib/modules/${kver}`) ?? fs.resolve(`/usr/lib/modules/${kver}`);
+  if (!found) throw new UserError(`no kernel modules for ${kver} in ${fs.root}/lib/modules`);
+  const hostDir = fs.hostPath(found.path);
+  const names = ['dep', 'alias', 'softdep', 'builtin', 'order', 'builtin.modinfo'];
+  const [dep, alias, softdep, builtin, order, builtinModinfo] = await Promise.all(
+    names.map((n) => readOptional(`${hostDir}/modules.${n}`)),
+  );
+  if (!dep) throw new UserError(`${hostDir}/modules.dep is missing: run depmod ${kver} in the base`);
+  const text = (b: Uint8Array | undefined): string => (b ? new TextDecoder().decode(b) : '');
+  const index = parseKmodIndex({
+    dep: text(dep),
+    alias: text(alias),
+    softdep: text(softdep),
+    builtin: text(builtin),
+    order: text(order),
+    builtinModinfo: text(builtinModinfo),
+  });
+  return { hostDir, index, builtinModinfo };
+}
+
+export async function readKmodIndex(base: string, kver: string): Promise<KmodIndex> {
+  return (await readKmodTree(new BaseFs(base), kver)).index;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, keeping the input order in the result. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/**
+ * Sum of the uncompressed sizes recorded in an .xz file's stream indexes (walking concatenated streams
+ * from the end), or undefined if the file is not laid out as the xz format says. It lets one `xz -dc`
+ * process decompress many modules and have its output cut back into files.
+ */
+export function xzUncompressedSize(xz: Uint8Array): number | undefined {
+  const u32 = (at: number): number => new DataView(xz.buffer, xz.byteOffset + at, 4).getUint32(0, true);
+  let end = xz.length;
+  let total = 0;
+  while (end > 0) {
+    while (end >= 4 && u32(end - 4) === 0) end -= 4; // stream padding
+    if (end < 24 || xz[end - 2] !== 0x59 || xz[end - 1] !== 0x5a) return undefined;
+    const indexStart = end - 12 - (u32(end - 8) + 1) * 4;
+    if (indexStart < 12 || xz[indexStart] !== 0) return undefined;
+    const records = readVarints(xz, indexStart + 1, end - 12);
+    const count = records[0];
+    if (count === undefined || records.length < 1 + 2 * count) return undefined;
+    let blocks = 0;
+    for (let i = 0; i < count; i++) {
+      blocks += Math.ceil((records[1 + 2 * i] as number) / 4) * 4;
+      total += records[2 + 2 * i] as number;
+    }
+    end = indexStart - blocks - 12;
+    if (end < 0 || xz[end] !== 0xfd || xz[end + 1] !== 0x37) return undefined;
+  }
+  return total;
+}
+
+function readVarints(buf: Uint8Array, from: number, to: number): number[] {
+  const out: number[] = [];
+  let value = 0;
+  let scale = 1;
+  for (let i = from; i < to; i++) {
+    const b = buf[i] as number;
+    value += (b & 0x7f) * scale;
+    scale *= 128;
+    if (b & 0x80) continue;
+    out.push(value);
+    value = 0;
+    scale = 1;
+  }
+  return out;
+}
+
+async function runXz(paths: string[]): Promise<Uint8Array> {
+  let proc;
+  try {
+    proc = Bun.spawn(['xz', '-dc', '--', ...paths], { stdout: 'pipe', stderr: 'pipe' });
+  } catch {
+    throw new UserError('xz is needed to decompress .ko.xz kernel modules but is not installed');
+  }
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).bytes(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  if (code !== 0) throw new UserError(`xz -dc failed on ${paths.join(' ')}: ${err.trim()}`);
+  return out;
+}
+
+/**
+ * Neither Bun nor node:zlib decodes xz, so we spawn xz(1): one process per CPU over a share of the
+ * files rather than one per module, since spawning hundreds of processes costs more than decoding.
+ */
+async function decompressXz(paths: string[]): Promise<Uint8Array[]> {
+  const sizes = await Promise.all(paths.map(async (p) => xzUncompressedSize(await Bun.file(p).bytes())));
+  const chunks = Array.from({ length: Math.min(availableParallelism(), paths.length) }, () => [] as number[]);
+  paths.forEach((_, i) => chunks[i % chunks.length]?.push(i));
+  const out = new Array<Uint8Array>(paths.length);
+  await Promise.all(
+    chunks.map(async (chunk) => {
+      const known = chunk.filter((i) => sizes[i] !== undefined);
+      const data = known.length ? await runXz(known.map((i) => paths[i] as string)) : new Uint8Array();
+      let at = 0;
+      for (const i of known) out[i] = data.subarray(at, (at += sizes[i] as number));
+      if (at !== data.length) throw new UserError(`xz output does not match the sizes in ${paths[chunk[0] ?? 0]}…`);
+      // an index we could not read: decompress that file on its own
+      for (const i of chunk.filter((j) => sizes[j] === undefined)) out[i] = await runXz([paths[i] as string]);
+    }),
+  );
+  return out;
+}
+
+async function readOneModule(path: string): Promise<Uint8Array> {
+  const data = await Bun.file(path).bytes();
+  if (path.endsWith('.zst')) return Bun.zstdDecompress(data);
+  if (path.endsWith('.gz')) return Bun.gunzipSync(data);
+  return data;
+}
+
+/** Reads every module, decompressed, in the order given. */
+async function readModules(hostDir: string, modules: readonly KmodEntry[]): Promise<Uint8Array[]> {
+  const paths = modules.map((e) => `${hostDir}/${e.path}`);
+  const xzAt = paths.flatMap((p, i) => (p.endsWith('.xz') ? [i] : []));
+  const [plain, xz] = await Promise.all([
+    mapLimit(paths, IO_PARALLELISM, (p) => (p.endsWith('.xz') ? Promise.resolve(undefined) : readOneModule(p))),
+    decompressXz(xzAt.map((i) => paths[i] as string)),
+  ]);
+  xzAt.forEach((at, k) => (plain[at] = xz[k]));
+  return plain.map((data, i) => {
+    if (!data || data[0] !== 0x7f || data[1] !== 0x45) throw new UserError(`${paths[i]}: not a kernel module (no ELF header)`);
+    return data;
+  });
+}
+
+function indexItems(tree: KmodTree, subset: readonly KmodEntry[], imageDir: string): StageItem[] {
+  const enc = new TextEncoder();
+  const file = (name: string, text: string): StageItem => ({
+    kind: 'bytes',
+    path: `${imageDir}/${name}`,
+    mode: 0o644,
+    data: enc.encode(text),
+  });
+  const items = [
+    file('modules.dep', renderModulesDep(subset, uncompressedModulePath)),
+    file('modules.alias', renderModulesAlias(tree.index, subset)),
+    file('modules.softdep', renderModulesSoftdep(tree.index, subset)),
+    file('modules.builtin', renderModulesBuiltin(tree.index)),
+    file('modules.order', renderModulesOrder(tree.index, subset, uncompressedModulePath)),
+  ];
+  const modinfo = tree.builtinModinfo;
+  if (modinfo && modinfo.length <= BUILTIN_MODINFO_MAX) {
+    items.push({ kind: 'bytes', path: `${imageDir}/modules.builtin.modinfo`, mode: 0o644, data: modinfo });
+  } else if (modinfo) debug(`modules.builtin.modinfo is ${modinfo.length} bytes: not copied`);
+  return items;
+}
+
+function firmwareNames(modules: readonly KmodEntry[], data: readonly Uint8Array[]): string[] {
+  const names = new Set<string>();
+  data.forEach((elf, i) => {
+    try {
+      for (const name of parseModinfo(elf).firmware) names.add(name);
+    } catch (e) {
+      throw new UserError(`${modules[i]?.path}: ${(e as Error).message}`);
+    }
+  });
+  return [...names].sort();
+}
+
+/** The kernel's lookup order (fw_get_filesystem_firmware): the plain name, then the compressed forms it
+ * decompresses itself when built with CONFIG_FW_LOADER_COMPRESS; staged as found. */
+const FIRMWARE_SUFFIXES = ['', '.zst', '.xz'];
+
+interface FirmwarePlan {
+  items: StageItem[];
+  found: string[];
+  missing: string[];
+}
+
+function firmwareCandidates(fs: BaseFs, root: string, name: string): string[] {
+  if (/[*?[]/.test(name)) return fs.glob(`${root}/${name}`);
+  for (const suffix of FIRMWARE_SUFFIXES) {
+    if (fs.resolve(`${root}/${name}${suffix}`)) return [`${root}/${name}${suffix}`];
+  }
+  return [];
+}
+
+/**
+ * Stages one firmware file under /lib/firmware. Links that stay inside the firmware tree with relative
+ * targets (linux-firmware's WHENCE links) are kept as links plus their target; anything else is
+ * dereferenced, because its target would not resolve the same way inside the image.
+ */
+function stageFirmware(fs: BaseFs, root: string, path: string, items: Map<string, StageItem>): void {
+  const resolved = fs.resolve(path);
+  if (!resolved) return;
+  const inRoot = (p: string): boolean => p.startsWith(`${root}/`);
+  const image = (p: string): string => `/lib/firmware/${relative(root, p)}`;
+  const source = fs.hostPath(resolved.path);
+  const mirror = inRoot(resolved.path) && resolved.links.every((l) => inRoot(l.path) && !l.target.startsWith('/'));
+  if (!mirror) {
+    items.set(image(path), { kind: 'file', path: image(path), mode: 0o644, source });
+    return;
+  }
+  for (const l of resolved.links) items.set(image(l.path), { kind: 'symlink', path: image(l.path), target: l.target });
+  items.set(image(resolved.path), { kind: 'file', path: image(resolved.path), mode: 0o644, source });
+}
+
+function planFirmware(fs: BaseFs, names: string[]): FirmwarePlan {
+  const root = fs.resolve('/lib/firmware')?.path;
+  const items = new Map<string, StageItem>();
+  const plan: FirmwarePlan = { items: [], found: [], missing: [] };
+  for (const name of names) {
+    const paths = root ? firmwareCandidates(fs, root, name) : [];
+    (paths.length ? plan.found : plan.missing).push(name);
+    for (const path of paths) stageFirmware(fs, root as string, path, items);
+  }
+  plan.items = [...items.values()];
+  return plan;
+}
+
+export async function planKernelModules(
+  base: string,
+  kver: string,
+  requests: string[],
+  opts: { firmware: boolean },
+): Promise<KernelModulePlan> {
+  if (kver === '' || kver.includes('/') || kver.startsWith('.')) throw new UserError(`bad kernel version: ${kver}`);
+  const fs = new BaseFs(base);
+  const tree = await readKmodTree(fs, kver);
+  const resolved = resolveKmods(tree.index, requests);
+  const data = await readModules(tree.hostDir, resolved.modules);
+  const imageDir = `/lib/modules/${kver}`;
+  const items: StageItem[] = resolved.modules.map((e, i) => ({
+    kind: 'bytes',
+    path: `${imageDir}/${uncompressedModulePath(e.path)}`,
+    mode: 0o644,
+    data: data[i] as Uint8Array,
+  }));
+  items.push(...indexItems(tree, resolved.modules, imageDir));
+  const fw = opts.firmware ? planFirmware(fs, firmwareNames(resolved.modules, data)) : undefined;
+  debug(`kernel modules: ${resolved.modules.length} staged, ${resolved.builtin.length} built in`);
+  if (fw?.missing.length) debug(`firmware not in the base: ${fw.missing.join(' ')}`);
+  return {
+    items: [...items, ...(fw?.items ?? [])],
+    loaded: resolved.modules.map((e) => e.name),
+    builtin: resolved.builtin,
+    missing: resolved.missing,
+    firmware: fw?.found ?? [],
+    missingFirmware: fw?.missing ?? [],
+  };
+}

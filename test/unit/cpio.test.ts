@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The newc writer, checked against readers that are not ours: GNU cpio and cpio-stream (via readImage).
+import { describe, expect, test } from 'bun:test';
+import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { newcChunks, writeNewc, type CpioEntry } from '../../src/archive/cpio.ts';
+import { readImage } from '../../src/archive/read.ts';
+
+const enc = new TextEncoder();
+const MTIME = 1700000000;
+
+/** Deterministic filler so sizes can be odd without a fixture file. */
+function bytes(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed;
+  for (let i = 0; i < length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+const FIXTURE: CpioEntry[] = [
+  { path: '/bin', type: 'symlink', mode: 0o777, target: 'usr/bin' },
+  { path: '/dev', type: 'dir', mode: 0o755 },
+  { path: '/dev/console', type: 'char', mode: 0o600, major: 5, minor: 1 },
+  { path: '/dev/null', type: 'char', mode: 0o666, major: 1, minor: 3 },
+  { path: '/dev/vda', type: 'block', mode: 0o660, major: 253, minor: 0 },
+  { path: '/etc', type: 'dir', mode: 0o755 },
+  { path: '/etc/empty', type: 'file', mode: 0o644 },
+  { path: '/etc/hostname', type: 'file', mode: 0o644, data: enc.encode('ruckus\n') },
+  { path: '/init', type: 'file', mode: 0o755, data: enc.encode('#!/bin/sh\nexec /sbin/init\n') },
+  { path: '/usr', type: 'dir', mode: 0o755 },
+  { path: '/usr/bin', type: 'dir', mode: 0o755 },
+  { path: '/usr/bin/sh', type: 'symlink', mode: 0o777, target: 'busybox' },
+  { path: '/usr/bin/busybox', type: 'file', mode: 0o4755, data: bytes(1021, 1) },
+  { path: '/usr/lib', type: 'dir', mode: 0o700 },
+  { path: '/usr/lib/one', type: 'file', mode: 0o600, data: bytes(1, 2) },
+  { path: '/usr/lib/big', type: 'file', mode: 0o640, data: bytes(65539, 3) },
+];
+
+const FIXTURE_NAMES = FIXTURE.filter((e) => e.type === 'file' || e.type === 'symlink');
+const NODE_NAMES = FIXTURE.filter((e) => e.type === 'char' || e.type === 'block').map((e) => e.path.slice(1));
+
+function run(cmd: string[], input: Uint8Array, cwd?: string): string {
+  const r = Bun.spawnSync({ cmd, stdin: input, cwd, env: { ...process.env, TZ: 'UTC', LC_ALL: 'C' } });
+  if (r.exitCode !== 0) throw new Error(`${cmd.join(' ')}: ${r.stderr.toString()}`);
+  return r.stdout.toString();
+}
+
+interface Listed {
+  mode: string;
+  nlink: number;
+  size: string;
+  name: string;
+  target?: string;
+}
+
+/** Parses `cpio -itv` lines: mode, links, owner, group, size or "major, minor", date (3 words), name. */
+function parseListing(text: string): Listed[] {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const m = /^(\S+)\s+(\d+)\s+root\s+root\s+(\d+,\s+\d+|\d+)\s+\w{3}\s+\d+\s+\d{4}\s+(.+)$/.exec(line);
+      if (!m) throw new Error(`unexpected cpio -itv line: ${line}`);
+      const [name, target] = m[4]!.split(' -> ');
+      return { mode: m[1]!, nlink: Number(m[2]), size: m[3]!.replace(/\s+/g, ' '), name: name!, target };
+    });
+}
+
+describe('writeNewc read back by GNU cpio', () => {
+  const archive = writeNewc(FIXTURE, { mtime: MTIME });
+
+  test('cpio -itv: names in order, types, modes, sizes, links, device numbers', () => {
+    const listed = parseListing(run(['cpio', '-itv', '--quiet'], archive));
+    expect(listed.map((l) => l.name)).toEqual([
+      'bin', 'dev', 'dev/console', 'dev/null', 'dev/vda', 'etc', 'etc/empty', 'etc/hostname', 'init',
+      'usr', 'usr/bin', 'usr/bin/busybox', 'usr/bin/sh', 'usr/lib', 'usr/lib/big', 'usr/lib/one',
+    ]);
+    const byName = new Map(listed.map((l) => [l.name, l]));
+    expect(byName.get('bin')).toEqual({ mode: 'lrwxrwxrwx', nlink: 1, size: '7', name: 'bin', target: 'usr/bin' });
+    expect(byName.get('dev')).toMatchObject({ mode: 'drwxr-xr-x', nlink: 2, size: '0' });
+    expect(byName.get('dev/console')).toMatchObject({ mode: 'crw-------', size: '5, 1' });
+    expect(byName.get('dev/null')).toMatchObject({ mode: 'crw-rw-rw-', size: '1, 3' });
+    expect(byName.get('dev/vda')).toMatchObject({ mode: 'brw-rw----', size: '253, 0' });
+    expect(byName.get('usr/bin/busybox')).toMatchObject({ mode: '-rwsr-xr-x', size: '1021' });
+    expect(byName.get('usr/bin/sh')).toMatchObject({ target: 'busybox' });
+    expect(byName.get('usr/lib')).toMatchObject({ mode: 'drwx------' });
+  });
+
+  test('cpio -id extracts identical contents, modes and symlinks', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mkruckus-cpio-'));
+    try {
+      // Device nodes are left out (mknod needs root); cpio -itv above checks their numbers.
+      run(['cpio', '-id', '--quiet', '--no-absolute-filenames', '-f', ...NODE_NAMES], archive, dir);
+      for (const entry of FIXTURE_NAMES) {
+        const host = join(dir, entry.path);
+        if (entry.type === 'symlink') expect(readlinkSync(host)).toBe(entry.target!);
+        else {
+          const content: Uint8Array = new Uint8Array(readFileSync(host));
+          expect(content).toEqual(entry.data ?? new Uint8Array(0));
+          expect(lstatSync(host).mode & 0o7777).toBe(entry.mode);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('blockSize pads the total to 512 and GNU cpio still reads it', () => {
+    const padded = writeNewc(FIXTURE, { mtime: MTIME, blockSize: 512 });
+    expect(padded.length % 512).toBe(0);
+    expect(padded.subarray(0, archive.length)).toEqual(archive);
+    expect(parseListing(run(['cpio', '-itv', '--quiet'], padded))).toHaveLength(FIXTURE.length);
+    expect(archive.length % 4).toBe(0);
+  });
+});
+
+describe('writeNewc read back by cpio-stream', () => {
+  test('every entry comes back with its type, mode, data, target and device numbers', async () => {
+    const [segment, ...rest] = await readImage(writeNewc(FIXTURE, { mtime: MTIME }), { data: true });
+    expect(rest).toEqual([]);
+    const got = new Map(segment!.entries.map((e) => [e.path, e]));
+    expect(got.size).toBe(FIXTURE.length);
+    for (const want of FIXTURE) {
+      const e = got.get(want.path)!;
+      expect({ type: e.type, mode: e.mode, target: e.target, major: e.major, minor: e.minor }).toEqual({
+        type: want.type,
+        mode: want.mode,
+        target: want.target,
+        major: want.major,
+        minor: want.minor,
+      });
+      if (want.type === 'file') expect(e.data).toEqual(want.data ?? new Uint8Array(0));
+    }
+  });
+});
+
+describe('determinism and order', () => {
+  test('same input, same bytes; input order does not matter; chunks equal the whole', () => {
+    const a = writeNewc(FIXTURE, { mtime: MTIME });
+    const shuffled = [...FIXTURE].reverse();
+    shuffled.push(shuffled.shift()!);
+    expect(writeNewc(FIXTURE, { mtime: MTIME })).toEqual(a);
+    expect(writeNewc(shuffled, { mtime: MTIME })).toEqual(a);
+    expect(Buffer.concat([...newcChunks(FIXTURE, { mtime: MTIME })])).toEqual(Buffer.from(a));
+  });
+
+  test('a directory comes before its contents, even when a sibling sorts between bytewise', () => {
+    const entries: CpioEntry[] = [
+      { path: '/a-b', type: 'file', mode: 0o644 },
+      { path: '/a/c', type: 'file', mode: 0o644 },
+      { path: '/a', type: 'dir', mode: 0o755 },
+      { path: '/A', type: 'file', mode: 0o644 },
+    ];
+    const names = run(['cpio', '-it', '--quiet'], writeNewc(entries, { mtime: 0 })).trim().split('\n');
+    expect(names).toEqual(['A', 'a', 'a/c', 'a-b']);
+  });
+});
+
+describe('golden bytes', () => {
+  test('one small file, then the trailer', () => {
+    const out = writeNewc([{ path: '/a', type: 'file', mode: 0o644, data: enc.encode('hi') }], { mtime: 0x12345678 });
+    const header = (fields: string[]): string => '070701' + fields.join('');
+    const expected =
+      // ino, mode 0100644, uid, gid, nlink, mtime, filesize, devmajor, devminor, rdevmajor, rdevminor, namesize, check
+      header(['00000001', '000081A4', '00000000', '00000000', '00000001', '12345678', '00000002',
+        '00000000', '00000000', '00000000', '00000000', '00000002', '00000000']) +
+      'a\0' + // 110 + 2 = 112: already aligned
+      'hi\0\0' + // data padded to 4
+      header(['00000000', '00000000', '00000000', '00000000', '00000001', '00000000', '00000000',
+        '00000000', '00000000', '00000000', '00000000', '0000000B', '00000000']) +
+      'TRAILER!!!\0' + '\0\0\0'; // 110 + 11 = 121, padded to 124
+    expect(Buffer.from(out).toString('latin1')).toBe(expected);
+    expect(out.length).toBe(240);
+  });
+});
+
+describe('validation', () => {
+  const file = (path: string): CpioEntry => ({ path, type: 'file', mode: 0o644 });
+  const cases: [string, CpioEntry[], RegExp][] = [
+    ['duplicate path', [file('/x'), file('/x')], /duplicate path \/x/],
+    ['missing parent', [file('/etc/x')], /parent directory \/etc/],
+    ['parent is a file', [file('/etc'), file('/etc/x')], /parent directory \/etc/],
+    ['relative path', [file('x')], /absolute/],
+    ['root entry', [{ path: '/', type: 'dir', mode: 0o755 }], /absolute, non-root/],
+    ['unnormalised path', [file('/x/')], /not normalised/],
+    ['dot component', [{ path: '/x', type: 'dir', mode: 0o755 }, file('/x/./y')], /not normalised/],
+    ['type bits in mode', [{ path: '/x', type: 'file', mode: 0o100644 }], /permission bits/],
+    ['node without numbers', [{ path: '/c', type: 'char', mode: 0o600 }], /major and minor/],
+    ['symlink without target', [{ path: '/l', type: 'symlink', mode: 0o777 }], /without target/],
+  ];
+  test.each(cases)('%s throws', (_name, entries, message) => {
+    expect(() => writeNewc(entries, { mtime: 0 })).toThrow(message);
+  });
+  test('bad mtime and blockSize throw', () => {
+    expect(() => writeNewc([], { mtime: -1 })).toThrow(/mtime/);
+    expect(() => writeNewc([], { mtime: 0, blockSize: 511 })).toThrow(/blockSize/);
+  });
+});

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The ELF reader and library resolver, checked against the host's own readelf and ldd (which
+// we never use in the product, but which are the reference on a real Debian system).
+
+import { afterAll, describe, expect, test } from 'bun:test';
+import { spawnSync } from 'node:child_process';
+import {
+  copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, normalize } from 'node:path';
+import { parseElf } from '../../src/core/elf.ts';
+import { parseLdSoConf } from '../../src/core/ldconf.ts';
+import type { StageItem } from '../../src/core/stage.ts';
+import { BaseFs } from '../../src/host/base.ts';
+import { resolveBinaries } from '../../src/host/binaries.ts';
+
+const haveLdd = Bun.which('ldd') !== null;
+const haveReadelf = Bun.which('readelf') !== null;
+const haveGcc = Bun.which('gcc') !== null;
+const SAMPLES = [
+  '/usr/bin/ls', '/usr/bin/bash', '/usr/sbin/blkid', '/usr/bin/ssh', '/usr/bin/python3', '/usr/bin/qemu-img',
+];
+const TIMEOUT = 30_000;
+
+const tmpRoots: string[] = [];
+afterAll(() => tmpRoots.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+function makeTmp(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mkruckus-elf-'));
+  tmpRoots.push(dir);
+  return dir;
+}
+
+function run(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** ldd's answer as a set of real host paths (the vDSO is not a file). */
+function lddSet(path: string): Set<string> {
+  const libs = new Set<string>();
+  for (const line of run('ldd', [path]).split('\n')) {
+    if (line.includes('linux-vdso') || line.trim() === '') continue;
+    expect(line).not.toContain('not found');
+    const m = /=>\s*(\/\S+)/.exec(line) ?? /^\s*(\/\S+)/.exec(line);
+    if (m?.[1]) libs.add(realpathSync(m[1]));
+  }
+  return libs;
+}
+
+/** Our answer: the real files we would copy, minus the binary itself. */
+function fileSources(items: StageItem[], except: string): Set<string> {
+  const out = new Set<string>();
+  for (const item of items) if (item.kind === 'file') out.add(realpathSync(item.source));
+  out.delete(realpathSync(except));
+  return out;
+}
+
+/** A minimal dynamic ELF, so 32-bit and big-endian layouts are tested without cross toolchains. */
+function makeElf(is64: boolean, le: boolean): Uint8Array {
+  const strtab = '\0libfoo.so.1\0libbar.so.2\0$ORIGIN/../lib::/opt/x\0libme.so.3\0';
+  const at = (s: string) => strtab.indexOf(`\0${s}\0`) + 1;
+  const interp = '/lib/ld-test.so.1\0';
+  const [ehsize, phentsize, dynent] = is64 ? [64, 56, 16] : [52, 32, 8];
+  const interpOff = ehsize + 3 * phentsize;
+  const strOff = interpOff + interp.length;
+  const dynOff = Math.ceil((strOff + strtab.length) / 8) * 8;
+  const vaddr = 0x400000; // the string table must be found through PT_LOAD, not used as an offset
+  const dyn = [[1, at('libfoo.so.1')], [1, at('libbar.so.2')], [14, at('libme.so.3')],
+    [29, at('$ORIGIN/../lib::/opt/x')], [5, vaddr + strOff], [0, 0]];
+  const buf = new Uint8Array(dynOff + dyn.length * dynent);
+  const v = new DataView(buf.buffer);
+  const word = (off: number, val: number) => (is64 ? v.setBigUint64(off, BigInt(val), le) : v.setUint32(off, val, le));
+  buf.set([0x7f, 0x45, 0x4c, 0x46, is64 ? 2 : 1, le ? 1 : 2, 1]);
+  v.setUint16(18, is64 ? 21 : 20, le); // EM_PPC64 / EM_PPC
+  word(is64 ? 32 : 28, ehsize);
+  v.setUint16(is64 ? 54 : 42, phentsize, le);
+  v.setUint16(is64 ? 56 : 44, 3, le);
+  const segments = [[3, interpOff, vaddr + interpOff, interp.length], [1, 0, vaddr, buf.length],
+    [2, dynOff, vaddr + dynOff, dyn.length * dynent]];
+  segments.forEach(([type, offset, addr, size], i) => {
+    const p = ehsize + i * phentsize;
+    v.setUint32(p, type as number, le);
+    const fields = is64 ? [p + 8, p + 16, p + 32] : [p + 4, p + 8, p + 16];
+    fields.forEach((off, j) => word(off, [offset, addr, size][j] as number));
+  });
+  buf.set(new TextEncoder().encode(interp), interpOff);
+  buf.set(new TextEncoder().encode(strtab), strOff);
+  dyn.forEach(([tag, val], i) => {
+    word(dynOff + i * dynent, tag as number);
+    word(dynOff + i * dynent + dynent / 2, val as number);
+  });
+  return buf;
+}
+
+describe('parseElf', () => {
+  for (const [is64, le] of [[false, true], [false, false], [true, true], [true, false]] as const) {
+    test(`reads a ${is64 ? 64 : 32}-bit ${le ? 'little' : 'big'}-endian ELF`, () => {
+      expect(parseElf(makeElf(is64, le))).toEqual({
+        class: is64 ? 64 : 32, littleEndian: le, machine: is64 ? 21 : 20, interp: '/lib/ld-test.so.1',
+        soname: 'libme.so.3', needed: ['libfoo.so.1', 'libbar.so.2'], rpath: [], runpath: ['$ORIGIN/../lib', '/opt/x'],
+      });
+    });
+  }
+
+  test('is null for non-ELF data and throws on a truncated ELF', () => {
+    expect(parseElf(new TextEncoder().encode('#!/bin/sh\necho hi\n'))).toBeNull();
+    expect(parseElf(new Uint8Array(0))).toBeNull();
+    const head = readFileSync('/usr/bin/ls').subarray(0, 100);
+    expect(() => parseElf(head)).toThrow(/malformed ELF/);
+  });
+
+  const readelfCases = ['/usr/bin/ls', '/usr/bin/ssh', '/usr/bin/qemu-img', '/usr/lib/x86_64-linux-gnu/libc.so.6'];
+  for (const path of readelfCases.filter((p) => existsSync(p))) {
+    test.if(haveReadelf)(`matches readelf for ${path}`, () => {
+      const elf = parseElf(readFileSync(path));
+      if (!elf) throw new Error('not ELF');
+      const dyn = run('readelf', ['-dW', path]);
+      const needed = [...dyn.matchAll(/\(NEEDED\).*\[(.*)\]/g)].map((m) => m[1]);
+      const soname = /\(SONAME\).*\[(.*)\]/.exec(dyn)?.[1];
+      const interp = /Requesting program interpreter: (.*)\]/.exec(run('readelf', ['-lW', path]))?.[1];
+      expect(elf.needed).toEqual(needed as string[]);
+      expect(elf.soname).toBe(soname);
+      expect(elf.interp).toBe(interp);
+      expect(elf.class).toBe(64);
+      expect(elf.littleEndian).toBe(true);
+    });
+  }
+});
+
+describe('parseLdSoConf', () => {
+  test('follows includes in glob order, relative to the including file', () => {
+    const files: Record<string, string> = {
+      '/etc/ld.so.conf': 'include /etc/ld.so.conf.d/*.conf\n/usr/local/lib/ # trailing slash\n',
+      '/etc/ld.so.conf.d/b.conf': '/opt/b\ninclude ../extra.conf\n',
+      '/etc/ld.so.conf.d/a.conf': '# multiarch\n/opt/a\nhwcap 0 nosegneg\nrelative/ignored\n',
+      '/etc/extra.conf': '/opt/extra\ninclude /etc/ld.so.conf\n',
+    };
+    const io = {
+      glob: (p: string) => (p === '/etc/ld.so.conf.d/*.conf' ? ['/etc/ld.so.conf.d/b.conf', '/etc/ld.so.conf.d/a.conf'] : [p]),
+      read: (p: string) => files[normalize(p)], // BaseFs resolves `..`; here a lexical fold suffices
+    };
+    const text = files['/etc/ld.so.conf'] as string;
+    expect(parseLdSoConf(text, '/etc/ld.so.conf', io)).toEqual(['/opt/a', '/opt/b', '/opt/extra', '/usr/local/lib']);
+  });
+});
+
+describe('resolveBinaries on the host (base /)', () => {
+  const host = new BaseFs('/');
+  for (const bin of SAMPLES.filter((p) => existsSync(p))) {
+    test.if(haveLdd)(`finds the same libraries as ldd for ${bin}`, async () => {
+      const { items } = await resolveBinaries(host, [bin]);
+      expect(fileSources(items, bin)).toEqual(lddSet(bin));
+      // every symlink we record is the host's own link, verbatim
+      for (const item of items) if (item.kind === 'symlink') expect(run('readlink', [item.path]).trim()).toBe(item.target);
+      const paths = items.map((i) => i.path);
+      expect(paths).toEqual([...paths].sort());
+      expect(new Set(paths).size).toBe(paths.length);
+    }, TIMEOUT);
+  }
+
+  test('bare names are searched in sbin/bin; missing ones are errors unless optional', async () => {
+    const { items } = await resolveBinaries(host, ['ls']);
+    expect(items.some((i) => i.path === realpathSync('/usr/bin/ls') && i.kind === 'file')).toBe(true);
+    await expect(resolveBinaries(host, ['no-such-binary-xyz'])).rejects.toThrow('binary not found in base /: no-such-binary-xyz');
+    const r = await resolveBinaries(host, ['ls', 'no-such-binary-xyz'], { optional: true });
+    expect(r.missing).toEqual(['no-such-binary-xyz']);
+  });
+});
+
+/** A copy of /usr/bin/ls and its libraries in a fake root, usr-merged or not. */
+function buildFakeRoot(merged: boolean): { root: string; extraLib: string } {
+  const root = makeTmp();
+  const libs = [...lddSet('/usr/bin/ls')];
+  const elf = parseElf(readFileSync('/usr/bin/ls'));
+  if (!elf?.interp) throw new Error('ls has no interpreter');
+  const triplet = basename(dirname(realpathSync('/usr/lib/x86_64-linux-gnu/libc.so.6')));
+  const prefix = merged ? '/usr' : '';
+  const libDir = `${root}${prefix}/lib/${triplet}`;
+  for (const dir of [libDir, `${root}${prefix}/bin`, `${root}${prefix}/lib64`, `${root}/opt/extra`, `${root}/etc/ld.so.conf.d`]) {
+    mkdirSync(dir, { recursive: true });
+  }
+  if (merged) for (const d of ['bin', 'lib', 'lib64']) symlinkSync(`usr/${d}`, `${root}/${d}`);
+  copyFileSync('/usr/bin/ls', `${root}${prefix}/bin/ls`);
+  const interpReal = realpathSync(elf.interp);
+  // One library lives in a directory known only from ld.so.conf; the rest in the multiarch dir.
+  const extra = libs.find((l) => l !== interpReal && !basename(l).startsWith('libc.')) as string;
+  const extraName = basename(extra).replace(/\.so\.(\d+).*/, '.so.$1');
+  for (const lib of libs) {
+    if (lib === interpReal) continue;
+    if (lib === extra) copyFileSync(lib, `${root}/opt/extra/${extraName}`);
+    else copyFileSync(lib, `${libDir}/${basename(lib).replace(/\.so\.(\d+).*/, '.so.$1')}`);
+  }
+  copyFileSync(interpReal, `${libDir}/${basename(elf.interp)}`);
+  // An absolute link, as Debian ships it: must resolve inside the fake root, not on the host.
+  symlinkSync(`/lib/${triplet}/${basename(elf.interp)}`, `${root}${prefix}${elf.interp}`);
+  writeFileSync(`${root}/etc/ld.so.conf`, 'include /etc/ld.so.conf.d/*.conf\n');
+  writeFileSync(`${root}/etc/ld.so.conf.d/extra.conf`, '/opt/extra\n');
+  return { root, extraLib: `/opt/extra/${extraName}` };
+}
+
+describe.if(haveLdd && existsSync('/usr/lib/x86_64-linux-gnu/libc.so.6'))('resolveBinaries in a fake base', () => {
+  for (const merged of [true, false]) {
+    test(`${merged ? 'usr-merged' : 'split /usr'} layout stays inside the base`, async () => {
+      const { root, extraLib } = buildFakeRoot(merged);
+      const base = new BaseFs(root);
+      const { items } = await resolveBinaries(base, ['ls']);
+      const byPath = new Map(items.map((i) => [i.path, i]));
+      for (const item of items) if (item.kind === 'file') expect(item.source.startsWith(base.root + '/')).toBe(true);
+      expect(byPath.get(extraLib)?.kind).toBe('file');
+      const mode = statSync('/usr/bin/ls').mode & 0o7777;
+      expect(byPath.get(merged ? '/usr/bin/ls' : '/bin/ls')).toMatchObject({ kind: 'file', mode });
+      if (merged) {
+        expect(byPath.get('/lib')).toEqual({ kind: 'symlink', path: '/lib', target: 'usr/lib' });
+        expect(byPath.get('/lib64')).toEqual({ kind: 'symlink', path: '/lib64', target: 'usr/lib64' });
+        expect(byPath.get('/usr/lib64/ld-linux-x86-64.so.2')?.kind).toBe('symlink');
+      } else {
+        expect(byPath.get('/lib64/ld-linux-x86-64.so.2')?.kind).toBe('symlink');
+      }
+      const files = items.filter((i) => i.kind === 'file').length;
+      expect(files).toBe(lddSet('/usr/bin/ls').size + 1);
+    }, TIMEOUT);
+  }
+
+  test('a library missing from the base is an error naming it, never taken from the host', async () => {
+    const { root, extraLib } = buildFakeRoot(true);
+    rmSync(join(root, extraLib));
+    const err = resolveBinaries(new BaseFs(root), ['/bin/ls']);
+    await expect(err).rejects.toThrow(`library ${basename(extraLib)} needed by /usr/bin/ls not found in base`);
+  }, TIMEOUT);
+
+  test('symlink loops are reported, `..` cannot leave the base', async () => {
+    const root = makeTmp();
+    symlinkSync('loop2', `${root}/loop1`);
+    symlinkSync('/loop1', `${root}/loop2`);
+    symlinkSync('../../../../../etc', `${root}/up`);
+    const base = new BaseFs(root);
+    expect(() => base.resolve('/loop1/x')).toThrow(/too many levels of symbolic links resolving \/loop1\/x/);
+    await expect(resolveBinaries(base, ['/loop1'])).rejects.toThrow(/too many levels/);
+    expect(base.resolve('/up/passwd')).toBeNull(); // the host's /etc/passwd must not be found
+    mkdirSync(`${root}/etc`);
+    writeFileSync(`${root}/etc/passwd`, 'root::0:0::/:/bin/sh\n');
+    expect(base.resolve('/up/passwd')).toEqual({ path: '/etc/passwd', links: [{ path: '/up', target: '../../../../../etc' }] });
+    expect(base.hostPath('/../../etc/passwd')).toBe(`${base.root}/etc/passwd`);
+  });
+});
+
+/** Builds app -> libhello (via the app's $ORIGIN) -> libworld (via libhello's ${ORIGIN}). */
+function buildOriginApp(dtags: 'new' | 'old'): string {
+  const dir = makeTmp();
+  const flag = `-Wl,--${dtags === 'new' ? 'enable' : 'disable'}-new-dtags`;
+  mkdirSync(`${dir}/app/bin`, { recursive: true });
+  mkdirSync(`${dir}/app/lib/private`, { recursive: true });
+  writeFileSync(`${dir}/world.c`, 'int world(void) { return 42; }\n');
+  writeFileSync(`${dir}/hello.c`, 'int world(void);\nint hello(void) { return world(); }\n');
+  writeFileSync(`${dir}/main.c`, 'int hello(void);\nint main(void) { return hello() == 42 ? 0 : 1; }\n');
+  run('gcc', ['-shared', '-fPIC', '-o', `${dir}/app/lib/private/libworld.so`, `${dir}/world.c`]);
+  run('gcc', ['-shared', '-fPIC', flag, '-Wl,-rpath,${ORIGIN}/private', '-o', `${dir}/app/lib/libhello.so`,
+    `${dir}/hello.c`, `-L${dir}/app/lib/private`, '-lworld']);
+  run('gcc', [flag, '-Wl,-rpath,$ORIGIN/../lib', '-o', `${dir}/app/bin/app`, `${dir}/main.c`, `-L${dir}/app/lib`, '-lhello',
+    `-Wl,-rpath-link,${dir}/app/lib/private`]);
+  return realpathSync(dir);
+}
+
+describe.if(haveGcc && haveLdd)('$ORIGIN', () => {
+  for (const dtags of ['old', 'new'] as const) {
+    test(`expands in ${dtags === 'old' ? 'DT_RPATH' : 'DT_RUNPATH'} of executables and libraries`, async () => {
+      const dir = buildOriginApp(dtags);
+      const app = `${dir}/app/bin/app`;
+      const elf = parseElf(readFileSync(app));
+      expect(dtags === 'old' ? elf?.rpath : elf?.runpath).toEqual(['$ORIGIN/../lib']);
+      expect(run(app, []).length).toBe(0); // it really runs
+      const { items } = await resolveBinaries(new BaseFs('/'), [app]);
+      const libs = fileSources(items, app);
+      expect(libs.has(`${dir}/app/lib/libhello.so`)).toBe(true);
+      expect(libs.has(`${dir}/app/lib/private/libworld.so`)).toBe(true);
+      expect(libs).toEqual(lddSet(app));
+    }, TIMEOUT);
+  }
+
+  test('of the executable is its resolved location, as /proc/self/exe gives it', async () => {
+    const dir = buildOriginApp('old');
+    mkdirSync(`${dir}/links`);
+    symlinkSync('../app/bin/app', `${dir}/links/app`);
+    const { items } = await resolveBinaries(new BaseFs('/'), [`${dir}/links/app`]);
+    const link = items.find((i) => i.path === `${dir}/links/app`);
+    expect(link).toEqual({ kind: 'symlink', path: `${dir}/links/app`, target: '../app/bin/app' });
+    expect(fileSources(items, `${dir}/app/bin/app`).has(`${dir}/app/lib/libhello.so`)).toBe(true);
+  }, TIMEOUT);
+});

@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Kernel module resolution: tables over fixture depmod text, then the host's own kmod (modprobe
+// --show-depends, depmod) as the reference on the real modules tree.
+
+import { afterAll, describe, expect, test } from 'bun:test';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import * as kmod from '../../src/core/kmod.ts';
+import { findElfSection, parseModinfo } from '../../src/core/modinfo.ts';
+import type { StageItem } from '../../src/core/stage.ts';
+import { planKernelModules, xzUncompressedSize } from '../../src/host/kmod.ts';
+
+const DEP = `kernel/fs/ext4/ext4.ko.zst: kernel/lib/crc16.ko.zst kernel/fs/mbcache.ko.zst kernel/fs/jbd2/jbd2.ko.zst
+kernel/fs/jbd2/jbd2.ko.zst:
+kernel/fs/mbcache.ko.zst:
+kernel/lib/crc16.ko.zst:
+kernel/arch/x86/crypto/crc32c-intel.ko.zst:
+kernel/crypto/crc32c_generic.ko.zst:
+kernel/drivers/virtio/virtio_ring.ko.zst:
+kernel/drivers/block/virtio_blk.ko.zst: kernel/drivers/virtio/virtio_ring.ko.zst
+kernel/drivers/ata/libata.ko.zst: kernel/drivers/scsi/scsi_mod.ko.zst
+kernel/drivers/ata/ahci.ko.zst: kernel/drivers/ata/libahci.ko.zst kernel/drivers/ata/libata.ko.zst kernel/drivers/scsi/scsi_mod.ko.zst
+kernel/drivers/ata/libahci.ko.zst: kernel/drivers/ata/libata.ko.zst kernel/drivers/scsi/scsi_mod.ko.zst
+kernel/drivers/scsi/scsi_mod.ko.zst:
+kernel/drivers/char/ipmi/ipmi_msghandler.ko.zst:
+kernel/drivers/char/ipmi/ipmi_devintf.ko.zst: kernel/drivers/char/ipmi/ipmi_msghandler.ko.zst
+kernel/drivers/usb/storage/usb-storage.ko.zst:
+`;
+const ALIAS = `# Aliases extracted from modules themselves.
+alias fs-ext4 ext4
+alias crypto-crc32c crc32c_intel
+alias crypto-crc32c crc32c_generic
+alias virtio:d00000002v* virtio_blk
+alias pci:v*d*sv*sd*bc01sc06i01* ahci
+alias usb:v13FDp3940d0[0-2]*dc*dsc*dp*ic*isc*ip*in* usb_storage
+`;
+const SOFTDEP = `# Soft dependencies extracted from modules themselves.
+softdep ext4 pre: crypto-crc32c
+softdep jbd2 pre: crypto-crc32c
+softdep cifs gcm
+softdep ipmi_msghandler post: ipmi_devintf
+softdep virtio_blk pre: sha256 post: no-such-thing
+`;
+const BUILTIN = 'kernel/crypto/sha256_generic.ko\nkernel/fs/binfmt_script.ko\n';
+const ORDER = 'kernel/fs/jbd2/jbd2.ko\nkernel/fs/ext4/ext4.ko\nkernel/lib/crc16.ko\n';
+const BUILTIN_MODINFO = 'sha256_generic.license=GPL\0sha256_generic.alias=sha256\0sha256_generic.alias=crypto-sha256\0';
+const index = kmod.parseKmodIndex({ dep: DEP, alias: ALIAS, softdep: SOFTDEP, builtin: BUILTIN, order: ORDER, builtinModinfo: BUILTIN_MODINFO });
+
+describe('resolveKmods on fixtures', () => {
+  const EXT4 = ['crc32c_intel', 'crc32c_generic', 'jbd2', 'mbcache', 'crc16', 'ext4'];
+  const cases: [string[], string[], string[], string[]][] = [
+    // requests, modules in load order, builtin, missing
+    [['ext4'], EXT4, [], []],
+    [['fs-ext4'], EXT4, [], []],
+    [['ext4', 'jbd2', 'ext4'], EXT4, [], []],
+    [['crypto-crc32c'], ['crc32c_intel', 'crc32c_generic'], [], []],
+    [['crc32c-intel'], ['crc32c_intel'], [], []],
+    [['virtio-blk'], ['virtio_ring', 'virtio_blk'], ['sha256_generic'], []],
+    [['virtio:d00000002v00001AF4'], ['virtio_ring', 'virtio_blk'], ['sha256_generic'], []],
+    [['pci:v00008086d00002922sv00001AF4sd00001100bc01sc06i01'], ['scsi_mod', 'libata', 'libahci', 'ahci'], [], []],
+    [['usb:v13FDp3940d0150dc00dsc00dp00ic08isc06ip50in00'], ['usb_storage'], [], []],
+    [['usb:v13FDp3940d0350dc00dsc00dp00ic08isc06ip50in00'], [], [], ['usb:v13FDp3940d0350dc00dsc00dp00ic08isc06ip50in00']],
+    [['kernel/drivers/ata/'], ['scsi_mod', 'libata', 'libahci', 'ahci'], [], []],
+    [['ipmi_msghandler'], ['ipmi_msghandler', 'ipmi_devintf'], [], []],
+    [['sha256-generic', 'crypto-sha256', 'binfmt_script'], [], ['sha256_generic', 'binfmt_script'], []],
+    [['nope', 'kernel/nowhere/', 'cifs', 'kernel/fs/ext4'], [], [], ['nope', 'kernel/nowhere/', 'cifs', 'kernel/fs/ext4']],
+  ];
+  test.each(cases)('%p', (requests, modules, builtin, missing) => {
+    const r = kmod.resolveKmods(index, requests);
+    expect(r.modules.map((e) => e.name)).toEqual(modules);
+    expect(r.builtin).toEqual(builtin);
+    expect(r.missing).toEqual(missing);
+  });
+});
+
+describe('parsers', () => {
+  test.each([
+    ['a*b', 'aXYb', true], ['a*b', 'aXYc', false], ['a?c', 'abc', true], ['a?c', 'ac', false],
+    ['*', '', true], ['[0-2]x', '1x', true], ['[0-2]x', '3x', false], ['[!0-2]x', '3x', true],
+    ['[^a]', 'a', false], ['[]]', ']', true], ['a\\*', 'a*', true], ['a\\*', 'ab', false], ['[ab', '[ab', true],
+    ['pci:v*d*sv*sd*bc01sc06i01*', 'pci:v1d2sv3sd4bc01sc06i01', true], ['*a*a*', 'banana', true],
+  ] as [string, string, boolean][])('glob %p ~ %p = %p', (pattern, text, want) => {
+    expect(kmod.globMatch(pattern, text)).toBe(want);
+  });
+  test.each([
+    ['kernel/arch/x86/crypto/crc32c-intel.ko.zst', 'crc32c_intel'], ['kernel/fs/ext4/ext4.ko', 'ext4'],
+    ['updates/dkms/zfs.ko.xz', 'zfs'],
+  ])('modname %p = %p', (path, name) => expect(kmod.modnameFromPath(path)).toBe(name));
+  test.each([
+    ['pre: a b post: c', ['a', 'b'], ['c']], ['post: c pre: a', ['a'], ['c']], ['gcm', [], []], ['', [], []],
+  ] as [string, string[], string[]][])('softdep %p', (text, pre, post) => {
+    expect(kmod.parseSoftdepValue(text)).toEqual({ pre, post });
+  });
+  test('alias normalisation leaves ranges alone', () => {
+    expect(kmod.normalizeAlias('crypto-crc32c')).toBe('crypto_crc32c');
+    expect(kmod.normalizeAlias('usb:v[0-9]-x')).toBe('usb:v[0-9]_x');
+  });
+});
+
+describe('renderers', () => {
+  const subset = kmod.resolveKmods(index, ['ext4']).modules;
+  test('modules.dep keeps depmod order and drops compression suffixes', () => {
+    expect(kmod.renderModulesDep(subset, kmod.uncompressedModulePath)).toBe(
+      'kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko kernel/fs/mbcache.ko kernel/fs/jbd2/jbd2.ko\n' +
+        'kernel/fs/jbd2/jbd2.ko:\nkernel/fs/mbcache.ko:\nkernel/lib/crc16.ko:\n' +
+        'kernel/arch/x86/crypto/crc32c-intel.ko:\nkernel/crypto/crc32c_generic.ko:\n',
+    );
+  });
+  test('alias, softdep, builtin, order', () => {
+    expect(kmod.renderModulesAlias(index, subset)).toBe(
+      '# Aliases extracted from modules themselves.\nalias fs-ext4 ext4\n' +
+        'alias crypto-crc32c crc32c_intel\nalias crypto-crc32c crc32c_generic\n',
+    );
+    expect(kmod.renderModulesSoftdep(index, subset)).toBe(
+      '# Soft dependencies extracted from modules themselves.\nsoftdep ext4 pre: crypto-crc32c\nsoftdep jbd2 pre: crypto-crc32c\n',
+    );
+    expect(kmod.renderModulesBuiltin(index)).toBe(BUILTIN);
+    expect(kmod.renderModulesOrder(index, subset, kmod.uncompressedModulePath)).toBe(
+      'kernel/fs/jbd2/jbd2.ko\nkernel/fs/ext4/ext4.ko\nkernel/lib/crc16.ko\nkernel/fs/mbcache.ko\n' +
+        'kernel/arch/x86/crypto/crc32c-intel.ko\nkernel/crypto/crc32c_generic.ko\n',
+    );
+  });
+});
+
+/** A minimal ELF relocatable: a null section, the given sections, then .shstrtab. */
+function makeElf(sections: { name: string; data: Uint8Array }[], is64: boolean, le: boolean): Uint8Array<ArrayBuffer> {
+  const all = [...sections, { name: '.shstrtab', data: new Uint8Array() }];
+  const names: number[] = [];
+  let strtab = '\0';
+  for (const s of all) (names.push(strtab.length), (strtab += s.name + '\0'));
+  all[all.length - 1]!.data = new TextEncoder().encode(strtab);
+  const ehsize = is64 ? 64 : 52;
+  const shentsize = is64 ? 64 : 40;
+  let at = ehsize;
+  const offsets = all.map((s) => ((at += s.data.length), at - s.data.length));
+  const shoff = at;
+  const buf = new Uint8Array(shoff + shentsize * (all.length + 1));
+  const v = new DataView(buf.buffer);
+  buf.set([0x7f, 0x45, 0x4c, 0x46, is64 ? 2 : 1, le ? 1 : 2, 1]);
+  const put = (off: number, val: number, size: 2 | 4 | 8): void =>
+    size === 2 ? v.setUint16(off, val, le) : size === 4 ? v.setUint32(off, val, le) : v.setBigUint64(off, BigInt(val), le);
+  if (is64) (put(0x28, shoff, 8), put(0x3a, shentsize, 2), put(0x3c, all.length + 1, 2), put(0x3e, all.length, 2));
+  else (put(0x20, shoff, 4), put(0x2e, shentsize, 2), put(0x30, all.length + 1, 2), put(0x32, all.length, 2));
+  all.forEach((s, i) => {
+    buf.set(s.data, offsets[i]!);
+    const h = shoff + shentsize * (i + 1);
+    put(h, names[i]!, 4);
+    if (is64) (put(h + 24, offsets[i]!, 8), put(h + 32, s.data.length, 8));
+    else (put(h + 16, offsets[i]!, 4), put(h + 20, s.data.length, 4));
+  });
+  return buf;
+}
+
+const MODINFO = 'license=GPL\0firmware=foo/bar.bin\0firmware=glob/*.fw\0firmware=abs.bin\0firmware=zonly.bin\0' +
+  'firmware=missing.bin\0softdep=pre: crc32c\0depends=jbd2,mbcache\0alias=fs-fake\0name=fake\0';
+
+describe('modinfo', () => {
+  test.each([[true, true], [true, false], [false, true], [false, false]])('ELF64=%p LE=%p', (is64, le) => {
+    const elf = makeElf([{ name: '.text', data: new Uint8Array(3) }, { name: '.modinfo', data: new TextEncoder().encode(MODINFO) }], is64, le);
+    expect(parseModinfo(elf)).toEqual({
+      name: 'fake',
+      firmware: ['foo/bar.bin', 'glob/*.fw', 'abs.bin', 'zonly.bin', 'missing.bin'],
+      softdep: ['pre: crc32c'],
+      depends: ['jbd2', 'mbcache'],
+      alias: ['fs-fake'],
+    });
+    expect(findElfSection(elf, '.modinf')).toBeUndefined();
+  });
+  test('rejects what is not ELF', () => {
+    expect(() => parseModinfo(new Uint8Array(64))).toThrow(/not a valid ELF/);
+  });
+});
+
+const tmpRoots: string[] = [];
+afterAll(() => tmpRoots.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+function makeTmp(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mkruckus-kmod-'));
+  tmpRoots.push(dir);
+  return dir;
+}
+
+function run(cmd: string, args: string[], input?: Uint8Array): { out: string; bytes: Buffer } {
+  const r = spawnSync(cmd, args, { input, env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  return { out: r.stdout.toString(), bytes: r.stdout };
+}
+
+function writeItems(root: string, items: StageItem[]): void {
+  for (const item of items) {
+    const dest = join(root, item.path);
+    mkdirSync(dirname(dest), { recursive: true });
+    if (item.kind === 'bytes') writeFileSync(dest, item.data);
+    else if (item.kind === 'file') copyFileSync(item.source, dest);
+    else if (item.kind === 'symlink') symlinkSync(item.target, dest);
+  }
+}
+
+function put(root: string, path: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(join(root, path)), { recursive: true });
+  writeFileSync(join(root, path), data);
+}
+
+const haveXz = Bun.which('xz') !== null;
+
+describe('xz sizes', () => {
+  test.if(haveXz)('single, multi-block and concatenated streams with padding', () => {
+    const data = new Uint8Array(300_000).map((_, i) => (i * 7919) % 251);
+    const one = run('xz', ['-c', '--check=crc32'], data).bytes;
+    const blocks = run('xz', ['-c', '--block-size=50000'], data).bytes;
+    expect(xzUncompressedSize(one)).toBe(data.length);
+    expect(xzUncompressedSize(blocks)).toBe(data.length);
+    expect(xzUncompressedSize(Buffer.concat([one, new Uint8Array(8), blocks]))).toBe(2 * data.length);
+    expect(xzUncompressedSize(one.subarray(0, one.length - 1))).toBeUndefined();
+  });
+});
+
+describe('planKernelModules on a fake base', () => {
+  const KVER = '9.9.9-test';
+  const fake = makeElf([{ name: '.modinfo', data: new TextEncoder().encode(MODINFO) }], true, true);
+  const other = makeElf([{ name: '.modinfo', data: new TextEncoder().encode('name=other\0') }], true, true);
+  test.if(haveXz)('decompresses every format and follows /lib -> usr/lib inside the base', async () => {
+    const base = makeTmp();
+    symlinkSync('usr/lib', join(base, 'lib'));
+    const dir = `usr/lib/modules/${KVER}`;
+    put(base, `${dir}/kernel/fake.ko.xz`, run('xz', ['-c'], fake).bytes);
+    put(base, `${dir}/kernel/other-a.ko.zst`, Bun.zstdCompressSync(other));
+    put(base, `${dir}/kernel/other-b.ko.gz`, Bun.gzipSync(other));
+    put(base, `${dir}/kernel/other-c.ko.xz`, run('xz', ['-c'], other).bytes);
+    put(base, `${dir}/modules.dep`, `kernel/fake.ko.xz: kernel/other-a.ko.zst kernel/other-c.ko.xz kernel/other-b.ko.gz\nkernel/other-a.ko.zst:\nkernel/other-b.ko.gz:\nkernel/other-c.ko.xz:\n`);
+    put(base, `${dir}/modules.softdep`, 'softdep fake post: other_a\n');
+    put(base, 'usr/lib/firmware/real/bar.bin', 'BAR');
+    symlinkSync('../real/bar.bin', join(base, 'usr/lib/firmware/foo-bar.bin'));
+    mkdirSync(join(base, 'usr/lib/firmware/foo'));
+    symlinkSync('../real/bar.bin', join(base, 'usr/lib/firmware/foo/bar.bin'));
+    symlinkSync('/usr/lib/firmware/real/bar.bin', join(base, 'usr/lib/firmware/abs.bin'));
+    put(base, 'usr/lib/firmware/glob/a.fw', 'A');
+    put(base, 'usr/lib/firmware/glob/b.fw', 'B');
+    put(base, 'usr/lib/firmware/zonly.bin.zst', 'Z');
+
+    const plan = await planKernelModules(base, KVER, ['fake'], { firmware: true });
+    expect(plan.loaded).toEqual(['other_b', 'other_c', 'other_a', 'fake']);
+    expect(plan.firmware).toEqual(['abs.bin', 'foo/bar.bin', 'glob/*.fw', 'zonly.bin']);
+    expect(plan.missingFirmware).toEqual(['missing.bin']);
+    const byPath = new Map(plan.items.map((i) => [i.path, i]));
+    const img = `/lib/modules/${KVER}`;
+    expect(byPath.get(`${img}/kernel/fake.ko`)).toMatchObject({ kind: 'bytes', data: fake });
+    for (const m of ['a', 'b', 'c']) expect(byPath.get(`${img}/kernel/other-${m}.ko`)).toMatchObject({ data: other });
+    const text = (p: string): string => new TextDecoder().decode((byPath.get(p) as { data: Uint8Array }).data);
+    expect(text(`${img}/modules.dep`)).toBe(
+      'kernel/fake.ko: kernel/other-a.ko kernel/other-c.ko kernel/other-b.ko\nkernel/other-a.ko:\nkernel/other-b.ko:\nkernel/other-c.ko:\n',
+    );
+    expect([...byPath.values()].filter((i) => i.path.startsWith('/lib/firmware/'))).toEqual([
+      { kind: 'file', path: '/lib/firmware/abs.bin', mode: 0o644, source: join(base, 'usr/lib/firmware/real/bar.bin') },
+      { kind: 'symlink', path: '/lib/firmware/foo/bar.bin', target: '../real/bar.bin' },
+      { kind: 'file', path: '/lib/firmware/real/bar.bin', mode: 0o644, source: join(base, 'usr/lib/firmware/real/bar.bin') },
+      { kind: 'file', path: '/lib/firmware/glob/a.fw', mode: 0o644, source: join(base, 'usr/lib/firmware/glob/a.fw') },
+      { kind: 'file', path: '/lib/firmware/glob/b.fw', mode: 0o644, source: join(base, 'usr/lib/firmware/glob/b.fw') },
+      { kind: 'file', path: '/lib/firmware/zonly.bin.zst', mode: 0o644, source: join(base, 'usr/lib/firmware/zonly.bin.zst') },
+    ]);
+  });
+  test('a kernel without modules is a user error', async () => {
+    await expect(planKernelModules(makeTmp(), KVER, ['x'], { firmware: false })).rejects.toThrow(/no kernel modules/);
+  });
+});
+
+const KVER = existsSync('/lib/modules') ? readdirSync('/lib/modules').sort().find((k) => existsSync(`/lib/modules/${k}/modules.dep`)) : undefined;
+const MODPROBE = ['/usr/sbin/modprobe', '/sbin/modprobe'].find((p) => existsSync(p));
+const DEPMOD = ['/usr/sbin/depmod', '/sbin/depmod'].find((p) => existsSync(p));
+const REAL = ['ext4', 'virtio_blk', 'squashfs', 'overlay', 'erofs', 'loop'];
+
+/** kmod's answer, host configuration ignored: insmod paths relative to the modules dir, and built-ins. */
+function showDepends(name: string, dir = '/'): { insmod: string[]; builtin: string[] } {
+  const out = run(MODPROBE as string, ['-d', dir, '-S', KVER as string, '-C', '/nonexistent', '--show-depends', name]).out;
+  const marker = `/lib/modules/${KVER}/`;
+  const insmod = [...out.matchAll(/^insmod (\S+)/gm)].map((m) => {
+    const path = m[1] as string;
+    return path.slice(path.indexOf(marker) + marker.length);
+  });
+  return { insmod, builtin: [...out.matchAll(/^builtin (\S+)/gm)].map((m) => m[1] as string) };
+}
+
+describe.if(KVER !== undefined && MODPROBE !== undefined)('the host modules tree', () => {
+  const modDir = `/lib/modules/${KVER}`;
+  const read = (n: string): string => (existsSync(`${modDir}/${n}`) ? readFileSync(`${modDir}/${n}`, 'utf8') : '');
+  const real = kmod.parseKmodIndex({
+    dep: read('modules.dep'), alias: read('modules.alias'), softdep: read('modules.softdep'),
+    builtin: read('modules.builtin'), order: read('modules.order'), builtinModinfo: read('modules.builtin.modinfo'),
+  });
+  test.each(REAL)('%s resolves as modprobe --show-depends does', (name) => {
+    const r = kmod.resolveKmods(real, [name]);
+    const want = showDepends(name);
+    expect(new Set(r.modules.map((e) => e.path))).toEqual(new Set(want.insmod));
+    expect(r.builtin).toEqual(want.builtin.map(kmod.normalizeModname));
+    const pos = new Map(r.modules.map((e, i) => [e.path, i]));
+    for (const [i, e] of r.modules.entries()) for (const d of e.deps) expect(pos.get(d)).toBeLessThan(i);
+  });
+  test('modinfo firmware matches modinfo(8)', () => {
+    const path = [...real.modules.values()].find((e) => e.name === 'isci')?.path;
+    if (!path || !path.endsWith('.ko')) return;
+    const want = run(MODPROBE!.replace(/modprobe$/, 'modinfo'), ['-F', 'firmware', `${modDir}/${path}`]).out.split('\n').filter(Boolean);
+    expect(parseModinfo(readFileSync(`${modDir}/${path}`)).firmware).toEqual(want);
+  });
+  test.if(DEPMOD !== undefined)('the staged tree gives depmod and modprobe the same answers', async () => {
+    const plan = await planKernelModules('/', KVER as string, [...REAL, 'kernel/drivers/ata/'], { firmware: true });
+    const root = makeTmp();
+    writeItems(root, plan.items);
+    const ours = (n: string): string => readFileSync(join(root, 'lib/modules', KVER as string, n), 'utf8');
+    const [dep, alias, softdep] = [ours('modules.dep'), ours('modules.alias'), ours('modules.softdep')];
+    run(DEPMOD as string, ['-b', root, KVER as string]);
+    const depSets = (text: string): Map<string, Set<string>> =>
+      new Map(kmod.parseModulesDep(text).map((e) => [e.path, new Set(e.deps)]));
+    expect(depSets(dep)).toEqual(depSets(ours('modules.dep')));
+    const sorted = (text: string): string[] => text.split('\n').sort();
+    expect(sorted(alias)).toEqual(sorted(ours('modules.alias')));
+    expect(sorted(softdep)).toEqual(sorted(ours('modules.softdep')));
+    for (const name of REAL) {
+      const want = showDepends(name);
+      expect(showDepends(name, root)).toEqual({ insmod: want.insmod.map(kmod.uncompressedModulePath), builtin: want.builtin });
+    }
+  });
+});
