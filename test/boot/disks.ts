@@ -47,6 +47,16 @@ export function makeExt4(dir: string, image: string, opts: { label?: string; uui
   ]);
 }
 
+/** A GPT disk with one partition (fixed PARTUUID and name) holding the filesystem image `fs`. */
+export function makeGptDisk(fs: string, disk: string): void {
+  const sizeMB = Math.ceil(Bun.file(fs).size / 2 ** 20) + 2;
+  run(['truncate', '-s', `${sizeMB}M`, disk]);
+  const table = `label: gpt\nstart=2048, type=linux, uuid=${IDS.part.partuuid}, name=${IDS.part.partlabel}\n`;
+  const p = Bun.spawnSync(['sfdisk', '-q', disk], { stdin: new TextEncoder().encode(table) });
+  if (p.exitCode !== 0) throw new Error(`sfdisk: ${p.stderr.toString()}`);
+  run(['dd', `if=${fs}`, `of=${disk}`, 'bs=1M', 'seek=1', 'conv=notrunc,sparse', 'status=none']);
+}
+
 export function randomToken(): string {
   return `tok-${crypto.randomUUID()}`;
 }

@@ -30,9 +30,8 @@ export interface BootOptions {
   disks?: { file: string; readonly?: boolean; format?: 'raw' }[];
   /** stop as soon as this appears on the console (the VM is then killed) */
   until?: RegExp;
-  /** text typed on the console once `typeWhen` appears (e.g. commands for a rescue shell) */
-  type?: string;
-  typeWhen?: RegExp;
+  /** typed on the console in order, each once its `when` appears after the previous one */
+  interact?: { when: RegExp; text: string }[];
   timeoutMs?: number;
   memoryMB?: number;
 }
@@ -56,7 +55,8 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
   ];
   const proc = Bun.spawn(argv, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' });
   let output = '';
-  let typed = false;
+  const pending = [...(opts.interact ?? [])];
+  let seenUpTo = 0;
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -65,9 +65,12 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
   const decoder = new TextDecoder();
   for await (const chunk of proc.stdout) {
     output += decoder.decode(chunk, { stream: true });
-    if (opts.type && !typed && opts.typeWhen?.test(output)) {
-      typed = true;
-      proc.stdin.write(opts.type);
+    const next = pending[0];
+    const match = next && next.when.exec(output.slice(seenUpTo));
+    if (next && match) {
+      seenUpTo += match.index + match[0].length;
+      pending.shift();
+      proc.stdin.write(next.text);
       proc.stdin.flush();
     }
     if (opts.until?.test(output)) {
