@@ -21,6 +21,7 @@ has_param verbose && RD_VERBOSE=1
 has_param shell && interactive_shell "shell requested on the command line"
 
 NEWROOT=/sysroot
+RD_MODE=traditional
 mkdir -p "$NEWROOT"
 
 for phase in early devices mount pre-pivot; do
@@ -35,6 +36,7 @@ RD_INIT=$REPLY
 [ -x "$NEWROOT$RD_INIT" ] || [ -L "$NEWROOT$RD_INIT" ] || fatal "init $RD_INIT not found on the root filesystem"
 has_param maint && interactive_shell "maint: leave this shell to continue booting"
 
+echo "mode=$RD_MODE" >> "$RD_RUN/state"
 timing switch_root
 move_pseudo_fs "$NEWROOT"
 exec switch_root "$NEWROOT" "$RD_INIT" "$@"

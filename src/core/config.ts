@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // /etc/mkruckus.conf and /etc/mkruckus.conf.d/*.conf: `key = value` lines, read as data.
 import { UserError } from '../log.ts';
+import { COMPRESSIONS, SECOND_STAGES } from './request.ts';
 
 export interface FileConfig {
   compress?: string;
@@ -13,6 +14,8 @@ export interface FileConfig {
 }
 
 const LIST_KEYS = new Set(['modules', 'add', 'omit']);
+// Checked here, not only in buildRequest, so that a bad value names the file and line it came from.
+const CHOICES: Record<string, readonly string[]> = { compress: COMPRESSIONS, 'second-stage': SECOND_STAGES };
 const KEYS: Record<string, keyof FileConfig> = {
   compress: 'compress',
   modules: 'modules',
@@ -34,6 +37,10 @@ export function parseConfig(text: string, file: string, into: FileConfig = {}): 
     const field = KEYS[key];
     if (!field) throw new UserError(`${file}:${i + 1}: unknown key '${key}'`);
     const value = unquote(rawValue.trim());
+    const choices = CHOICES[key];
+    if (choices && !choices.includes(value)) {
+      throw new UserError(`${file}:${i + 1}: invalid ${key} '${value}'; expected one of: ${choices.join(', ')}`);
+    }
     if (field === 'noUcode') into.noUcode = /^(1|yes|true)$/i.test(value);
     else if (LIST_KEYS.has(key)) {
       const items = value.split(/[\s,]+/).filter(Boolean);

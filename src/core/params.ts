@@ -53,7 +53,7 @@ export const PARAMS: readonly ParamSpec[] = [
   { name: 'var_layer', kind: 'sizeordevice', help: 'a writable /var overlay: tmpfs SIZE or a device' },
   { name: 'fwdev', kind: 'list', help: 'devices holding fw.sqsh for /lib/firmware' },
   { name: 'modinject', kind: 'flag', help: "copy the initramfs's kernel modules into the new root" },
-  { name: 'hoststamp', kind: 'flag', help: 'print the host name and boot time' },
+  { name: 'hoststamp', kind: 'flag', help: 'append the boot time to the host name (layered root)' },
   { name: 'initramsys', kind: 'flag', help: 'stay in the initramfs as a small system' },
 ];
 

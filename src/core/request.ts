@@ -8,7 +8,7 @@ export type Compression = (typeof COMPRESSIONS)[number];
 export const SECOND_STAGES = ['none', 'erofs', 'squashfs'] as const;
 export type SecondStage = (typeof SECOND_STAGES)[number];
 
-export const DEFAULT_MODULES = ['base', 'kmod', 'rootfs'];
+export const DEFAULT_MODULES = ['base', 'kmod', 'rootfs', 'overlay'];
 
 export interface CreateFlags {
   out: string;
@@ -54,7 +54,8 @@ export function buildRequest(flags: CreateFlags, file: FileConfig, env: Record<s
   if (epoch !== undefined && !/^[0-9]+$/.test(epoch)) {
     throw new UserError(`SOURCE_DATE_EPOCH must be a number of seconds, got '${epoch}'`);
   }
-  const noUcode = flags.noUcode ?? file.noUcode ?? false;
+  // Flags win over files as a pair: `--ucode F` beats a file's `no-ucode = yes`, and vice versa.
+  const ucode = flags.noUcode ? false : flags.ucode ?? (file.noUcode ? false : file.ucode);
   return {
     out: flags.out,
     base: flags.base ?? '/',
@@ -69,7 +70,7 @@ export function buildRequest(flags: CreateFlags, file: FileConfig, env: Record<s
       add: [...(file.add ?? []), ...(splitList(flags.add) ?? [])],
       omit: [...(file.omit ?? []), ...(splitList(flags.omit) ?? [])],
     },
-    ucode: noUcode ? false : (flags.ucode ?? file.ucode),
+    ucode,
     mtime: epoch === undefined ? 0 : Number(epoch),
   };
 }

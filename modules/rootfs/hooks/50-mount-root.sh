@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Mounts root= on $NEWROOT, read-only unless `rw` (as the kernel does).
+# Mounts root= on $NEWROOT, read-only unless `rw` (as the kernel does), then reads the
+# ruckusrd.conf at its top.
 
 if ! grep -q " $NEWROOT " /proc/mounts; then
 	read_param root || fatal "no root= on the kernel command line"
@@ -10,11 +11,12 @@ if ! grep -q " $NEWROOT " /proc/mounts; then
 	read_param rootfstype
 	mount_device "$_root_spec" "$NEWROOT" "$REPLY" "$_root_opts"
 	{
-		echo "mode=traditional"
 		echo "root=$_root_spec"
 		echo "rootdev=$_dev"
 		echo "rootfstype=$_type"
 		echo "root_options=$_root_opts"
 	} >> "$RD_RUN/state"
 	msg "mounted $_root_spec ($_dev) on $NEWROOT"
+	# ruckusrd.conf: the same parameters as the command line, which wins key by key.
+	parse_conf "$NEWROOT/ruckusrd.conf"
 fi

@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# sqsh_layers=L1:...:Ln (leftmost on top), or a legacy /squashfs.img, on top of the root device
+# that 50-mount-root.sh mounted on $NEWROOT.
+. /lib/ruckusrd/layers.sh
+
+read_param sqsh_layers
+_layers=$(echo "$REPLY" | tr ':' ' ')
+if [ -z "$_layers" ] && [ -f "$NEWROOT/squashfs.img" ]; then
+	RD_MODE=legacy
+elif [ -n "$_layers" ]; then
+	RD_MODE=layered
+fi
+
+if [ "$RD_MODE" != traditional ]; then
+	has_param to_ram && has_param sqsh_layerdev && fatal "sqsh_layerdev cannot be combined with to_ram"
+	has_param to_ram && ! has_param ram_layer && fatal "to_ram needs ram_layer"
+	for _m in loop overlay squashfs erofs; do modprobe -q "$_m"; done
+	prepare_root_true
+	mount_layerdev
+	has_param to_ram && [ "$RD_MODE" = layered ] && copy_layers_to_ram "$_layers"
+	if read_param ram_layer; then
+		echo "ram_layer=$REPLY" >> "$RD_RUN/state"
+		mount_ram_upper "$REPLY"
+	else
+		mkdir -p "$RD_TRUE/upper/upper" "$RD_TRUE/upper/work" || fatal "cannot create upper/upper and upper/work on the root device"
+		RD_UPPER=$RD_TRUE/upper
+	fi
+	if [ "$RD_MODE" = legacy ]; then
+		mount_layer squashfs "$RD_TRUE/squashfs.img"
+	else
+		for _name in $_layers; do
+			if has_param to_ram; then REPLY=$RD_LAYERDEV/$_name.sqsh; else find_layer "$_name"; fi
+			mount_layer "$_name" "$REPLY"
+		done
+	fi
+	mount_overlay_root
+	_upper_seen=/mnt/root-true/upper
+	has_param ram_layer && _upper_seen=/mnt/upper
+	{
+		echo "layers=$(echo "$RD_LAYER_NAMES" | sed 's/^ //; s/ /:/g')"
+		echo "upper=$_upper_seen/upper"
+		echo "work=$_upper_seen/work"
+		has_param to_ram && echo "to_ram=1"
+	} >> "$RD_RUN/state"
+	msg "assembled $RD_MODE root: $RD_LOWER"
+fi

@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Layered root (SPEC §2): read-only squashfs/erofs layers + an upper, assembled with OverlayFS.
+# While assembling, mounts live at the top of the initramfs; 80-move-layer-mounts.sh moves them
+# to their places under /mnt in the new root.
+
+RD_TRUE=/root-true
+RD_LAYERDEV=/sqsh_layerdev
+RD_LOWER=
+RD_LAYER_NAMES=
+RD_UPPER=
+
+# layer_fstype FILE: sets REPLY to squashfs or erofs, by magic (never by name).
+layer_fstype() {
+	REPLY=$(head -c 4 "$1" 2>/dev/null)
+	[ "$REPLY" = hsqs ] && REPLY=squashfs && return 0
+	REPLY=$(dd if="$1" bs=1 skip=1024 count=4 2>/dev/null | od -An -tx1 | tr -d ' \n')
+	[ "$REPLY" = e2e1f5e0 ] && REPLY=erofs && return 0
+	return 1
+}
+
+# find_layer NAME: sets REPLY to the layer file; the root device first, then sqsh_layerdev.
+find_layer() {
+	read_param sqsh_layerdir
+	_rel=${REPLY:+$REPLY/}$1.sqsh
+	for _top in "$RD_TRUE" "$RD_LAYERDEV"; do
+		[ -f "$_top/$_rel" ] && REPLY=$_top/$_rel && return 0
+	done
+	_where="the root device"
+	has_param sqsh_layerdev && _where="$_where or sqsh_layerdev"
+	fatal "layer $1 not found: no $_rel on $_where"
+}
+
+# mount_layer NAME FILE: loop-mounts one read-only layer and records it.
+mount_layer() {
+	layer_fstype "$2" || fatal "layer $1: $2 is neither squashfs nor erofs"
+	mkdir -p "/sqsh_layer-$1"
+	mount -t "$REPLY" -o ro,loop "$2" "/sqsh_layer-$1" || fatal "cannot mount layer $1 ($2, $REPLY)"
+	RD_LOWER=${RD_LOWER:+$RD_LOWER:}/sqsh_layer-$1
+	RD_LAYER_NAMES="$RD_LAYER_NAMES $1"
+	state_layer "$1" "$2" "$REPLY"
+}
+
+# state_layer NAME FILE FSTYPE: the file as the running system will see it.
+state_layer() {
+	case $2 in
+	"$RD_TRUE"/*) _seen=/mnt/root-true${2#"$RD_TRUE"} ;;
+	"$RD_LAYERDEV"/*) _seen=/mnt/sqsh_layerdev${2#"$RD_LAYERDEV"} ;;
+	*) _seen=$2 ;;
+	esac
+	printf 'layer=%s %s %s /mnt/sqsh_layer-%s\n' "$1" "$3" "$_seen" "$1" >> "$RD_RUN/state"
+}
+
+# The root device holds the upper layer (read-write) unless ram_layer (read-only, or
+# read-write with root_true_rw).
+prepare_root_true() {
+	mkdir -p "$RD_TRUE"
+	mount --move "$NEWROOT" "$RD_TRUE" || fatal "cannot move the root device to $RD_TRUE"
+	_mode=rw
+	has_param ram_layer && ! has_param root_true_rw && _mode=ro
+	mount -o "remount,$_mode" "$RD_TRUE" || fatal "cannot remount the root device $_mode"
+}
+
+mount_layerdev() {
+	read_param sqsh_layerdev || return 0
+	_spec=$REPLY
+	read_param sqshfstype
+	mount_device "$_spec" "$RD_LAYERDEV" "$REPLY" ro
+	echo "layerdev=$_spec $_dev" >> "$RD_RUN/state"
+}
+
+# to_ram: the layer files are copied into a tmpfs that takes the place of sqsh_layerdev.
+copy_layers_to_ram() {
+	mkdir -p "$RD_LAYERDEV"
+	mount -t tmpfs -o mode=0755 to_ram "$RD_LAYERDEV" || fatal "cannot mount a tmpfs for to_ram"
+	for _name in $1; do
+		find_layer "$_name"
+		cp "$REPLY" "$RD_LAYERDEV/$_name.sqsh" || fatal "to_ram: cannot copy $REPLY into RAM"
+	done
+	msg "to_ram: copied layers into RAM"
+}
+
+# With ram_layer, a persistent upper left on the root device becomes the topmost read-only layer.
+mount_ram_upper() {
+	mkdir -p /upper
+	mount -t tmpfs -o "size=$1,mode=0755" ram_layer /upper || fatal "cannot mount ram_layer of size $1"
+	mkdir -p /upper/upper /upper/work
+	RD_UPPER=/upper
+	[ -d "$RD_TRUE/upper/upper" ] || return 0
+	_src=$RD_TRUE/upper/upper
+	if has_param to_ram; then
+		cp -a "$_src" "$RD_LAYERDEV/upper" || fatal "to_ram: cannot copy the persistent upper into RAM"
+		_src=$RD_LAYERDEV/upper
+	fi
+	mkdir -p /sqsh_layer-upper
+	mount --bind "$_src" /sqsh_layer-upper && mount -o remount,bind,ro /sqsh_layer-upper ||
+		fatal "cannot mount the persistent upper as a read-only layer"
+	RD_LOWER=/sqsh_layer-upper
+	RD_LAYER_NAMES=upper
+	printf 'layer=upper dir %s /mnt/sqsh_layer-upper\n' "${_src#"$RD_TRUE"}" >> "$RD_RUN/state"
+}
+
+mount_overlay_root() {
+	_opts=lowerdir=$RD_LOWER,upperdir=$RD_UPPER/upper,workdir=$RD_UPPER/work
+	read_param overlayflags && _opts=$_opts,$REPLY
+	mount -t overlay -o "$_opts" overlay "$NEWROOT" || fatal "cannot mount the overlay root ($_opts)"
+}

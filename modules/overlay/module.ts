@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+import { defineModule } from '../../src/core/module.ts';
+
+export default defineModule({
+  name: 'overlay',
+  description: 'assemble an OverlayFS root from squashfs/erofs layers (sqsh_layers), RuckusRD style',
+  depends: ['base', 'kmod', 'rootfs'],
+  kernelModules: ['overlay', 'squashfs', 'erofs', 'loop'],
+  files: [{ from: 'layers.sh', to: '/lib/ruckusrd/layers.sh' }],
+  hooks: {
+    mount: ['60-assemble-layers.sh'],
+    'pre-pivot': ['20-mount-var-layer.sh', '30-stamp-hostname.sh', '80-move-layer-mounts.sh'],
+  },
+  params: [
+    'sqsh_layers', 'sqsh_layerdir', 'sqsh_layerdev', 'sqshfstype', 'ram_layer', 'to_ram',
+    'overlayflags', 'root_true_rw', 'rw', 'var_layer', 'hoststamp',
+  ],
+});
