@@ -92,3 +92,85 @@ describe.if(canBoot)('layered root (QEMU)', () => {
     expect(section(r.console, 'state')).toContain('to_ram=1');
   });
 });
+
+describe.if(canBoot)('layer devices, directories, formats and ruckusrd.conf (QEMU)', () => {
+  let hostDisk = '';
+  let sharedDisk = '';
+  let confDisk = '';
+  let legacyDisk = '';
+  beforeAll(() => {
+    if (!img) img = buildImage(join(tempDir('layers-img'), 'initrd.img'));
+    const d = tempDir('layerdev');
+    token ||= randomToken();
+    const trees = makeLayerTrees(d, token);
+    // The shared read-only device: base (squashfs) and server (erofs) in a nested directory,
+    // plus an `extra` that must lose against the host's own extra on the root device.
+    const shared = join(d, 'shared/layers/nested');
+    mkdirSync(shared, { recursive: true });
+    makeSquashfs(trees.base, join(shared, 'base.sqsh'));
+    makeErofs(trees.server, join(shared, 'server.sqsh'));
+    writeFileSync(join(trees.extra, 'etc/layer-who'), 'shared-extra\n');
+    makeSquashfs(trees.extra, join(shared, 'extra.sqsh'));
+    sharedDisk = join(d, 'shared.img');
+    makeExt4(join(d, 'shared'), sharedDisk, IDS.layers);
+    const host = join(d, 'host/layers/nested');
+    mkdirSync(host, { recursive: true });
+    writeFileSync(join(trees.extra, 'etc/layer-who'), 'host-extra\n');
+    makeSquashfs(trees.extra, join(host, 'extra.sqsh'));
+    hostDisk = join(d, 'host.img');
+    makeExt4(join(d, 'host'), hostDisk, IDS.root);
+    // ruckusrd.conf giving the stack, on a root device with all three layers.
+    const conf = join(d, 'conf');
+    mkdirSync(conf);
+    for (const n of ['base', 'server'] as const) makeSquashfs(trees[n], join(conf, `${n}.sqsh`));
+    copyFileSync(join(host, 'extra.sqsh'), join(conf, 'extra.sqsh'));
+    writeFileSync(join(conf, 'ruckusrd.conf'), '# written by sqsh-commit\nsqsh_layers=server:base\nram_layer=64M\n');
+    confDisk = join(d, 'conf.img');
+    makeExt4(conf, confDisk, IDS.root);
+    // The legacy single image: the whole tree as /squashfs.img.
+    const legacy = join(d, 'legacy');
+    mkdirSync(legacy);
+    makeSquashfs(trees.base, join(legacy, 'squashfs.img'));
+    legacyDisk = join(d, 'legacy.img');
+    makeExt4(legacy, legacyDisk, {});
+  });
+
+  test('sqsh_layerdev + sqshfstype + nested sqsh_layerdir + an erofs layer, root=LABEL=', async () => {
+    const r = await bootLayers(
+      `root=LABEL=${IDS.root.label} sqsh_layerdev=/dev/vdb sqshfstype=ext4 sqsh_layerdir=layers/nested sqsh_layers=extra:server:base rw`,
+      [{ file: hostDisk }, { file: sharedDisk, readonly: true }],
+    );
+    expect(probe(r.console)).toMatchObject({ WHO: 'host-extra', DELETED: 'gone', WRITE: 'ok' });
+    const mounts = mountsOf(r.console);
+    expect(mounts.get('/mnt/sqsh_layerdev')).toMatchObject({ dev: '/dev/vdb', type: 'ext4' });
+    expect(mounts.get('/mnt/sqsh_layerdev')!.opts).toMatch(/^ro/);
+    expect(mounts.get('/mnt/sqsh_layer-server')).toMatchObject({ type: 'erofs' });
+    const state = section(r.console, 'state');
+    expect(state).toContain('layer=extra squashfs /mnt/root-true/layers/nested/extra.sqsh /mnt/sqsh_layer-extra');
+    expect(state).toContain('layer=server erofs /mnt/sqsh_layerdev/layers/nested/server.sqsh /mnt/sqsh_layer-server');
+  });
+
+  test('ruckusrd.conf gives the stack and ram_layer (root=UUID=)', async () => {
+    const r = await bootLayers(`root=UUID=${IDS.root.uuid} rw`, [{ file: confDisk }]);
+    expect(probe(r.console)).toMatchObject({ WHO: 'server', DELETED: 'gone' });
+    const state = section(r.console, 'state');
+    expect(state).toContain('layers=server:base');
+    expect(state).toContain('ram_layer=64M');
+  });
+
+  test('the command line overrides ruckusrd.conf key by key', async () => {
+    const r = await bootLayers(`root=UUID=${IDS.root.uuid} sqsh_layers=extra:server:base rw`, [{ file: confDisk }]);
+    expect(probe(r.console)).toMatchObject({ WHO: 'host-extra' });
+    const state = section(r.console, 'state');
+    expect(state).toContain('layers=extra:server:base');
+    expect(state).toContain('ram_layer=64M');
+  });
+
+  test('legacy: a /squashfs.img without sqsh_layers is the single lower layer', async () => {
+    const r = await bootLayers('root=/dev/vda rw', [{ file: legacyDisk }]);
+    expect(section(r.console, 'token').trim()).toBe(token);
+    expect(probe(r.console)).toMatchObject({ WHO: 'base', DELETED: 'present', WRITE: 'ok' });
+    expect(section(r.console, 'state')).toContain('mode=legacy');
+    expect(mountsOf(r.console).get('/mnt/sqsh_layer-squashfs')).toMatchObject({ type: 'squashfs' });
+  });
+});
