@@ -50,7 +50,7 @@ describe.if(canBoot)('layered root (QEMU)', () => {
   test('root=/dev/vda sqsh_layers=extra:server:base rw: order, whiteout, upper on the root device', async () => {
     const r = await bootLayers('root=/dev/vda sqsh_layers=extra:server:base rw test.arg=boot1');
     expect(section(r.console, 'token').trim()).toBe(token);
-    expect(probe(r.console)).toEqual({ WHO: 'extra', DELETED: 'gone', SEEN: '', WRITE: 'ok' });
+    expect(probe(r.console)).toMatchObject({ WHO: 'extra', DELETED: 'gone', SEEN: '', WRITE: 'ok' });
     const mounts = mountsOf(r.console);
     expect(mounts.get('/')).toMatchObject({ type: 'overlay' });
     expect(mounts.get('/')!.opts).toMatch(/^rw,.*lowerdir=\/sqsh_layer-extra:\/sqsh_layer-server:\/sqsh_layer-base,upperdir=\/root-true\/upper\/upper/);
@@ -68,13 +68,13 @@ describe.if(canBoot)('layered root (QEMU)', () => {
 
   test('the next boot sees the first boot\'s write; read-only root without rw', async () => {
     const r = await bootLayers('root=/dev/vda sqsh_layers=extra:server:base test.arg=boot2');
-    expect(probe(r.console)).toEqual({ WHO: 'extra', DELETED: 'gone', SEEN: 'boot1', WRITE: 'failed' });
+    expect(probe(r.console)).toMatchObject({ WHO: 'extra', DELETED: 'gone', SEEN: 'boot1', WRITE: 'failed' });
     expect(mountsOf(r.console).get('/')!.opts).toMatch(/^ro/);
   });
 
   test('ram_layer=50%: root device read-only, the persistent upper is the top layer', async () => {
     const r = await bootLayers('root=/dev/vda sqsh_layers=extra:server:base ram_layer=50% rw test.arg=ram1');
-    expect(probe(r.console)).toEqual({ WHO: 'extra', DELETED: 'gone', SEEN: 'boot1', WRITE: 'ok' });
+    expect(probe(r.console)).toMatchObject({ WHO: 'extra', DELETED: 'gone', SEEN: 'boot1', WRITE: 'ok' });
     const mounts = mountsOf(r.console);
     expect(mounts.get('/mnt/root-true')!.opts).toMatch(/^ro/);
     expect(mounts.get('/mnt/upper')).toMatchObject({ type: 'tmpfs' });
@@ -84,7 +84,7 @@ describe.if(canBoot)('layered root (QEMU)', () => {
 
   test('ram_layer=50% to_ram: writes of the last boot are gone, the root device is released', async () => {
     const r = await bootLayers('root=/dev/vda sqsh_layers=extra:server:base ram_layer=50% to_ram rw test.arg=ram2');
-    expect(probe(r.console)).toEqual({ WHO: 'extra', DELETED: 'gone', SEEN: 'boot1', WRITE: 'ok' });
+    expect(probe(r.console)).toMatchObject({ WHO: 'extra', DELETED: 'gone', SEEN: 'boot1', WRITE: 'ok' });
     const mounts = mountsOf(r.console);
     expect(mounts.has('/mnt/root-true')).toBe(false);
     expect([...mounts.values()].some((m) => m.dev.startsWith('/dev/vda'))).toBe(false);
@@ -172,5 +172,36 @@ describe.if(canBoot)('layer devices, directories, formats and ruckusrd.conf (QEM
     expect(probe(r.console)).toMatchObject({ WHO: 'base', DELETED: 'present', WRITE: 'ok' });
     expect(section(r.console, 'state')).toContain('mode=legacy');
     expect(mountsOf(r.console).get('/mnt/sqsh_layer-squashfs')).toMatchObject({ type: 'squashfs' });
+  });
+});
+
+describe.if(canBoot)('var_layer on a read-only traditional root (QEMU)', () => {
+  let tradDisk = '';
+  let varDisk = '';
+  beforeAll(() => {
+    if (!img) img = buildImage(join(tempDir('layers-img'), 'initrd.img'));
+    const d = tempDir('var');
+    const trees = makeLayerTrees(d, token || randomToken());
+    tradDisk = join(d, 'trad.img');
+    makeExt4(trees.base, tradDisk, {});
+    mkdirSync(join(d, 'empty'));
+    varDisk = join(d, 'var.img');
+    makeExt4(join(d, 'empty'), varDisk, {});
+  });
+
+  test('var_layer=16M: /var writable on a read-only root, on a tmpfs', async () => {
+    const r = await bootLayers('root=/dev/vda var_layer=16M test.arg=t1', [{ file: tradDisk }]);
+    expect(probe(r.console)).toMatchObject({ WHO: 'base', WRITE: 'failed', VARWRITE: 'ok' });
+    const mounts = mountsOf(r.console);
+    expect(mounts.get('/')!.opts).toMatch(/^ro/);
+    expect(mounts.get('/var')).toMatchObject({ type: 'overlay' });
+    expect(section(r.console, 'state')).toContain('var_layer=16M');
+  });
+
+  test('var_layer=/dev/vdb keeps /var changes on that device across boots', async () => {
+    const disks = [{ file: tradDisk }, { file: varDisk }];
+    await bootLayers('root=/dev/vda var_layer=/dev/vdb test.arg=d1', disks);
+    const r = await bootLayers('root=/dev/vda var_layer=/dev/vdb test.arg=d2', disks);
+    expect(probe(r.console)).toMatchObject({ VARSEEN: 'd1', VARWRITE: 'ok' });
   });
 });

@@ -13,6 +13,9 @@ echo "WHO=$(cat /etc/layer-who)"
 echo "SEEN=$(ls /probes 2>/dev/null | tr '\\n' ' ')"
 mkdir -p /probes 2>/dev/null
 echo x > "/probes/\${arg:-none}" 2>/dev/null && echo WRITE=ok || echo WRITE=failed
+echo "VARSEEN=$(ls /var/probes 2>/dev/null | tr '\\n' ' ')"
+mkdir -p /var/probes 2>/dev/null
+echo x > "/var/probes/\${arg:-none}" 2>/dev/null && echo VARWRITE=ok || echo VARWRITE=failed
 sync
 `;
 
