@@ -19,10 +19,16 @@ export async function main(argv: string[]): Promise<number> {
       .option('force', { type: 'boolean', global: true, describe: 'overwrite existing output' })
       .option('dry-run', { type: 'boolean', global: true, describe: 'resolve and print; write nothing' })
       .version(VERSION)
+      // `--no-ucode` is a flag of its own: with negation on, yargs reads it as `--ucode=false`, and
+      // `--no-ucode --ucode F` becomes ucode = [false, 'F'] instead of a conflict.
+      .parserConfiguration({ 'boolean-negation': false })
       .strict()
       .demandCommand(1)
       .fail((msg, err) => {
-        throw err ?? new UserError(msg);
+        // yargs reports some flag errors as a YError ("Not enough arguments following: add"): those
+        // are the user's, not ours. Some span lines ("Invalid values:\n  Argument: …"); we print one.
+        if (err && err.name !== 'YError') throw err;
+        throw new UserError((msg ?? err?.message ?? 'invalid arguments').replace(/\s*\n\s*/g, ' '));
       })
       .help()
       .wrap(Math.min(100, process.stdout.columns ?? 100))

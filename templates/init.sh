@@ -24,12 +24,11 @@ NEWROOT=/sysroot
 RD_MODE=traditional
 mkdir -p "$NEWROOT"
 
-for phase in early devices mount pre-pivot; do
-	timing "$phase"
-	run_hooks "$phase"
-done
-
-has_param initramsys && interactive_shell "initramsys: staying in the initramfs" && fatal "initramsys: leaving the initramfs system is not possible"
+run_phase early
+run_phase devices
+has_param initramsys && stay_in_initramfs
+run_phase mount
+run_phase pre-pivot
 
 read_param init "/sbin/init"
 RD_INIT=$REPLY

@@ -30,6 +30,6 @@ export default defineModule({
     'kernel/fs/isofs/',
     'crc32c',
   ],
-  hooks: { devices: ['10-load-modules.sh'] },
-  params: ['modules-early', 'blacklist'],
+  hooks: { devices: ['10-load-modules.sh', '20-mount-firmware.sh'], 'pre-pivot': ['90-hand-over-modules.sh'] },
+  params: ['modules-early', 'blacklist', 'fwdev', 'modinject', 'rootdelay'],
 });

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Layered root (SPEC §2): read-only squashfs/erofs layers + an upper, assembled with OverlayFS.
-# While assembling, mounts live at the top of the initramfs; 80-move-layer-mounts.sh moves them
+# While assembling, mounts live at the top of the initramfs; 95-move-layer-mounts.sh moves them
 # to their places under /mnt in the new root.
 
 RD_TRUE=/root-true

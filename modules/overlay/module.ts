@@ -9,7 +9,7 @@ export default defineModule({
   files: [{ from: 'layers.sh', to: '/lib/ruckusrd/layers.sh' }],
   hooks: {
     mount: ['60-assemble-layers.sh'],
-    'pre-pivot': ['20-mount-var-layer.sh', '30-stamp-hostname.sh', '80-move-layer-mounts.sh'],
+    'pre-pivot': ['20-mount-var-layer.sh', '30-stamp-hostname.sh', '95-move-layer-mounts.sh'],
   },
   params: [
     'sqsh_layers', 'sqsh_layerdir', 'sqsh_layerdev', 'sqshfstype', 'ram_layer', 'to_ram',

@@ -21,18 +21,25 @@ interface CreateArgs {
   'no-ucode'?: boolean;
 }
 
+// Repeated lists accumulate (`--add a --add b,c`). Not `array: true`: an array option is greedy and
+// would swallow OUT in `--add foo out.img`.
+const list = { type: 'string', requiresArg: true, coerce: (v: unknown) => [v].flat().map(String) } as const;
+// A repeated single-value flag takes its last value (getopt's rule) instead of becoming an array.
+const last = (v: unknown) => (Array.isArray(v) ? v.at(-1) : v);
+
 function builder(y: Argv): Argv<CreateArgs> {
   return y
     .positional('out', { type: 'string', describe: 'the image to write', demandOption: true })
-    .option('kernel', { alias: 'k', type: 'string', describe: 'kernel version or unique prefix (default: running)' })
-    .option('base', { type: 'string', default: '/', describe: 'system to take files from' })
-    .option('compress', { type: 'string', choices: COMPRESSIONS, describe: 'compression (default zstd)' })
-    .option('add', { type: 'string', array: true, describe: 'add build modules' })
-    .option('omit', { type: 'string', array: true, describe: 'leave build modules out' })
-    .option('modules', { type: 'string', array: true, describe: 'use exactly these build modules' })
-    .option('second-stage', { type: 'string', choices: SECOND_STAGES, describe: 'second-stage image type' })
-    .option('ucode', { type: 'string', describe: 'early microcode cpio to prepend' })
-    .option('no-ucode', { type: 'boolean', describe: 'no early microcode' }) as unknown as Argv<CreateArgs>;
+    .option('kernel', { alias: 'k', type: 'string', coerce: last, describe: 'kernel version or unique prefix (default: running)' })
+    .option('base', { type: 'string', default: '/', coerce: last, describe: 'system to take files from' })
+    .option('compress', { type: 'string', choices: COMPRESSIONS, coerce: last, describe: 'compression (default zstd)' })
+    .option('add', { ...list, describe: 'add build modules (repeat or comma-separate)' })
+    .option('omit', { ...list, describe: 'leave build modules out (repeat or comma-separate)' })
+    .option('modules', { ...list, describe: 'use exactly these build modules (repeat or comma-separate)' })
+    .option('second-stage', { type: 'string', choices: SECOND_STAGES, coerce: last, describe: 'second-stage image type' })
+    .option('ucode', { type: 'string', coerce: last, describe: 'early microcode cpio to prepend' })
+    .option('no-ucode', { type: 'boolean', describe: 'no early microcode' })
+    .conflicts('ucode', 'no-ucode') as unknown as Argv<CreateArgs>;
 }
 
 async function handler(args: ArgumentsCamelCase<CreateArgs>): Promise<void> {

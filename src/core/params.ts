@@ -19,7 +19,8 @@ export type ParamKind =
   | 'relpath' // relative directory without `..`
   | 'fstype' // a filesystem type name
   | 'options' // a mount option string: no whitespace
-  | 'sizeordevice'; // var_layer: a tmpfs size or a device
+  | 'sizeordevice' // var_layer: a tmpfs size or a device
+  | 'devices'; // DEV,DEV2,... (comma list of devices)
 
 export interface ParamSpec {
   name: string;
@@ -51,7 +52,7 @@ export const PARAMS: readonly ParamSpec[] = [
   { name: 'overlayflags', kind: 'options', help: 'extra OverlayFS mount options' },
   { name: 'root_true_rw', kind: 'flag', help: 'keep /mnt/root-true read-write with ram_layer' },
   { name: 'var_layer', kind: 'sizeordevice', help: 'a writable /var overlay: tmpfs SIZE or a device' },
-  { name: 'fwdev', kind: 'list', help: 'devices holding fw.sqsh for /lib/firmware' },
+  { name: 'fwdev', kind: 'devices', help: 'devices holding fw.sqsh for /lib/firmware' },
   { name: 'modinject', kind: 'flag', help: "copy the initramfs's kernel modules into the new root" },
   { name: 'hoststamp', kind: 'flag', help: 'append the boot time to the host name (layered root)' },
   { name: 'initramsys', kind: 'flag', help: 'stay in the initramfs as a small system' },
@@ -76,6 +77,7 @@ const VALIDATORS: Record<ParamKind, (v: string) => boolean> = {
   fstype: (v) => /^[a-z0-9_.]+$/.test(v),
   options: (v) => /^[^\s'"`$\\;|&<>()]+$/.test(v),
   sizeordevice: (v) => VALIDATORS.size(v) || VALIDATORS.device(v),
+  devices: (v) => v.split(',').every(VALIDATORS.device),
 };
 
 const BY_NAME = new Map(PARAMS.map((p) => [p.name, p]));

@@ -81,6 +81,8 @@ function describeWriteError(err: unknown, out: string): Error {
     EPERM: 'operation not permitted',
     EROFS: 'read-only filesystem',
     ENOENT: 'directory does not exist',
+    ENOTDIR: 'a component of the path is not a directory',
+    EISDIR: 'it is a directory',
   };
   if (code && why[code]) return new UserError(`cannot write ${out}: ${why[code]}`);
   return err instanceof Error ? err : new Error(String(err));

@@ -21,6 +21,18 @@ move_pseudo_fs() {
 	done
 }
 
+run_phase() {
+	timing "$1"
+	run_hooks "$1"
+}
+
+# initramsys: drivers are loaded, and the initramfs itself is the system: a console shell,
+# started again whenever it exits.
+stay_in_initramfs() {
+	echo "mode=initramsys" >> "$RD_RUN/state"
+	while :; do interactive_shell "initramsys: the initramfs is the system; no root is mounted"; done
+}
+
 run_hooks() {
 	[ -d "/lib/ruckusrd/hooks/$1" ] || return 0
 	for _hook in /lib/ruckusrd/hooks/"$1"/*.sh; do

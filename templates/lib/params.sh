@@ -46,6 +46,14 @@ is_device() {
 	return 1
 }
 
+is_device_list() {
+	_rest=$1
+	while :; do
+		is_device "${_rest%%,*}" || return 1
+		case $_rest in *,*) _rest=${_rest#*,} ;; *) return 0 ;; esac
+	done
+}
+
 # param_valid KIND VALUE: the same rules as src/core/params.ts.
 param_valid() {
 	case $1 in
@@ -63,6 +71,7 @@ param_valid() {
 	fstype) case $2 in '' | *[!a-z0-9_.]*) return 1 ;; esac ;;
 	options) case $2 in '' | *[\'\"\`\$\\\;\|\&\<\>\(\)\ \	]*) return 1 ;; esac ;;
 	sizeordevice) is_size "$2" || is_device "$2" ;;
+	devices) is_device_list "$2" ;;
 	*) return 1 ;;
 	esac
 }

@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# fwdev=DEV[,DEV2]: the first of these devices to appear holds fw.sqsh, mounted read-only on
+# /lib/firmware before the root is mounted, so drivers probed from here on find their firmware.
+
+if read_param fwdev; then
+	_fw_list=$(echo "$REPLY" | tr ',' ' ')
+	read_param rootdelay "$RD_DEFAULT_WAIT"
+	_fw_tries=$((REPLY * 10))
+	_fw_dev=
+	while [ -z "$_fw_dev" ]; do
+		for _spec in $_fw_list; do find_device_once "$_spec" && _fw_dev=$REPLY && break; done
+		[ -n "$_fw_dev" ] && break
+		[ "$_fw_tries" -gt 0 ] || fatal "fwdev: none of $_fw_list appeared"
+		_fw_tries=$((_fw_tries - 1))
+		coldplug_devices
+		sleep 0.1
+	done
+	mount_device "$_fw_dev" /fwdev "" ro
+	[ -f /fwdev/fw.sqsh ] || fatal "fwdev: no fw.sqsh on $_fw_dev"
+	modprobe -q loop
+	modprobe -q squashfs
+	mkdir -p /lib/firmware
+	mount -t squashfs -o ro,loop /fwdev/fw.sqsh /lib/firmware || fatal "fwdev: cannot mount $_fw_dev/fw.sqsh"
+	echo "fwdev=$_fw_dev" >> "$RD_RUN/state"
+	msg "firmware from $_fw_dev/fw.sqsh"
+fi

@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The compiled binary as a user meets it (SPEC §1): run from a directory outside the checkout, with
+// the host's installed kernel. Errors are one `mkruckus: error:` line; output is atomic; builds are
+// reproducible. Mount-based cases (read-only and full filesystems, a fake --base) need root and skip
+// without it, except under CI=true.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pkg from '../package.json' with { type: 'json' };
+
+const ROOT = join(import.meta.dir, '..');
+const BIN = join(ROOT, 'dist/mkruckus');
+const CI = process.env.CI === 'true';
+
+/** Kernel versions with a modules.dep under BASE/lib/modules, as mkruckus sees them. */
+function installedKernels(base: string): string[] {
+  const dir = join(base, 'lib/modules');
+  return existsSync(dir) ? readdirSync(dir).filter((v) => existsSync(join(dir, v, 'modules.dep'))).sort() : [];
+}
+
+const KERNELS = installedKernels('/');
+const KVER = KERNELS.at(-1) ?? '';
+// `--kernel 6.1` style when the major.minor prefix is unique on this host: the flag users type.
+const PREFIX = KVER.split('.').slice(0, 2).join('.');
+const KARG = KERNELS.filter((v) => v.startsWith(PREFIX)).length === 1 ? PREFIX : KVER;
+const haveKernel = KVER !== '' || CI;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let scratch = '';
+const mounted: string[] = [];
+
+/** A fresh empty directory under the scratch directory (outside the checkout). */
+function freshDir(name: string): string {
+  return mkdtempSync(join(scratch, `${name}-`));
+}
+
+function run(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Run {
+  const env = { ...process.env, ...opts.env };
+  if (!opts.env?.SOURCE_DATE_EPOCH) delete env.SOURCE_DATE_EPOCH;
+  const r = Bun.spawnSync([BIN, ...args], { cwd: opts.cwd ?? scratch, env, stdout: 'pipe', stderr: 'pipe' });
+  return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/** Builds OUT (relative to cwd) for the host kernel; expects success. */
+function buildOk(cwd: string, out: string, ...args: string[]): Run {
+  const r = run(['--kernel', KARG, ...args, out], { cwd });
+  if (r.code !== 0) throw new Error(`build failed (${r.code}): ${r.stderr}`);
+  return r;
+}
+
+/** Non-zero exit, exactly one stderr line `mkruckus: error: …` matching `what`, no stack trace. */
+function expectUserError(r: Run, what?: RegExp): void {
+  expect(r.code).not.toBe(0);
+  const lines = r.stderr.replace(/\n$/, '').split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toStartWith('mkruckus: error: ');
+  if (what) expect(lines[0]).toMatch(what);
+}
+
+interface Segment {
+  compression: string;
+  entries: { path: string; type: string; size: number }[];
+}
+
+function inspect(image: string): Segment[] {
+  const r = run(['inspect', '--json', image]);
+  if (r.code !== 0) throw new Error(`inspect ${image} failed: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as { segments: Segment[] }).segments;
+}
+
+const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+const leftovers = (dir: string): string[] => readdirSync(dir).filter((n) => n.includes('.mkruckus-'));
+
+function sh(cmd: string[]): { ok: boolean; out: string } {
+  const r = Bun.spawnSync(cmd, { stdout: 'pipe', stderr: 'pipe' });
+  return { ok: r.exitCode === 0, out: r.stdout.toString() + r.stderr.toString() };
+}
+
+function mountTmpfs(dir: string, options: string): void {
+  const r = sh(['mount', '-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
+  if (!r.ok) throw new Error(`mount tmpfs on ${dir}: ${r.out}`);
+  mounted.push(dir);
+}
+
+/**
+ * Whether this process may mount (root, in a sandbox that allows it): probed, not assumed, and at
+ * load time: describe.skipIf needs the answer before any beforeAll runs.
+ */
+function probeMount(): boolean {
+  const dir = mkdtempSync(join(tmpdir(), 'mkruckus-probe-'));
+  const ok = sh(['mount', '-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]).ok;
+  if (ok) sh(['umount', dir]);
+  rmSync(dir, { recursive: true, force: true });
+  return ok;
+}
+const CAN_MOUNT = probeMount();
+
+/**
+ * A real --base that is not /: its /usr is an overlay of a few extra files (microcode) on the
+ * host's /usr, mounted in a private mount namespace that ends with the command (nothing to clean
+ * up, nothing visible outside). /etc holds the mkruckus.conf under test.
+ */
+function runInBase(base: string, extraUsr: string, args: string[], cwd: string): Run {
+  const script = 'mount -t overlay overlay -o "ro,lowerdir=$1:/usr" "$2/usr" || exit 99; shift 2; exec "$@"';
+  const r = Bun.spawnSync(['unshare', '-m', 'sh', '-c', script, 'sh', extraUsr, base, BIN, '--base', base, ...args], {
+    cwd,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+function probeOverlay(): boolean {
+  if (!CAN_MOUNT || !Bun.which('unshare')) return false;
+  const dir = mkdtempSync(join(tmpdir(), 'mkruckus-probe-'));
+  mkdirSync(join(dir, 'usr'));
+  mkdirSync(join(dir, 'extra'));
+  const ok = sh(['unshare', '-m', 'sh', '-c', 'mount -t overlay overlay -o "ro,lowerdir=$1:/usr" "$2/usr" && test -d "$2/usr/bin"', 'sh', join(dir, 'extra'), dir]).ok;
+  rmSync(dir, { recursive: true, force: true });
+  return ok;
+}
+const CAN_OVERLAY = probeOverlay();
+
+/** Newest modification time under the inputs of the binary. */
+function newestSource(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(st.mtimeMs, ...readdirSync(path).map((n) => newestSource(join(path, n))));
+}
+
+function ensureBinary(): void {
+  const inputs = ['src', 'modules', 'templates', 'scripts', 'package.json'].map((p) => join(ROOT, p));
+  if (existsSync(BIN) && statSync(BIN).mtimeMs >= Math.max(...inputs.map(newestSource))) return;
+  const r = Bun.spawnSync([process.execPath, 'run', 'build'], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' });
+  if (r.exitCode !== 0) throw new Error(`bun run build failed:\n${r.stdout}${r.stderr}`);
+}
+
+beforeAll(() => {
+  ensureBinary();
+  scratch = mkdtempSync(join(tmpdir(), 'mkruckus-cli-'));
+});
+
+afterAll(() => {
+  for (const dir of mounted.reverse()) if (!sh(['umount', dir]).ok) sh(['umount', '-l', dir]);
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('help, version, flags', () => {
+  test('--help', () => {
+    const r = run(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    for (const flag of ['OUT.img', 'inspect', '--kernel', '--base', '--force', '--dry-run', '--compress', '--add', '--ucode', '--no-ucode']) {
+      expect(r.stdout).toContain(flag);
+    }
+  });
+
+  test('--version is package.json version', () => {
+    const r = run(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
+  test.each([
+    [['out.img', '--bogus'], /bogus/],
+    [['--bogus'], undefined],
+    [['--compress', 'rar', 'out.img'], /rar/],
+    [['--second-stage', 'zip', 'out.img'], /zip/],
+    [['out.img', 'extra.img'], /extra\.img/],
+    [['out.img', '--add'], /add/],
+    [['--no-ucode', '--ucode', 'u.cpio', 'out.img'], /ucode/],
+    [[], undefined],
+    [['inspect'], undefined],
+    [['inspect', 'missing.img'], /missing\.img/],
+  ] as [string[], RegExp | undefined][])('%j is one error line', (args, what) => {
+    const cwd = freshDir('flags');
+    expectUserError(run(args, { cwd }), what);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  test('SOURCE_DATE_EPOCH must be a number', () => {
+    expectUserError(run(['--kernel', KARG, 'out.img'], { env: { SOURCE_DATE_EPOCH: 'yesterday' } }), /SOURCE_DATE_EPOCH/);
+  });
+});
+
+describe('kernel selection and config files (a fake --base)', () => {
+  /** A --base with only kernel module directories: enough for kernel selection and config files. */
+  function fakeBase(kernels: string[], conf: Record<string, string> = {}): string {
+    const base = freshDir('base');
+    for (const v of kernels) {
+      mkdirSync(join(base, 'lib/modules', v), { recursive: true });
+      writeFileSync(join(base, 'lib/modules', v, 'modules.dep'), '');
+    }
+    for (const [path, text] of Object.entries(conf)) {
+      mkdirSync(join(base, path, '..'), { recursive: true });
+      writeFileSync(join(base, path), text);
+    }
+    return base;
+  }
+  const TWO = ['6.1.0-1-amd64', '6.1.0-2-amd64'];
+
+  test.skipIf(!haveKernel)('a missing kernel lists the installed ones', () => {
+    const r = run(['--kernel', '9.9', 'out.img']);
+    expectUserError(r, /9\.9/);
+    for (const v of KERNELS) expect(r.stderr).toContain(v);
+  });
+
+  test('an ambiguous prefix lists the matches', () => {
+    const r = run(['--base', fakeBase(TWO), '--kernel', '6.1', 'out.img']);
+    expectUserError(r, /ambiguous/);
+    for (const v of TWO) expect(r.stderr).toContain(v);
+  });
+
+  test('without --kernel, a running kernel that is not installed is an error naming both', () => {
+    const r = run(['--base', fakeBase(TWO), 'out.img']);
+    expectUserError(r, new RegExp(release().replace(/[.+]/g, '\\$&')));
+    for (const v of TWO) expect(r.stderr).toContain(v);
+    expect(r.stderr).toContain('--kernel');
+  });
+
+  test.skipIf(!haveKernel)('a unique prefix selects the full version', () => {
+    const cwd = freshDir('prefix');
+    const r = run(['--kernel', PREFIX, '--dry-run', 'out.img'], { cwd });
+    if (KERNELS.filter((v) => v.startsWith(PREFIX)).length === 1) {
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`kernel: ${KVER}\n`);
+    } else expectUserError(r, /ambiguous/);
+  });
+
+  test('a bad value in /etc/mkruckus.conf names the file and line', () => {
+    const base = fakeBase(TWO, { 'etc/mkruckus.conf': '# defaults\ncompress = "bogus"\n' });
+    expectUserError(run(['--base', base, '--kernel', TWO[0]!, 'out.img']), /etc\/mkruckus\.conf:2: .*bogus/);
+  });
+
+  test('an unknown key in mkruckus.conf.d names that file', () => {
+    const base = fakeBase(TWO, { 'etc/mkruckus.conf': 'compress = gzip\n', 'etc/mkruckus.conf.d/10-x.conf': 'colour = blue\n' });
+    expectUserError(run(['--base', base, '--kernel', TWO[0]!, 'out.img']), /mkruckus\.conf\.d\/10-x\.conf:1: .*colour/);
+  });
+});
+
+describe.skipIf(!haveKernel)('building on the host', () => {
+  test('unknown module: named, with the available ones', () => {
+    const cwd = freshDir('mod');
+    const r = run(['--kernel', KARG, '--add', 'nope', 'out.img'], { cwd });
+    expectUserError(r, /unknown module 'nope'.*available: .*base/);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  test('--dry-run writes nothing and prints kernel, modules, kernel modules', () => {
+    const cwd = freshDir('dry');
+    const r = run(['--kernel', KARG, '--dry-run', 'out.img'], { cwd });
+    expect(r.code).toBe(0);
+    expect(readdirSync(cwd)).toEqual([]);
+    expect(r.stdout).toContain(`kernel: ${KVER}\n`);
+    expect(r.stdout).toMatch(/^modules: .*\bbase\b.*\bkmod\b/m);
+    const kmods = /^kernel modules \((\d+)\): (.*)$/m.exec(r.stdout);
+    expect(Number(kmods?.[1])).toBeGreaterThan(0);
+    expect(kmods?.[2]?.split(' ')).toContain('ext4');
+    expect(r.stdout).toMatch(/^ +bytes +\/init \d+ \[base\]$/m);
+  });
+
+  test('an existing OUT is untouched without --force, replaced with it', () => {
+    const cwd = freshDir('force');
+    const out = join(cwd, 'out.img');
+    writeFileSync(out, 'precious previous image\n');
+    utimesSync(out, 1_000_000, 1_000_000);
+    expectUserError(run(['--kernel', KARG, '--modules', 'base', 'out.img'], { cwd }), /exists.*--force/);
+    expect(readFileSync(out, 'utf8')).toBe('precious previous image\n');
+    expect(statSync(out).mtimeMs).toBe(1_000_000_000);
+    buildOk(cwd, 'out.img', '--modules', 'base', '--force');
+    expect(inspect(out).flatMap((s) => s.entries.map((e) => e.path))).toContain('/init');
+    expect(readdirSync(cwd)).toEqual(['out.img']);
+  });
+
+  test('OUT in a missing directory, or on a directory', () => {
+    const cwd = freshDir('nodir');
+    expectUserError(run(['--kernel', KARG, '--modules', 'base', 'no/such/dir/out.img'], { cwd }), /directory does not exist/);
+    mkdirSync(join(cwd, 'adir'));
+    expectUserError(run(['--kernel', KARG, '--modules', 'base', '--force', 'adir'], { cwd }), /is a directory/);
+    expect(readdirSync(cwd)).toEqual(['adir']);
+    expect(readdirSync(join(cwd, 'adir'))).toEqual([]);
+  });
+
+  test('two builds with one SOURCE_DATE_EPOCH are identical; another epoch differs', () => {
+    const cwd = freshDir('repro');
+    const env = (e: string) => ({ env: { SOURCE_DATE_EPOCH: e }, cwd });
+    for (const [out, epoch] of [['a.img', '1700000000'], ['b.img', '1700000000'], ['c.img', '1700000001']] as const) {
+      const r = run(['--kernel', KARG, out], env(epoch));
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+    expect(sha256(join(cwd, 'a.img'))).toBe(sha256(join(cwd, 'b.img')));
+    expect(sha256(join(cwd, 'c.img'))).not.toBe(sha256(join(cwd, 'a.img')));
+  });
+
+  const tools: Record<string, (img: string) => void> = {
+    zstd: (img) => expect(sh(['zstd', '-t', '-q', img]).ok).toBe(true),
+    gzip: (img) => expect(sh(['gzip', '-t', img]).ok).toBe(true),
+    // The kernel's xz decoder verifies CRC32 or nothing: xz's default CRC64 would not boot.
+    xz: (img) => {
+      expect(sh(['xz', '-t', img]).ok).toBe(true);
+      const file = sh(['xz', '--robot', '--list', img]).out.split('\n').find((l) => l.startsWith('file\t'));
+      expect(file?.split('\t')[6]).toBe('CRC32');
+    },
+    // The kernel only reads lz4's legacy frame (magic 0x184c2102).
+    lz4: (img) => expect([...readFileSync(img).subarray(0, 4)]).toEqual([0x02, 0x21, 0x4c, 0x18]),
+    none: (img) => expect(readFileSync(img).subarray(0, 6).toString()).toBe('070701'),
+  };
+  test.each(Object.keys(tools))('--compress %s reads back with /init', (alg) => {
+    const cwd = freshDir(`c-${alg}`);
+    buildOk(cwd, 'out.img', '--modules', 'base', '--no-ucode', '--compress', alg);
+    const segments = inspect(join(cwd, 'out.img'));
+    expect(segments.map((s) => s.compression)).toEqual([alg]);
+    expect(segments[0]!.entries.find((e) => e.path === '/init')?.type).toBe('file');
+    if (alg === 'none' || Bun.which(alg)) tools[alg]!(join(cwd, 'out.img'));
+    else if (CI) throw new Error(`${alg} is required when CI=true`);
+  });
+
+  test('--ucode: a non-cpio file or a missing one is a clear error', () => {
+    const cwd = freshDir('ucode-bad');
+    writeFileSync(join(cwd, 'ucode.bin'), 'not a cpio archive\n');
+    expectUserError(run(['--kernel', KARG, '--ucode', 'ucode.bin', 'out.img'], { cwd }), /ucode\.bin is not an uncompressed newc cpio/);
+    expectUserError(run(['--kernel', KARG, '--ucode', 'nope.cpio', 'out.img'], { cwd }), /cannot read nope\.cpio/);
+    expect(readdirSync(cwd)).toEqual(['ucode.bin']);
+  });
+
+  test.skipIf(!Bun.which('cpio') && !CI)('--ucode FILE is prepended as is, uncompressed', () => {
+    const cwd = freshDir('ucode');
+    mkdirSync(join(cwd, 'early/kernel/x86/microcode'), { recursive: true });
+    writeFileSync(join(cwd, 'early/kernel/x86/microcode/GenuineIntel.bin'), 'fake microcode');
+    const cpio = Bun.spawnSync(['sh', '-c', 'cd early && find kernel | LC_ALL=C sort | cpio --quiet -o -H newc > ../ucode.cpio'], { cwd });
+    expect(cpio.exitCode).toBe(0);
+    buildOk(cwd, 'out.img', '--modules', 'base', '--ucode', 'ucode.cpio');
+    const early = readFileSync(join(cwd, 'ucode.cpio'));
+    expect(readFileSync(join(cwd, 'out.img')).subarray(0, early.length).equals(early)).toBe(true);
+    const segments = inspect(join(cwd, 'out.img'));
+    expect(segments.map((s) => s.compression)).toEqual(['none', 'zstd']);
+    expect(segments[0]!.entries.map((e) => e.path)).toContain('/kernel/x86/microcode/GenuineIntel.bin');
+  });
+
+  test('shell metacharacters in OUT are a file name, never run', () => {
+    const cwd = freshDir('meta');
+    const name = "out $(touch canary1);`touch canary2` 'x\" | touch canary3 &.img";
+    buildOk(cwd, name, '--modules', 'base');
+    expect(readdirSync(cwd)).toEqual([name]);
+    expect(inspect(join(cwd, name)).length).toBeGreaterThan(0);
+  });
+});
+
+/** Reads the child's stderr until `pattern` shows up; false when it ended first. */
+async function waitFor(stream: ReadableStream<Uint8Array>, pattern: RegExp): Promise<boolean> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  while (!pattern.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) return false;
+    text += decoder.decode(value, { stream: true });
+  }
+  reader.releaseLock();
+  return true;
+}
+
+describe.skipIf(!haveKernel)('interrupted build', () => {
+  // The --verbose step lines say where the build is: a signal after "resolve modules" lands while it
+  // plans, after "write cpio" while xz (the slowest compressor, a child process) runs.
+  test.each([
+    ['SIGTERM', 150],
+    ['SIGINT', /resolve modules: /],
+    ['SIGTERM', /write cpio: /],
+    ['SIGHUP', /write cpio: /],
+  ] as const)('%s after %p (ms or step) leaves the previous OUT intact and no temp file', async (signal, when) => {
+    const cwd = freshDir('intr');
+    const out = join(cwd, 'out.img');
+    writeFileSync(out, 'previous image\n');
+    const proc = Bun.spawn([BIN, '--verbose', '--kernel', KARG, '--force', '--compress', 'xz', 'out.img'], {
+      cwd,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    });
+    if (typeof when === 'number') await Bun.sleep(when);
+    else expect(await waitFor(proc.stderr, when)).toBe(true);
+    proc.kill(signal);
+    await proc.exited;
+    expect(proc.signalCode ?? proc.exitCode).not.toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe('previous image\n');
+    expect(readdirSync(cwd)).toEqual(['out.img']);
+  });
+});
+
+describe.skipIf((!CAN_MOUNT || !haveKernel) && !CI)('unwritable and full filesystems (tmpfs)', () => {
+  test('a read-only filesystem: clear error, previous OUT intact', () => {
+    const dir = freshDir('ro');
+    mountTmpfs(dir, 'size=1M,mode=0755');
+    writeFileSync(join(dir, 'out.img'), 'previous image\n');
+    expect(sh(['mount', '-o', 'remount,ro', dir]).ok).toBe(true);
+    expectUserError(run(['--kernel', KARG, '--modules', 'base', '--force', join(dir, 'out.img')]), /read-only file ?system/);
+    expectUserError(run(['--kernel', KARG, '--modules', 'base', join(dir, 'new.img')]), /read-only file ?system/);
+    expect(readFileSync(join(dir, 'out.img'), 'utf8')).toBe('previous image\n');
+    expect(readdirSync(dir)).toEqual(['out.img']);
+  });
+
+  test('a full filesystem: "no space left on device", previous OUT intact, no temp file', () => {
+    const dir = freshDir('full');
+    mountTmpfs(dir, 'size=2M,mode=0755');
+    const previous = new Uint8Array(1024 * 1024).map((_, i) => (i * 7) & 0xff);
+    writeFileSync(join(dir, 'out.img'), previous);
+    const before = sha256(join(dir, 'out.img'));
+    // The default image (kernel modules included) is several MB: it cannot fit in the 1 MB left.
+    const r = run(['--kernel', KARG, '--force', join(dir, 'out.img')]);
+    expectUserError(r, /no space left on device/);
+    expect(sha256(join(dir, 'out.img'))).toBe(before);
+    expect(readdirSync(dir)).toEqual(['out.img']);
+    expect(leftovers(dir)).toEqual([]);
+  });
+});
+
+describe.skipIf((!CAN_OVERLAY || !haveKernel) && !CI)('/etc/mkruckus.conf and microcode in a --base', () => {
+  let base = '';
+  let extra = '';
+  const blob = 'fake intel microcode blob';
+
+  beforeAll(() => {
+    base = freshDir('realbase');
+    extra = freshDir('extra-usr');
+    mkdirSync(join(base, 'usr'));
+    mkdirSync(join(base, 'etc/mkruckus.conf.d'), { recursive: true });
+    for (const d of ['bin', 'sbin', 'lib', 'lib64']) symlinkSync(`usr/${d}`, join(base, d));
+    for (const f of ['ld.so.conf', 'ld.so.conf.d']) if (existsSync(`/etc/${f}`)) sh(['cp', '-a', `/etc/${f}`, join(base, 'etc/')]);
+    mkdirSync(join(extra, 'lib/firmware/intel-ucode'), { recursive: true });
+    writeFileSync(join(extra, 'lib/firmware/intel-ucode/06-55-04'), blob);
+  });
+
+  function build(conf: Record<string, string>, ...args: string[]): Segment[] {
+    for (const name of ['mkruckus.conf', 'mkruckus.conf.d/10-local.conf']) rmSync(join(base, 'etc', name), { force: true });
+    for (const [name, text] of Object.entries(conf)) writeFileSync(join(base, 'etc', name), text);
+    const cwd = freshDir('confbuild');
+    const r = runInBase(base, extra, ['--kernel', KARG, ...args, 'out.img'], cwd);
+    if (r.code !== 0) throw new Error(`build in --base failed (${r.code}): ${r.stderr}`);
+    return inspect(join(cwd, 'out.img'));
+  }
+  const kernelModules = (segments: Segment[]) => segments.flatMap((s) => s.entries).filter((e) => e.path.endsWith('.ko') || e.path.includes('.ko.'));
+
+  test('config files set defaults, conf.d after mkruckus.conf, flags win', () => {
+    const conf = { 'mkruckus.conf': 'compress = gzip\nmodules = base\n', 'mkruckus.conf.d/10-local.conf': "compress = 'lz4'\n" };
+    const fromFiles = build(conf);
+    expect(fromFiles.map((s) => s.compression)).toEqual(['none', 'lz4']);
+    expect(kernelModules(fromFiles)).toEqual([]);
+    expect(build(conf, '--compress', 'none').at(-1)!.compression).toBe('none');
+  });
+
+  test("the base's microcode is prepended; --no-ucode leaves it out", () => {
+    const withUcode = build({ 'mkruckus.conf': 'modules = base\n' });
+    expect(withUcode.map((s) => s.compression)).toEqual(['none', 'zstd']);
+    const ucode = withUcode[0]!.entries.find((e) => e.path === '/kernel/x86/microcode/GenuineIntel.bin');
+    expect(ucode?.size).toBe(blob.length);
+    expect(build({ 'mkruckus.conf': 'modules = base\n' }, '--no-ucode').map((s) => s.compression)).toEqual(['zstd']);
+  });
+
+  test('no-ucode in the file; --ucode on the command line still wins', () => {
+    const conf = { 'mkruckus.conf': 'modules = base\nno-ucode = yes\n' };
+    expect(build(conf).map((s) => s.compression)).toEqual(['zstd']);
+    const dir = freshDir('early');
+    const made = Bun.spawnSync(['sh', '-c', 'mkdir -p kernel/x86/microcode && echo x > kernel/x86/microcode/AuthenticAMD.bin && find kernel | LC_ALL=C sort | cpio --quiet -o -H newc > early.cpio'], { cwd: dir });
+    expect(made.exitCode).toBe(0);
+    const early = join(dir, 'early.cpio');
+    const segments = build(conf, '--ucode', early);
+    expect(segments.map((s) => s.compression)).toEqual(['none', 'zstd']);
+    expect(segments[0]!.entries.map((e) => e.path)).toContain('/kernel/x86/microcode/AuthenticAMD.bin');
+  });
+});
