@@ -35,8 +35,12 @@ RD_INIT=$REPLY
 [ -x "$NEWROOT$RD_INIT" ] || [ -L "$NEWROOT$RD_INIT" ] || fatal "init $RD_INIT not found on the root filesystem"
 has_param maint && interactive_shell "maint: leave this shell to continue booting"
 
+grep -q " $NEWROOT " /proc/mounts || fatal "nothing is mounted on $NEWROOT"
 echo "mode=$RD_MODE" >> "$RD_RUN/state"
 timing switch_root
 move_pseudo_fs "$NEWROOT"
+# A failed exec ends PID 1 in busybox sh, so everything switch_root needs is checked above; the
+# fatal below is a backstop for shells where exec returns.
+# shellcheck disable=SC2093
 exec switch_root "$NEWROOT" "$RD_INIT" "$@"
 fatal "switch_root to $NEWROOT failed"

@@ -92,7 +92,7 @@ mount_ram_upper() {
 		_src=$RD_LAYERDEV/upper
 	fi
 	mkdir -p /sqsh_layer-upper
-	mount --bind "$_src" /sqsh_layer-upper && mount -o remount,bind,ro /sqsh_layer-upper ||
+	{ mount --bind "$_src" /sqsh_layer-upper && mount -o remount,bind,ro /sqsh_layer-upper; } ||
 		fatal "cannot mount the persistent upper as a read-only layer"
 	RD_LOWER=/sqsh_layer-upper
 	RD_LAYER_NAMES=upper

@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The one place that spawns host tools (zx, argument arrays only: no shell strings).
 import { $ } from 'zx';
-import { isVerbose } from '../log.ts';
 
 /** Runs argv and returns stdout; never throws (a probe). */
 export async function probeTool(argv: string[]): Promise<{ ok: boolean; stdout: string }> {
-  $.verbose = isVerbose();
-  $.quiet = !isVerbose();
-  const result = await $({ nothrow: true })`${argv}`;
+  // Probes stay quiet even with --verbose: their output is data (300 applet names, say).
+  const result = await $({ nothrow: true, quiet: true, verbose: false })`${argv}`;
   return { ok: result.exitCode === 0, stdout: result.stdout };
 }
 

@@ -31,7 +31,7 @@ function mountsOf(consoleText: string): Map<string, { dev: string; type: string;
   return map;
 }
 
-const bootLayers = (append: string, disks = [{ file: rootDisk }]) =>
+const bootLayers = (append: string, disks: { file: string; readonly?: boolean }[] = [{ file: rootDisk }]) =>
   boot({ initrd: img, append: `${append} test.action=probe`, disks, until: END });
 
 describe.if(canBoot)('layered root (QEMU)', () => {

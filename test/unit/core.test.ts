@@ -118,3 +118,12 @@ describe('shQuote', () => {
     expect(out).toBe(s);
   });
 });
+
+describe('README', () => {
+  test('documents every boot parameter of src/core/params.ts', async () => {
+    const { PARAMS } = await import('../../src/core/params.ts');
+    const readme = await Bun.file(new URL('../../README.md', import.meta.url)).text();
+    const missing = PARAMS.filter((p) => !readme.includes(`| \`${p.name}\` | ${p.kind} |`)).map((p) => p.name);
+    expect(missing).toEqual([]);
+  });
+});
