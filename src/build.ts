@@ -10,6 +10,7 @@ import { renderParamsAllowlist } from './core/params.ts';
 import { buildPlan, type OwnedItem, type PlanEntry } from './core/plan.ts';
 import { renderBuildConf, renderModulesLoad } from './core/render.ts';
 import type { BuildRequest } from './core/request.ts';
+import { EMBEDDED_STAGE2_PATH, overlayDirs, renderStage2Conf, secondStageEntries } from './core/stages.ts';
 import { validateManifest } from './core/validate.ts';
 import { BaseFs } from './host/base.ts';
 import { listInstalledKernels, runningKernel } from './host/kernels.ts';
@@ -17,6 +18,7 @@ import { planKernelModules } from './host/kmod.ts';
 import { collectModuleItems } from './host/module-items.ts';
 import { checkOutputAbsent, writeAtomic } from './host/output.ts';
 import { readPlanEntries } from './host/pack.ts';
+import { readBootLocation, runMakeSecondStage } from './host/stage2.ts';
 import { listBusyboxApplets } from './host/tools.ts';
 import { readEarlyMicrocode } from './host/ucode.ts';
 import { step, warn } from './log.ts';
@@ -25,14 +27,55 @@ import { VERSION } from './version.ts';
 export interface BuildResult {
   kernelVersion: string;
   modules: string[];
+  /** what the (first-stage) cpio holds */
   plan: PlanEntry[];
+  /** what the second stage holds (empty without one) */
+  secondStage: PlanEntry[];
   kernelModules: string[];
-  /** bytes of each segment written (early microcode, main archive) */
-  sizes: { ucode: number; cpio: number; compressed: number };
+  /** bytes of each part written */
+  sizes: { ucode: number; cpio: number; compressed: number; stage2: number };
+}
+
+interface Resolved {
+  kernelVersion: string;
+  modules: ModuleManifest[];
+  items: OwnedItem[];
 }
 
 export async function build(req: BuildRequest): Promise<BuildResult> {
+  const twoStage = req.secondStage !== 'none';
   if (!req.dryRun) checkOutputAbsent(req.out, req.force);
+  if (!req.dryRun && twoStage && req.placement === 'boot') checkOutputAbsent(req.secondStageOut, req.force);
+  const r = await resolveBuild(req);
+  const kmods = await step('resolve kernel modules', () => planKmods(req, r, r.modules));
+  const full = await step('plan', () => planOf(r, r.modules, kmods.items, r.kernelVersion, req));
+  const result = { kernelVersion: r.kernelVersion, modules: r.modules.map((m) => m.name), kernelModules: kmods.loaded };
+  let plan = full;
+  let second: PlanEntry[] = [];
+  let stage2: Uint8Array = new Uint8Array();
+  if (twoStage) {
+    const first = r.modules.filter((m) => m.firstStage);
+    const firstKmods = await step('resolve first-stage kernel modules', () => planKmods(req, r, first));
+    const firstPlan = planOf(r, first, firstKmods.items, r.kernelVersion, req);
+    second = secondStageEntries(full, firstPlan);
+    if (!req.dryRun) stage2 = await step(`make ${req.secondStage} second stage`, () =>
+      runMakeSecondStage(req.secondStage as 'erofs' | 'squashfs', second, req.mtime, `${r.kernelVersion} ${req.mtime}`));
+    plan = await step('plan first stage', async () =>
+      buildPlan([...firstPlan, ...(await stage2Items(req, second, stage2))]));
+  }
+  if (req.dryRun) return { ...result, plan, secondStage: second, sizes: { ucode: 0, cpio: 0, compressed: 0, stage2: 0 } };
+  const entries = await step('read files', () => readPlanEntries(plan));
+  const cpio = await step('write cpio', () => writeNewc(entries, { mtime: req.mtime }));
+  const packed = await step(`compress (${req.compress})`, () => compress(cpio, req.compress));
+  const ucode = await step('early microcode', () => readEarlyMicrocode(req.base, req.ucode, req.mtime));
+  // The second stage lands first: a new OUT never points at a missing or older second stage.
+  if (twoStage && req.placement === 'boot') await step('write second stage', () => writeAtomic(req.secondStageOut, [stage2], 0o644));
+  await step('write output', () => writeAtomic(req.out, [ucode, packed], 0o644));
+  const sizes = { ucode: ucode.length, cpio: cpio.length, compressed: packed.length, stage2: stage2.length };
+  return { ...result, plan, secondStage: second, sizes };
+}
+
+async function resolveBuild(req: BuildRequest): Promise<Resolved> {
   const kernelVersion = await step('select kernel', () =>
     selectKernel(listInstalledKernels(req.base), req.kernel, runningKernel(), req.base),
   );
@@ -45,23 +88,43 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
     modules: modules.map((m) => m.name),
     busyboxApplets: () => busyboxApplets(base),
   };
-  const moduleItems = await step('collect module items', () => collectAll(modules, base, ctx));
-  const kmods = await step('resolve kernel modules', () =>
-    planKernelModules(req.base, kernelVersion, modules.flatMap((m) => [...(m.kernelModules ?? []), ...(m.bootKernelModules ?? [])]), { firmware: true }),
+  const items = await step('collect module items', () => collectAll(modules, base, ctx));
+  return { kernelVersion, modules, items };
+}
+
+async function planKmods(req: BuildRequest, r: Resolved, modules: ModuleManifest[]) {
+  const requests = modules.flatMap((m) => [...(m.kernelModules ?? []), ...(m.bootKernelModules ?? [])]);
+  const kmods = await planKernelModules(req.base, r.kernelVersion, requests, { firmware: true });
+  for (const name of kmods.missing) warn(`kernel module ${name} not found for ${r.kernelVersion}`);
+  return kmods;
+}
+
+function planOf(r: Resolved, modules: ModuleManifest[], kmodItems: OwnedItem['item'][], kver: string, req: BuildRequest): PlanEntry[] {
+  const names = new Set(modules.map((m) => m.name));
+  return buildPlan(
+    [
+      ...r.items.filter((i) => names.has(i.owner)),
+      ...kmodItems.map((item) => ({ owner: 'kernel-modules', item })),
+      ...generatedItems(modules, kver, req),
+    ],
+    overridesOf(modules),
   );
-  for (const name of kmods.missing) warn(`kernel module ${name} not found for ${kernelVersion}`);
-  const data = generatedItems(modules, kernelVersion, req);
-  const plan = await step('plan', () =>
-    buildPlan([...moduleItems, ...kmods.items.map((item) => ({ owner: 'kernel-modules', item })), ...data], overridesOf(modules)),
-  );
-  const result = { kernelVersion, modules: modules.map((m) => m.name), plan, kernelModules: kmods.loaded };
-  if (req.dryRun) return { ...result, sizes: { ucode: 0, cpio: 0, compressed: 0 } };
-  const entries = await step('read files', () => readPlanEntries(plan));
-  const cpio = await step('write cpio', () => writeNewc(entries, { mtime: req.mtime }));
-  const packed = await step(`compress (${req.compress})`, () => compress(cpio, req.compress));
-  const ucode = await step('early microcode', () => readEarlyMicrocode(req.base, req.ucode, req.mtime));
-  await step('write output', () => writeAtomic(req.out, [ucode, packed], 0o644));
-  return { ...result, sizes: { ucode: ucode.length, cpio: cpio.length, compressed: packed.length } };
+}
+
+async function stage2Items(req: BuildRequest, second: PlanEntry[], image: Uint8Array): Promise<OwnedItem[]> {
+  const sha256 = new Bun.CryptoHasher('sha256').update(image).digest('hex');
+  const common = { type: req.secondStage as 'erofs' | 'squashfs', size: image.length, sha256, dirs: overlayDirs(second) };
+  const info =
+    req.placement === 'embedded'
+      ? { ...common, placement: 'embedded' as const, image: EMBEDDED_STAGE2_PATH }
+      : { ...common, placement: 'boot' as const, ...(await readBootLocation(req.secondStageOut)) };
+  if (info.placement === 'boot' && !info.dev) warn(`no filesystem UUID for ${req.secondStageOut}: boot with stage2_dev=`);
+  const conf: OwnedItem = {
+    owner: 'mkruckus',
+    item: { kind: 'bytes', path: '/etc/ruckusrd/stage2.conf', mode: 0o644, data: new TextEncoder().encode(renderStage2Conf(info)) },
+  };
+  if (req.placement !== 'embedded') return [conf];
+  return [conf, { owner: 'mkruckus', item: { kind: 'bytes', path: EMBEDDED_STAGE2_PATH, mode: 0o644, data: image } }];
 }
 
 async function collectAll(modules: ModuleManifest[], base: BaseFs, ctx: PlanContext): Promise<OwnedItem[]> {

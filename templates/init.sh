@@ -12,6 +12,7 @@ umask 022
 . /lib/ruckusrd/params.sh
 . /lib/ruckusrd/device.sh
 . /lib/ruckusrd/hooks.sh
+. /lib/ruckusrd/stage2.sh
 
 mount_pseudo_fs
 timing init
@@ -24,6 +25,7 @@ NEWROOT=/sysroot
 RD_MODE=traditional
 mkdir -p "$NEWROOT"
 
+run_phase stage2
 run_phase early
 run_phase devices
 has_param initramsys && stay_in_initramfs

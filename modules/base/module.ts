@@ -10,11 +10,12 @@ const MERGED_LINKS: StageItem[] = ['bin', 'sbin', 'lib', 'lib64'].map((d) => ({
 }));
 
 const DIRS = ['/dev', '/proc', '/sys', '/run', '/sysroot', '/tmp', '/etc/ruckusrd', '/root', '/mnt'];
-const LIBS = ['log', 'params', 'device', 'hooks'];
+const LIBS = ['log', 'params', 'device', 'hooks', 'stage2'];
 
 export default defineModule({
   name: 'base',
   description: 'busybox, /init and its shell library, the minimal tree and device nodes',
+  firstStage: true,
   binaries: ['busybox'],
   files: [
     { from: 'templates/init.sh', to: '/init', mode: 0o755 },

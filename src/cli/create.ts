@@ -2,7 +2,7 @@
 // `mkruckus [create] OUT.img`: flags → BuildRequest → build().
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { build, type BuildResult } from '../build.ts';
-import { buildRequest, COMPRESSIONS, SECOND_STAGES } from '../core/request.ts';
+import { buildRequest, COMPRESSIONS, PLACEMENTS, SECOND_STAGES } from '../core/request.ts';
 import { readConfigFiles } from '../host/config.ts';
 import { info, isVerbose } from '../log.ts';
 
@@ -17,6 +17,8 @@ interface CreateArgs {
   omit?: string[];
   modules?: string[];
   'second-stage'?: string;
+  'second-stage-placement'?: string;
+  'second-stage-out'?: string;
   ucode?: string;
   'no-ucode'?: boolean;
 }
@@ -37,6 +39,11 @@ function builder(y: Argv): Argv<CreateArgs> {
     .option('omit', { ...list, describe: 'leave build modules out (repeat or comma-separate)' })
     .option('modules', { ...list, describe: 'use exactly these build modules (repeat or comma-separate)' })
     .option('second-stage', { type: 'string', choices: SECOND_STAGES, coerce: last, describe: 'second-stage image type' })
+    .option('second-stage-placement', {
+      type: 'string', choices: PLACEMENTS, coerce: last,
+      describe: 'embedded: inside OUT (squash module); boot: beside OUT (storage-init module)',
+    })
+    .option('second-stage-out', { type: 'string', coerce: last, describe: 'second stage file for --second-stage-placement boot (default OUT.stage2)' })
     .option('ucode', { type: 'string', coerce: last, describe: 'early microcode cpio to prepend' })
     .option('no-ucode', { type: 'boolean', describe: 'no early microcode' })
     .conflicts('ucode', 'no-ucode') as unknown as Argv<CreateArgs>;
@@ -55,6 +62,8 @@ async function handler(args: ArgumentsCamelCase<CreateArgs>): Promise<void> {
       omit: args.omit,
       modules: args.modules,
       secondStage: args['second-stage'],
+      secondStagePlacement: args['second-stage-placement'],
+      secondStageOut: args['second-stage-out'],
       ucode: args.ucode,
       noUcode: args['no-ucode'],
     },
@@ -67,7 +76,8 @@ async function handler(args: ArgumentsCamelCase<CreateArgs>): Promise<void> {
 }
 
 function describeSizes(r: BuildResult): string {
-  return `${r.plan.length} entries, ${r.sizes.cpio} bytes of cpio, ${r.sizes.compressed} compressed, ${r.sizes.ucode} of microcode`;
+  const stage2 = r.sizes.stage2 ? `, ${r.sizes.stage2} of second stage` : '';
+  return `${r.plan.length} entries, ${r.sizes.cpio} bytes of cpio, ${r.sizes.compressed} compressed, ${r.sizes.ucode} of microcode${stage2}`;
 }
 
 export function renderDryRun(r: BuildResult): string {

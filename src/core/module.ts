@@ -3,7 +3,8 @@
 import type { StageItem } from './stage.ts';
 
 /** Boot phases, in the order /init runs them. */
-export const HOOK_PHASES = ['early', 'devices', 'mount', 'pre-pivot', 'emergency'] as const;
+/** `stage2` mounts a second-stage image before anything else runs (two-stage images only). */
+export const HOOK_PHASES = ['stage2', 'early', 'devices', 'mount', 'pre-pivot', 'emergency'] as const;
 export type HookPhase = (typeof HOOK_PHASES)[number];
 
 export interface ModuleFile {
@@ -42,6 +43,11 @@ export interface ModuleManifest {
   hooks?: Partial<Record<HookPhase, string[]>>;
   /** boot parameters the hooks read; each must exist in src/core/params.ts */
   params?: string[];
+  /**
+   * With a second stage, this module's files, binaries and kernel modules go into the first stage:
+   * what must work before the second stage is mounted. Everything else goes into the second.
+   */
+  firstStage?: boolean;
   /** image paths this module may overwrite when another module also provides them */
   overrides?: string[];
   /** host-dependent additions; returns items, never writes */

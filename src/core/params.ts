@@ -56,6 +56,8 @@ export const PARAMS: readonly ParamSpec[] = [
   { name: 'modinject', kind: 'flag', help: "copy the initramfs's kernel modules into the new root" },
   { name: 'hoststamp', kind: 'flag', help: 'append the boot time to the host name (layered root)' },
   { name: 'initramsys', kind: 'flag', help: 'stay in the initramfs as a small system' },
+  { name: 'stage2_dev', kind: 'device', help: 'the device holding the second stage (default: recorded at build)' },
+  { name: 'stage2_path', kind: 'abspath', help: 'the second stage file on stage2_dev (default: recorded at build)' },
 ];
 
 const NAME = /^[A-Za-z0-9._-]+$/;

@@ -9,6 +9,10 @@ export const SECOND_STAGES = ['none', 'erofs', 'squashfs'] as const;
 export type SecondStage = (typeof SECOND_STAGES)[number];
 
 export const DEFAULT_MODULES = ['base', 'kmod', 'rootfs', 'overlay'];
+export const PLACEMENTS = ['embedded', 'boot'] as const;
+export type Placement = (typeof PLACEMENTS)[number];
+/** The module that mounts the second stage at boot, per placement. */
+const PLACEMENT_MODULE: Record<Placement, string> = { embedded: 'squash', boot: 'storage-init' };
 
 export interface CreateFlags {
   out: string;
@@ -21,6 +25,8 @@ export interface CreateFlags {
   omit?: string[];
   modules?: string[];
   secondStage?: string;
+  secondStagePlacement?: string;
+  secondStageOut?: string;
   ucode?: string;
   noUcode?: boolean;
 }
@@ -33,6 +39,9 @@ export interface BuildRequest {
   dryRun: boolean;
   compress: Compression;
   secondStage: SecondStage;
+  placement: Placement;
+  /** where the /boot placement writes the second stage (default OUT.stage2) */
+  secondStageOut: string;
   modules: { defaults: string[]; modules?: string[]; add: string[]; omit: string[] };
   /** an early microcode cpio to prepend; `false` for none; undefined: the base's microcode */
   ucode?: string | false;
@@ -56,6 +65,9 @@ export function buildRequest(flags: CreateFlags, file: FileConfig, env: Record<s
   }
   // Flags win over files as a pair: `--ucode F` beats a file's `no-ucode = yes`, and vice versa.
   const ucode = flags.noUcode ? false : flags.ucode ?? (file.noUcode ? false : file.ucode);
+  const secondStage = oneOf('--second-stage', flags.secondStage ?? file.secondStage ?? 'none', SECOND_STAGES);
+  const placement = oneOf('--second-stage-placement', flags.secondStagePlacement ?? 'embedded', PLACEMENTS);
+  const defaults = secondStage === 'none' ? DEFAULT_MODULES : [...DEFAULT_MODULES, PLACEMENT_MODULE[placement]];
   return {
     out: flags.out,
     base: flags.base ?? '/',
@@ -63,9 +75,11 @@ export function buildRequest(flags: CreateFlags, file: FileConfig, env: Record<s
     force: flags.force ?? false,
     dryRun: flags.dryRun ?? false,
     compress: oneOf('--compress', flags.compress ?? file.compress ?? 'zstd', COMPRESSIONS),
-    secondStage: oneOf('--second-stage', flags.secondStage ?? file.secondStage ?? 'none', SECOND_STAGES),
+    secondStage,
+    placement,
+    secondStageOut: flags.secondStageOut ?? `${flags.out}.stage2`,
     modules: {
-      defaults: DEFAULT_MODULES,
+      defaults,
       modules: splitList(flags.modules) ?? file.modules,
       add: [...(file.add ?? []), ...(splitList(flags.add) ?? [])],
       omit: [...(file.omit ?? []), ...(splitList(flags.omit) ?? [])],

@@ -34,10 +34,19 @@ wait_for_device() {
 	vmsg "found $1 at $REPLY"
 }
 
-# Loads drivers for devices that appeared since the last call (hotplug without udev).
-coldplug_devices() {
-	command -v load_device_drivers >/dev/null 2>&1 && load_device_drivers
+# Loads a driver for every device the kernel has found (coldplug by modalias, as udev would);
+# called again while waiting for a device, for devices that appeared late.
+load_device_drivers() {
+	_aliases=$(cat /sys/bus/*/devices/*/modalias 2>/dev/null | sort -u)
+	set -f
+	# shellcheck disable=SC2086 # one word per alias; globbing is off for the aliases' own * and ?
+	modprobe -q -a $_aliases 2>/dev/null
+	set +f
 	return 0
+}
+
+coldplug_devices() {
+	load_device_drivers
 }
 
 # fs_type DEV: sets REPLY to the filesystem type by magic (empty when unknown).

@@ -2,16 +2,6 @@
 # Loads kernel modules: modules-early= first, then the build's list, then a driver for every
 # device the kernel has found (coldplug by modalias, as udev would).
 
-# load_device_drivers: called again while waiting for a device, for devices that appeared late.
-load_device_drivers() {
-	_aliases=$(cat /sys/bus/*/devices/*/modalias 2>/dev/null | sort -u)
-	set -f
-	# shellcheck disable=SC2086 # one word per alias; globbing is off for the aliases' own * and ?
-	modprobe -q -a $_aliases 2>/dev/null
-	set +f
-	return 0
-}
-
 if read_param blacklist; then
 	mkdir -p /etc/modprobe.d
 	_bl=$REPLY

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Host-independent driver sets, shared by the kmod and storage-init modules: the storage a root
+// (or /boot) usually lives on, and its filesystems. Directory entries take every module below them.
+
+export const STORAGE_DRIVERS = [
+  'kernel/drivers/ata/',
+  'kernel/drivers/nvme/host/',
+  'sd_mod',
+  'sr_mod',
+  'virtio_scsi',
+  'virtio_blk',
+  'loop',
+  'kernel/drivers/virtio/',
+  'sdhci_pci',
+  'mmc_block',
+  'usb_storage',
+  'uas',
+  'kernel/drivers/usb/host/',
+  'dm_mod',
+];
+
+export const FILESYSTEMS = ['kernel/fs/ext4/', 'kernel/fs/xfs/', 'kernel/fs/btrfs/', 'kernel/fs/fat/', 'kernel/fs/isofs/', 'crc32c'];
+
+/**
+ * What a first stage needs to reach a /boot: the common disk controllers only (not every SCSI or
+ * PATA driver), and the filesystems /boot is usually on. Kept small on purpose: this is what the
+ * kernel unpacks before anything else (a /boot on xfs or btrfs needs those added).
+ */
+export const BOOT_STORAGE = [
+  'ahci', 'ata_piix', 'nvme', 'virtio_pci', 'virtio_blk', 'virtio_scsi', 'sd_mod', 'sr_mod',
+  'xhci_pci', 'ehci_pci', 'usb_storage', 'uas', 'sdhci_pci', 'mmc_block',
+  'ext4', 'vfat', 'nls_cp437', 'nls_iso8859_1', 'crc32c',
+];

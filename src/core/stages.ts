@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Two-stage images: which plan entries go into the second stage, and the data file that tells the
+// first stage how to find and check it.
+import type { PlanEntry } from './plan.ts';
+import type { StageItem } from './stage.ts';
+
+/**
+ * The second stage holds every entry of the full plan that the first stage does not already hold
+ * with the same content (so the kernel-module index, which differs, is in both, the full one in
+ * the second stage), minus device nodes, which only the first stage needs.
+ */
+export function secondStageEntries(full: readonly PlanEntry[], first: readonly PlanEntry[]): PlanEntry[] {
+  const firstByPath = new Map(first.map((e) => [e.item.path, e.item]));
+  return full.filter(({ item }) => {
+    if (item.kind === 'node') return false;
+    const other = firstByPath.get(item.path);
+    return other === undefined || item.kind === 'dir' || !sameBytes(item, other);
+  });
+}
+
+function sameBytes(a: StageItem, b: StageItem): boolean {
+  if (a.kind === 'file' && b.kind === 'file') return a.source === b.source && a.mode === b.mode;
+  if (a.kind === 'bytes' && b.kind === 'bytes') return a.mode === b.mode && Buffer.from(a.data).equals(b.data);
+  if (a.kind === 'symlink' && b.kind === 'symlink') return a.target === b.target;
+  return false;
+}
+
+/** Top-level directories of the second stage: each becomes an overlay at boot. */
+export function overlayDirs(entries: readonly PlanEntry[]): string[] {
+  const dirs = new Set<string>();
+  for (const { item } of entries) {
+    const top = item.path.split('/')[1];
+    if (top && item.path !== `/${top}`) dirs.add(top);
+  }
+  return [...dirs].sort();
+}
+
+export interface Stage2Info {
+  type: 'erofs' | 'squashfs';
+  placement: 'embedded' | 'boot';
+  /** embedded: the image path inside the first stage */
+  image?: string;
+  /** boot: the device (UUID=...) and the absolute path of the file on it */
+  dev?: string;
+  path?: string;
+  size: number;
+  sha256: string;
+  dirs: string[];
+}
+
+/** /etc/ruckusrd/stage2.conf: `key=value` lines read by templates/lib/stage2.sh. */
+export function renderStage2Conf(info: Stage2Info): string {
+  const rows: [string, string | number | undefined][] = [
+    ['type', info.type],
+    ['placement', info.placement],
+    ['image', info.image],
+    ['dev', info.dev],
+    ['path', info.path],
+    ['size', info.size],
+    ['sha256', info.sha256],
+    ['dirs', info.dirs.join(' ')],
+  ];
+  return rows.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `${k}=${v}\n`).join('');
+}
+
+export const EMBEDDED_STAGE2_PATH = '/usr/lib/ruckusrd/stage2.img';
