@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Two-stage images booted for real: embedded and /boot placements, erofs and squashfs, traditional
+// and layered roots; a second stage that is missing, truncated or altered is refused; nothing of
+// the initramfs stays mounted in the running system.
+import { beforeAll, describe, expect, test } from 'bun:test';
+import { copyFileSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildImage } from './build.ts';
+import { makeExt4, randomToken, tempDir } from './disks.ts';
+import { makeLayerTrees, makeSquashfs } from './layers.ts';
+import { boot, canBoot, section } from './qemu.ts';
+
+const END = /=== end\n/;
+const LEAKS = 'echo "LOOPS=$(cat /sys/block/loop*/loop/backing_file 2>/dev/null | tr \'\\n\' \' \')"';
+let dir = '';
+let token = '';
+let tradDisk = '';
+let layeredDisk = '';
+const images: Record<string, string> = {};
+const bootDisks: Record<string, string> = {};
+
+/** A boot partition holding `file` as /boot/initrd.stage2, optionally damaged. */
+function makeBootDisk(name: string, file: string, damage?: (copy: string) => void): string {
+  const top = join(dir, `bootdisk-${name}`);
+  mkdirSync(join(top, 'boot'), { recursive: true });
+  copyFileSync(file, join(top, 'boot/initrd.stage2'));
+  damage?.(join(top, 'boot/initrd.stage2'));
+  const disk = join(dir, `bootdisk-${name}.img`);
+  makeExt4(top, disk, {});
+  return disk;
+}
+
+function assertNothingLeaked(consoleText: string): void {
+  const mounts = section(consoleText, 'mounts');
+  expect(mounts).not.toContain('stage2');
+  expect(mounts).not.toMatch(/ \/usr | \/etc /);
+  const loops = /LOOPS=(.*)/.exec(section(consoleText, 'action'))?.[1] ?? '';
+  expect(loops).not.toContain('stage2');
+}
+
+describe.if(canBoot)('two-stage images (QEMU)', () => {
+  beforeAll(() => {
+    dir = tempDir('stage2');
+    token = randomToken();
+    const trees = makeLayerTrees(dir, token);
+    writeFileSync(join(trees.base, 'actions/leaks'), `#!/bin/sh\n${LEAKS}\n`, { mode: 0o755 });
+    writeFileSync(join(trees.base, 'actions/probe'), `${readFileSync(join(trees.base, 'actions/probe'), 'utf8')}\n${LEAKS}\n`);
+    tradDisk = join(dir, 'trad.img');
+    makeExt4(trees.base, tradDisk, {});
+    const top = join(dir, 'layers');
+    mkdirSync(top);
+    for (const n of ['base', 'server', 'extra'] as const) makeSquashfs(trees[n], join(top, `${n}.sqsh`));
+    layeredDisk = join(dir, 'layered.img');
+    makeExt4(top, layeredDisk, {});
+    for (const type of ['erofs', 'squashfs']) {
+      images[`embedded-${type}`] = buildImage(join(dir, `embedded-${type}.img`), '--second-stage', type);
+      const out = join(dir, `boot-${type}.img`);
+      images[`boot-${type}`] = buildImage(out, '--second-stage', type, '--second-stage-placement', 'boot');
+      bootDisks[type] = makeBootDisk(type, `${out}.stage2`);
+    }
+    const erofsStage2 = `${images['boot-erofs']}.stage2`;
+    bootDisks.truncated = makeBootDisk('truncated', erofsStage2, (f) => truncateSync(f, 4096));
+    bootDisks.altered = makeBootDisk('altered', erofsStage2, (f) => {
+      const bytes = readFileSync(f);
+      bytes[bytes.length >> 1] ^= 0x01;
+      writeFileSync(f, bytes);
+    });
+  });
+
+  const AT_BOOT = 'stage2_dev=/dev/vdb stage2_path=/boot/initrd.stage2';
+
+  test('embedded erofs, traditional root', async () => {
+    const r = await boot({ initrd: images['embedded-erofs']!, append: 'root=/dev/vda test.action=leaks', disks: [{ file: tradDisk }], until: END });
+    expect(section(r.console, 'token').trim()).toBe(token);
+    expect(section(r.console, 'state')).toContain('stage2=erofs embedded /usr/lib/ruckusrd/stage2.img');
+    assertNothingLeaked(r.console);
+  });
+
+  test('embedded squashfs, layered root', async () => {
+    const r = await boot({
+      initrd: images['embedded-squashfs']!,
+      append: 'root=/dev/vda sqsh_layers=extra:server:base rw test.action=probe',
+      disks: [{ file: layeredDisk }],
+      until: END,
+    });
+    expect(section(r.console, 'action')).toContain('WHO=extra');
+    expect(section(r.console, 'state')).toContain('stage2=squashfs embedded');
+    assertNothingLeaked(r.console);
+  });
+
+  test('/boot erofs, layered root: found on the boot device, verified, released', async () => {
+    const r = await boot({
+      initrd: images['boot-erofs']!,
+      append: `root=/dev/vda sqsh_layers=extra:server:base rw ${AT_BOOT} test.action=probe`,
+      disks: [{ file: layeredDisk }, { file: bootDisks.erofs!, readonly: true }],
+      until: END,
+    });
+    expect(section(r.console, 'action')).toContain('WHO=extra');
+    expect(section(r.console, 'state')).toContain('stage2=erofs boot /.stage2/boot/boot/initrd.stage2');
+    expect(section(r.console, 'mounts')).not.toContain('/dev/vdb');
+    assertNothingLeaked(r.console);
+  });
+
+  test('/boot squashfs, traditional root', async () => {
+    const r = await boot({
+      initrd: images['boot-squashfs']!,
+      append: `root=/dev/vda ${AT_BOOT} test.action=leaks`,
+      disks: [{ file: tradDisk }, { file: bootDisks.squashfs!, readonly: true }],
+      until: END,
+    });
+    expect(section(r.console, 'token').trim()).toBe(token);
+    expect(section(r.console, 'state')).toContain('stage2=squashfs boot');
+    assertNothingLeaked(r.console);
+  });
+
+  test.each([
+    ['missing', 'stage2_dev=/dev/vdb stage2_path=/boot/nope.stage2', 'erofs', 'ruckusrd: fatal: second stage /boot/nope.stage2 on /dev/vdb is missing'],
+    ['truncated', AT_BOOT, 'truncated', 'ruckusrd: fatal: second stage /boot/initrd.stage2 on /dev/vdb has 4096 bytes, expected'],
+    ['one-byte-altered', AT_BOOT, 'altered', 'ruckusrd: fatal: second stage /boot/initrd.stage2 on /dev/vdb fails its sha256 check (altered)'],
+  ])('a %s second stage is refused', async (_what, params, disk, line) => {
+    const file = bootDisks[disk]!;
+    const r = await boot({
+      initrd: images['boot-erofs']!,
+      append: `root=/dev/vda ${params}`,
+      disks: [{ file: tradDisk }, { file, readonly: true }],
+      until: /starting rescue shell[^]*# /,
+    });
+    expect(r.console).toContain(line);
+    expect(r.console).not.toContain('Kernel panic');
+  });
+});
