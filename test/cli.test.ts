@@ -476,3 +476,42 @@ describe.skipIf((!CAN_OVERLAY || !haveKernel) && !CI)('/etc/mkruckus.conf and mi
     expect(segments[0]!.entries.map((e) => e.path)).toContain('/kernel/x86/microcode/AuthenticAMD.bin');
   });
 });
+
+describe.if(haveKernel)('two-stage images', () => {
+  beforeAll(ensureBinary);
+
+  test.each([
+    ['erofs', 'embedded'],
+    ['squashfs', 'embedded'],
+    ['erofs', 'boot'],
+    ['squashfs', 'boot'],
+  ])('%s %s: reproducible, and inspect shows both stages', (type, placement) => {
+    const cwd = freshDir(`stage2-${type}-${placement}`);
+    // The same OUT twice: a /boot placement records the second stage's path, so OUT's name matters.
+    const args = ['--second-stage', type, '--second-stage-placement', placement, '--force'];
+    const hashes = ['first', 'second'].map(() => {
+      const r = run(['--kernel', KARG, ...args, 'a.img'], { env: { SOURCE_DATE_EPOCH: '1700000000' }, cwd });
+      expect(r.code).toBe(0);
+      return [sha256(join(cwd, 'a.img')), placement === 'boot' ? sha256(join(cwd, 'a.img.stage2')) : ''];
+    });
+    expect(hashes[0]).toEqual(hashes[1]!);
+    expect(existsSync(join(cwd, 'a.img.stage2'))).toBe(placement === 'boot');
+    const r = run(['inspect', '--json', 'a.img'], { cwd });
+    const report = JSON.parse(r.stdout) as { secondStage: { summary: string; entries: { path: string }[] }; kernelModules: string[] };
+    expect(report.secondStage.summary).toContain(`second stage: ${type}, ${placement} placement`);
+    expect(report.secondStage.summary).toContain('; matches;');
+    expect(report.secondStage.entries.map((e) => e.path)).toContain('/usr/lib/ruckusrd/hooks/mount/50-rootfs-mount-root.sh');
+    expect(report.kernelModules.some((m) => m.endsWith('/ext4.ko'))).toBe(true);
+  });
+
+  test('--second-stage-out, and an existing second stage is never touched without --force', () => {
+    const cwd = freshDir('stage2-out');
+    writeFileSync(join(cwd, 'keep.stage2'), 'previous\n');
+    const args = ['--second-stage', 'erofs', '--second-stage-placement', 'boot', '--second-stage-out', 'keep.stage2'];
+    expectUserError(run(['--kernel', KARG, ...args, 'out.img'], { cwd }), /keep.stage2 exists; use --force/);
+    expect(readFileSync(join(cwd, 'keep.stage2'), 'utf8')).toBe('previous\n');
+    expect(existsSync(join(cwd, 'out.img'))).toBe(false);
+    expect(run(['--kernel', KARG, ...args, '--force', 'out.img'], { cwd }).code).toBe(0);
+    expect(readFileSync(join(cwd, 'keep.stage2')).subarray(1024, 1028)).toEqual(Buffer.from([0xe2, 0xe1, 0xf5, 0xe0]));
+  });
+});

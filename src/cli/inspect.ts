@@ -3,6 +3,7 @@
 // in it (booster's `ls`, lsinitcpio, lsinitrd). Reading is in src/archive/read.ts; this only renders.
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { readImageFile, type ImageEntry, type ImageEntryType, type ImageSegment } from '../archive/read.ts';
+import { readSecondStage, type SecondStageReport } from '../host/inspect-stage2.ts';
 
 export interface InspectOptions {
   json?: boolean;
@@ -20,15 +21,17 @@ const TYPE_CHARS: Record<ImageEntryType, string> = {
 
 // Under /lib or /usr/lib (merged-/usr images keep modules below /usr/lib, reached through a symlink).
 const MODULE_RE = /^(\/usr)?\/lib\/modules\/[^/]+\/.+\.ko(\.(xz|zst|gz))?$/;
-const HOOK_PREFIX = '/lib/ruckusrd/hooks/';
+const HOOK_RE = /^(\/usr)?\/lib\/ruckusrd\/hooks\//;
 
-export function renderInspect(segments: readonly ImageSegment[], opts: InspectOptions = {}): string {
-  const modules = listPaths(segments, (e) => e.type === 'file' && MODULE_RE.test(e.path));
-  const hooks = listPaths(segments, (e) => e.type !== 'dir' && e.path.startsWith(HOOK_PREFIX));
+export function renderInspect(segments: readonly ImageSegment[], opts: InspectOptions = {}, stage2?: SecondStageReport): string {
+  // The second stage's files count as one more layer of the tree (it is laid over the first at boot).
+  const all = stage2 ? [...segments, { entries: stage2.entries } as ImageSegment] : segments;
+  const modules = listPaths(all, (e) => e.type === 'file' && MODULE_RE.test(e.path));
+  const hooks = listPaths(all, (e) => e.type !== 'dir' && HOOK_RE.test(e.path));
   if (opts.json) {
     // File contents (present only when the caller asked readImage for them) do not belong in a listing.
     const plain = segments.map((s) => ({ ...s, entries: s.entries.map(({ data: _data, ...rest }) => rest) }));
-    return JSON.stringify({ segments: plain, kernelModules: modules, hooks }, null, 2) + '\n';
+    return JSON.stringify({ segments: plain, secondStage: stage2, kernelModules: modules, hooks }, null, 2) + '\n';
   }
   const lines: string[] = [];
   segments.forEach((segment, i) => {
@@ -36,6 +39,11 @@ export function renderInspect(segments: readonly ImageSegment[], opts: InspectOp
     for (const entry of segment.entries) lines.push('  ' + renderEntry(entry));
     lines.push('');
   });
+  if (stage2) {
+    lines.push(`${stage2.summary}, ${stage2.entries.length} entries`);
+    for (const entry of stage2.entries) lines.push('  ' + renderEntry(entry));
+    lines.push('');
+  }
   lines.push(`kernel modules (${modules.length}):`, ...modules.map((p) => `  ${p}`), '');
   lines.push(`hooks (${hooks.length}):`, ...hooks.map((p) => `  ${p}`));
   return lines.join('\n') + '\n';
@@ -93,8 +101,9 @@ export const inspectCommand: CommandModule<{}, InspectArgs> = {
   builder,
   handler: async (args: ArgumentsCamelCase<InspectArgs>) => {
     // readImageFile turns a missing file or a non-initramfs into a one-line UserError.
-    const segments = await readImageFile(args.image);
-    await writeStdout(renderInspect(segments, { json: args.json }));
+    const segments = await readImageFile(args.image, { data: true });
+    const stage2 = await readSecondStage(args.image, segments);
+    await writeStdout(renderInspect(segments, { json: args.json }, stage2));
   },
 };
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { PlanEntry } from '../core/plan.ts';
 import { UserError } from '../log.ts';
-import { probeTool } from './tools.ts';
+import { probeTool, runMkfs } from './tools.ts';
 
 function writeScratchTree(root: string, entries: readonly PlanEntry[]): void {
   for (const { item } of entries) {
@@ -45,8 +45,11 @@ export async function runMakeSecondStage(
   try {
     writeScratchTree(join(scratch, 'tree'), entries);
     const out = join(scratch, 'stage2.img');
-    const { ok, stdout } = await probeTool(mkfsArgv(type, join(scratch, 'tree'), out, mtime, seed));
-    if (!ok) throw new UserError(`making the ${type} second stage failed (is ${type === 'erofs' ? 'erofs-utils' : 'squashfs-tools'} installed?) ${stdout.trim()}`);
+    const { ok, stderr } = await runMkfs(mkfsArgv(type, join(scratch, 'tree'), out, mtime, seed));
+    if (!ok) {
+      const tool = type === 'erofs' ? 'mkfs.erofs (erofs-utils)' : 'mksquashfs (squashfs-tools)';
+      throw new UserError(`making the ${type} second stage with ${tool} failed: ${stderr.split('\n')[0] ?? ''}`);
+    }
     return await Bun.file(out).bytes();
   } finally {
     rmSync(scratch, { recursive: true, force: true });

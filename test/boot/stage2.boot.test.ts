@@ -62,7 +62,8 @@ describe.if(canBoot)('two-stage images (QEMU)', () => {
     bootDisks.truncated = makeBootDisk('truncated', erofsStage2, (f) => truncateSync(f, 4096));
     bootDisks.altered = makeBootDisk('altered', erofsStage2, (f) => {
       const bytes = readFileSync(f);
-      bytes[bytes.length >> 1] ^= 0x01;
+      const mid = bytes.length >> 1;
+      bytes[mid] = bytes[mid]! ^ 0x01;
       writeFileSync(f, bytes);
     });
   });
