@@ -22,11 +22,11 @@ is_name() {
 	return 0
 }
 
-# is_list VALUE SEP: every SEP-separated item is a name.
-is_list() {
+# all_items VALUE SEP CHECK: CHECK (one of the is_* functions here) holds for every item.
+all_items() {
 	_rest=$1
 	while :; do
-		is_name "${_rest%%"$2"*}" || return 1
+		"$3" "${_rest%%"$2"*}" || return 1
 		case $_rest in *"$2"*) _rest=${_rest#*"$2"} ;; *) return 0 ;; esac
 	done
 }
@@ -46,22 +46,14 @@ is_device() {
 	return 1
 }
 
-is_device_list() {
-	_rest=$1
-	while :; do
-		is_device "${_rest%%,*}" || return 1
-		case $_rest in *,*) _rest=${_rest#*,} ;; *) return 0 ;; esac
-	done
-}
-
 # param_valid KIND VALUE: the same rules as src/core/params.ts.
 param_valid() {
 	case $1 in
 	flag) return 0 ;;
 	device) is_device "$2" ;;
 	name) is_name "$2" ;;
-	names) is_list "$2" : ;;
-	list) is_list "$2" , ;;
+	names) all_items "$2" : is_name ;;
+	list) all_items "$2" , is_name ;;
 	size) is_size "$2" ;;
 	number) case $2 in '' | *[!0-9]*) return 1 ;; esac ;;
 	abspath | relpath)
@@ -71,7 +63,7 @@ param_valid() {
 	fstype) case $2 in '' | *[!a-z0-9_.]*) return 1 ;; esac ;;
 	options) case $2 in '' | *[\'\"\`\$\\\;\|\&\<\>\(\)\ \	]*) return 1 ;; esac ;;
 	sizeordevice) is_size "$2" || is_device "$2" ;;
-	devices) is_device_list "$2" ;;
+	devices) all_items "$2" , is_device ;;
 	*) return 1 ;;
 	esac
 }
