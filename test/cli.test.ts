@@ -515,3 +515,14 @@ describe.if(haveKernel)('two-stage images', () => {
     expect(readFileSync(join(cwd, 'keep.stage2')).subarray(1024, 1028)).toEqual(Buffer.from([0xe2, 0xe1, 0xf5, 0xe0]));
   });
 });
+
+describe.if(haveKernel)('leftovers of a killed build', () => {
+  beforeAll(ensureBinary);
+  test('a temp file whose build died (SIGKILL) is removed by the next build; a live one is kept', () => {
+    const cwd = freshDir('stale');
+    writeFileSync(join(cwd, '.out.img.mkruckus-999999999.tmp'), 'half an image');
+    writeFileSync(join(cwd, `.out.img.mkruckus-${process.pid}.tmp`), 'another build, still running');
+    buildOk(cwd, 'out.img', '--modules', 'base');
+    expect(readdirSync(cwd).sort()).toEqual([`.out.img.mkruckus-${process.pid}.tmp`, 'out.img']);
+  });
+});

@@ -80,17 +80,22 @@ function describeSizes(r: BuildResult): string {
   return `${r.plan.length} entries, ${r.sizes.cpio} bytes of cpio, ${r.sizes.compressed} compressed, ${r.sizes.ucode} of microcode${stage2}`;
 }
 
+function renderEntries(entries: BuildResult['plan']): string[] {
+  return entries.map(({ owner, item }) => {
+    const size = item.kind === 'bytes' ? ` ${item.data.length}` : '';
+    const extra = item.kind === 'symlink' ? ` -> ${item.target}` : item.kind === 'file' ? ` < ${item.source}` : '';
+    return `  ${item.kind.padEnd(7)} ${item.path}${extra}${size} [${owner}]`;
+  });
+}
+
 export function renderDryRun(r: BuildResult): string {
   const lines = [
     `kernel: ${r.kernelVersion}`,
     `modules: ${r.modules.join(' ')}`,
     `kernel modules (${r.kernelModules.length}): ${r.kernelModules.join(' ')}`,
     `entries: ${r.plan.length}`,
-    ...r.plan.map(({ owner, item }) => {
-      const size = item.kind === 'bytes' ? ` ${item.data.length}` : '';
-      const extra = item.kind === 'symlink' ? ` -> ${item.target}` : item.kind === 'file' ? ` < ${item.source}` : '';
-      return `  ${item.kind.padEnd(7)} ${item.path}${extra}${size} [${owner}]`;
-    }),
+    ...renderEntries(r.plan),
+    ...(r.secondStage.length ? [`second stage entries: ${r.secondStage.length}`, ...renderEntries(r.secondStage)] : []),
   ];
   return lines.join('\n') + '\n';
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Atomic output: a temp file beside OUT, fsync, rename, fsync the directory. Any failure or
 // interruption removes the temp file and leaves a previous OUT byte-for-byte as it was.
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync, existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../log.ts';
@@ -26,10 +26,35 @@ export function checkOutputAbsent(out: string, force: boolean): void {
   }
 }
 
+/** Temp files of builds that died without cleaning up (SIGKILL, power loss): their pid is gone. */
+function removeStaleTemps(dir: string, name: string): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  const prefix = `.${name}.mkruckus-`;
+  for (const n of names) {
+    const pid = n.startsWith(prefix) && n.endsWith('.tmp') ? n.slice(prefix.length, -'.tmp'.length) : '';
+    if (/^\d+$/.test(pid) && !isAlive(Number(pid))) removeQuietly(join(dir, n));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Writes chunks to `out` atomically. */
 export function writeAtomic(out: string, chunks: readonly Uint8Array[], mode = 0o600): void {
   hookSignals();
   const dir = dirname(out);
+  removeStaleTemps(dir, basename(out));
   const tmp = join(dir, `.${basename(out)}.mkruckus-${process.pid}.tmp`);
   let fd: number | undefined;
   try {
