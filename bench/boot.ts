@@ -9,16 +9,14 @@
 // runs. Its `bench` action adds the kernel's own initramfs milestones from dmesg, read from
 // the log buffer instead of the console so every image boots with the same (quiet) console.
 // TCG is several times slower than hardware: compare the rows, not the absolute numbers.
-import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { boot, findKernel, section } from '../test/boot/qemu.ts';
-import { makeExt4, makeGuestRoot, randomToken, run, tempDir } from '../test/boot/disks.ts';
-
-const CLI = join(import.meta.dir, '../dist/mkruckus');
-const END = /=== end\n/;
-const PHASES = ['init', 'early', 'devices', 'mount', 'pre-pivot', 'switch_root'] as const;
-const DMESG_ACTION = "dmesg | grep -E 'Trying to unpack rootfs|Freeing initrd memory|Run /init as init process'";
+import { run, randomToken, tempDir } from '../test/boot/disks.ts';
+import {
+  bootRuns, CLI, fmt, locate, makeBenchRootDisk, median, PHASES, phaseSeconds, requireKernelAndCli, runsAndTimeout,
+  type Sample,
+} from './lib.ts';
 
 interface Image {
   name: string;
@@ -31,23 +29,10 @@ interface Image {
   append: string;
 }
 
-/** What one boot told us; undefined fields were not visible in that boot. */
-interface Sample {
-  unpackMs?: number;
-  runInitAt?: number;
-  rootInitAt: number;
-  memAvailableMiB?: number;
-  phases: Partial<Record<(typeof PHASES)[number], number>>;
-}
-
 interface Outcome {
   image: Image;
   samples: Sample[];
   failure?: string;
-}
-
-function locate(name: string): string | undefined {
-  return Bun.which(name) ?? ['/usr/sbin', '/sbin'].map((d) => join(d, name)).find((p) => existsSync(p));
 }
 
 /** The three images under test; a peer that is absent is reported, not fatal. */
@@ -79,70 +64,11 @@ function prepareImages(dir: string, kver: string): Image[] {
   return images.map((i) => (i.file ? { ...i, size: statSync(i.file).size } : i));
 }
 
-/** Timestamp (s) of the first dmesg line containing `text`, e.g. "[    1.234567] text". */
-function dmesgTime(log: string, text: string): number | undefined {
-  const line = log.split('\n').find((l) => l.includes(text));
-  const m = line && /^\[\s*(\d+\.\d+)\]/.exec(line);
-  return m ? Number(m[1]) : undefined;
-}
-
-/** Reads one boot's console; throws if the root's init did not demonstrably run. */
-function parseBoot(consoleText: string, token: string): Sample {
-  if (section(consoleText, 'token').trim() !== token) throw new Error('root /sbin/init never ran');
-  const uptime = Number(section(consoleText, 'uptime').trim().split(/\s+/)[0]);
-  const dmesg = section(consoleText, 'action');
-  const unpackStart = dmesgTime(dmesg, 'Trying to unpack rootfs');
-  const unpackEnd = dmesgTime(dmesg, 'Freeing initrd memory');
-  const mem = /MemAvailable:\s+(\d+) kB/.exec(section(consoleText, 'meminfo'));
-  const phases: Sample['phases'] = {};
-  for (const line of section(consoleText, 'timings').trim().split('\n')) {
-    const [phase, at] = line.split(' ');
-    if ((PHASES as readonly string[]).includes(phase ?? '')) phases[phase as (typeof PHASES)[number]] = Number(at);
-  }
-  return {
-    unpackMs: unpackStart !== undefined && unpackEnd !== undefined ? (unpackEnd - unpackStart) * 1000 : undefined,
-    runInitAt: dmesgTime(dmesg, 'Run /init as init process'),
-    rootInitAt: uptime,
-    memAvailableMiB: mem ? Number(mem[1]) / 1024 : undefined,
-    phases,
-  };
-}
-
 async function bootImage(image: Image, rootImg: string, token: string, runs: number, timeoutMs: number): Promise<Outcome> {
-  const outcome: Outcome = { image, samples: [] };
-  if (!image.file) return { ...outcome, failure: image.missing };
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    const r = await boot({
-      initrd: image.file,
-      // printk.time=1: the dmesg milestones need timestamps (Debian enables them, others may not).
-      append: `root=/dev/vda printk.time=1 test.action=bench ${image.append}`.trim(),
-      disks: [{ file: rootImg }],
-      until: END,
-      timeoutMs,
-    });
-    const wall = ((performance.now() - started) / 1000).toFixed(1);
-    try {
-      outcome.samples.push(parseBoot(r.console, token));
-      console.error(`  ${image.name} boot ${i + 1}/${runs}: ok (${wall} s wall)`);
-    } catch (e) {
-      // One failed boot is enough: retrying a broken image would only burn the time budget.
-      outcome.failure = r.timedOut ? `failed (no root init within ${timeoutMs / 1000} s)` : `failed (${(e as Error).message})`;
-      console.error(`  ${image.name} boot ${i + 1}/${runs}: ${outcome.failure}; console tail:\n${r.console.slice(-1500)}`);
-      break;
-    }
-  }
-  return outcome;
+  if (!image.file) return { image, samples: [], failure: image.missing };
+  const cfg = { name: image.name, initrd: image.file, append: `root=/dev/vda ${image.append}`, disks: [{ file: rootImg }] };
+  return { image, ...(await bootRuns(cfg, token, runs, timeoutMs)) };
 }
-
-function median(xs: (number | undefined)[]): number | undefined {
-  const s = xs.filter((x): x is number => x !== undefined && !Number.isNaN(x)).sort((a, b) => a - b);
-  if (!s.length) return undefined;
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-const fmt = (x: number | undefined, digits: number, unit = '') => (x === undefined ? '–' : `${x.toFixed(digits)}${unit}`);
 
 function summaryTable(outcomes: Outcome[]): void {
   console.log('| initramfs | image size | boots | initrd unpack | kernel runs /init at | root /sbin/init at | time in initramfs | MemAvailable at root init |');
@@ -165,19 +91,14 @@ function summaryTable(outcomes: Outcome[]): void {
 /** Our /init's phases as durations: each phase lasts until the next one starts; the last until the root's init. */
 function phaseTable(ours: Outcome): void {
   if (!ours.samples.length) return;
-  const spans = [...PHASES.map((p, i) => [p, PHASES[i + 1] ?? 'root init'] as const)];
-  const end = (x: Sample, p: string) => (p === 'root init' ? x.rootInitAt : x.phases[p as (typeof PHASES)[number]]);
   console.log('\n## mkruckus /init phases (median of the boots, from /run/ruckusrd/timings)\n');
   console.log('| phase | starts at (uptime) | lasts |');
   console.log('|---|---|---|');
-  for (const [from, to] of spans) {
-    const startsAt = median(ours.samples.map((x) => x.phases[from]));
-    const lasts = median(ours.samples.map((x) => {
-      const a = x.phases[from];
-      const b = end(x, to);
-      return a === undefined || b === undefined ? undefined : b - a;
-    }));
-    console.log(`| ${from}${to === 'root init' ? ' → root /sbin/init' : ''} | ${fmt(startsAt, 2, ' s')} | ${fmt(lasts === undefined ? undefined : lasts * 1000, 0, ' ms')} |`);
+  for (const phase of PHASES) {
+    const startsAt = median(ours.samples.map((x) => x.phases[phase]));
+    const lasts = median(ours.samples.map((x) => phaseSeconds(x, phase)));
+    const label = phase === PHASES.at(-1) ? `${phase} → root /sbin/init` : phase;
+    console.log(`| ${label} | ${fmt(startsAt, 2, ' s')} | ${fmt(lasts === undefined ? undefined : lasts * 1000, 0, ' ms')} |`);
   }
   const total = median(ours.samples.map((x) => (x.phases.init === undefined ? undefined : x.rootInitAt - x.phases.init)));
   console.log(`| **/init start → root /sbin/init** | | **${fmt(total === undefined ? undefined : total * 1000, 0, ' ms')}** |`);
@@ -187,25 +108,16 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { runs: { type: 'string', default: '3' }, timeout: { type: 'string', default: '120' } },
   });
-  const runs = Number(values.runs);
-  const timeoutMs = Number(values.timeout) * 1000;
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs wants a positive integer, got ${values.runs}`);
-  const kernel = findKernel();
-  if (!kernel) throw new Error('no kernel with modules in /lib/modules and a /boot/vmlinuz-*');
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`node_modules/.bin/bun run build\` first`);
+  const { runs, timeoutMs } = runsAndTimeout(values);
+  const kernel = requireKernelAndCli();
 
   const dir = tempDir('bench-boot');
   const token = randomToken();
-  makeGuestRoot(join(dir, 'tree'), token, { bench: DMESG_ACTION });
-  // systemd (dracut's initrd) refuses to switch_root into a tree without an os-release file.
-  writeFileSync(join(dir, 'tree/etc/os-release'), 'NAME="mkruckus bench guest"\nID=mkruckus-bench\n');
-  const rootImg = join(dir, 'root.img');
   // Mounted read-only by every initramfs (no `rw`), so all boots see the same untouched disk.
-  makeExt4(join(dir, 'tree'), rootImg);
+  const rootImg = makeBenchRootDisk(dir, token);
   const outcomes: Outcome[] = [];
   try {
     const images = prepareImages(dir, kernel.version);
-    // Sequential: with 2 host cores, two TCG guests at once would slow each other down.
     for (const image of images) outcomes.push(await bootImage(image, rootImg, token, runs, timeoutMs));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -66,10 +66,10 @@ describe.if(canBoot)('layered root (QEMU)', () => {
     expect(state).toContain('upper=/mnt/root-true/upper/upper');
   });
 
-  test('the next boot sees the first boot\'s write; read-only root without rw', async () => {
-    const r = await bootLayers('root=/dev/vda sqsh_layers=extra:server:base test.arg=boot2');
+  test('the next boot sees the first boot\'s write; read-only root without rw; overlayflags=', async () => {
+    const r = await bootLayers('root=/dev/vda sqsh_layers=extra:server:base overlayflags=default_permissions test.arg=boot2');
     expect(probe(r.console)).toMatchObject({ WHO: 'extra', DELETED: 'gone', SEEN: 'boot1', WRITE: 'failed' });
-    expect(mountsOf(r.console).get('/')!.opts).toMatch(/^ro/);
+    expect(mountsOf(r.console).get('/')!.opts).toMatch(/^ro,.*,default_permissions/);
   });
 
   test('ram_layer=50%: root device read-only, the persistent upper is the top layer', async () => {
@@ -158,9 +158,10 @@ describe.if(canBoot)('layer devices, directories, formats and ruckusrd.conf (QEM
     expect(state).toContain('ram_layer=64M');
   });
 
-  test('the command line overrides ruckusrd.conf key by key', async () => {
-    const r = await bootLayers(`root=UUID=${IDS.root.uuid} sqsh_layers=extra:server:base rw`, [{ file: confDisk }]);
+  test('the command line overrides ruckusrd.conf key by key; root_true_rw', async () => {
+    const r = await bootLayers(`root=UUID=${IDS.root.uuid} sqsh_layers=extra:server:base rw root_true_rw`, [{ file: confDisk }]);
     expect(probe(r.console)).toMatchObject({ WHO: 'host-extra' });
+    expect(mountsOf(r.console).get('/mnt/root-true')!.opts).toMatch(/^rw/);
     const state = section(r.console, 'state');
     expect(state).toContain('layers=extra:server:base');
     expect(state).toContain('ram_layer=64M');
