@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Two-stage benchmark: the same generic content (our default module set: every storage and
-// filesystem driver, the available firmware) laid out as one cpio, as a cpio embedding an erofs
-// or squashfs second stage, and as a small cpio whose erofs second stage sits on a boot disk.
+// Two-stage benchmark: the same generic content (`--add storage-all`: every storage and
+// filesystem driver of the kernel, the available firmware, as dracut --no-hostonly has) laid out
+// as one cpio, as a cpio embedding an erofs or squashfs second stage, and as a small cpio whose
+// erofs second stage sits on a boot disk.
 //
 //   bun bench/stages.ts [--runs N] [--timeout SECONDS]    (default 3 boots per layout, 120 s each)
 //
@@ -72,7 +73,7 @@ function unpackedSize(img: string): number | undefined {
 /** Builds one layout and says how to boot it on the shared root disk. */
 function build(dir: string, kver: string, layout: Layout, rootImg: string, index: number): Built {
   const out = join(dir, `layout${index}.img`);
-  run([CLI, '--kernel', kver, '--force', ...layout.args, out]);
+  run([CLI, '--kernel', kver, '--force', '--add', 'storage-all', ...layout.args, out]);
   const stage2 = `${out}.stage2`;
   const firstStage = statSync(out).size;
   const total = firstStage + (layout.onBootDisk && existsSync(stage2) ? statSync(stage2).size : 0);

@@ -8,6 +8,7 @@ RD_LAYERDEV=/sqsh_layerdev
 RD_LOWER=
 RD_LAYER_NAMES=
 RD_UPPER=
+RD_LAYER_TYPES=
 
 # layer_fstype FILE: sets REPLY to squashfs or erofs, by magic (never by name).
 layer_fstype() {
@@ -33,6 +34,10 @@ find_layer() {
 # mount_layer NAME FILE: loop-mounts one read-only layer and records it.
 mount_layer() {
 	layer_fstype "$2" || fatal "layer $1: $2 is neither squashfs nor erofs"
+	case " $RD_LAYER_TYPES " in
+	*" $REPLY "*) ;;
+	*) modprobe -q "$REPLY"; RD_LAYER_TYPES="$RD_LAYER_TYPES $REPLY" ;;
+	esac
 	mkdir -p "/sqsh_layer-$1"
 	mount -t "$REPLY" -o ro,loop "$2" "/sqsh_layer-$1" || fatal "cannot mount layer $1 ($2, $REPLY)"
 	RD_LOWER=${RD_LOWER:+$RD_LOWER:}/sqsh_layer-$1

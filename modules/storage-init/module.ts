@@ -11,7 +11,6 @@ export default defineModule({
   depends: ['base'],
   firstStage: true,
   kernelModules: [...BOOT_STORAGE, 'loop', 'squashfs', 'erofs', 'overlay'],
-  optionalBinaries: ['blkid'],
   hooks: { stage2: ['10-mount-boot-stage2.sh'], 'pre-pivot': ['99-release-stage2.sh'] },
   params: ['stage2_dev', 'stage2_path', 'rootdelay', 'rootwait'],
 });

@@ -41,9 +41,7 @@ verify_stage2() {
 
 # mount_stage2 FILE: loop-mounts the image and overlays each of its top-level directories.
 mount_stage2() {
-	modprobe -q loop
-	modprobe -q "$S2_TYPE"
-	modprobe -q overlay
+	modprobe -q -a loop "$S2_TYPE" overlay
 	mkdir -p "$S2/image" "$S2/rw"
 	mount -t "$S2_TYPE" -o ro,loop "$1" "$S2/image" || fatal "cannot mount the second stage $1 ($S2_TYPE)"
 	mount -t tmpfs -o mode=0755 stage2-rw "$S2/rw" || fatal "cannot mount a tmpfs for the second stage"

@@ -14,7 +14,8 @@ fi
 if [ "$RD_MODE" != traditional ]; then
 	has_param to_ram && has_param sqsh_layerdev && fatal "sqsh_layerdev cannot be combined with to_ram"
 	has_param to_ram && ! has_param ram_layer && fatal "to_ram needs ram_layer"
-	for _m in loop overlay squashfs erofs; do modprobe -q "$_m"; done
+	# One modprobe: each call re-reads the module index. Layer filesystems load per layer type.
+	modprobe -q -a loop overlay
 	prepare_root_true
 	mount_layerdev
 	has_param to_ram && [ "$RD_MODE" = layered ] && copy_layers_to_ram "$_layers"

@@ -9,6 +9,8 @@ read_param stage2_path "$S2_PATH"
 _s2_path=$REPLY
 [ -n "$_s2_dev" ] || fatal "no device recorded for the second stage: give stage2_dev="
 load_device_drivers
+# No blkid in a first stage this small: mount tries the filesystems /boot is usually on.
+modprobe -q -a ext4 vfat
 mount_device "$_s2_dev" "$S2/boot" "" ro
 verify_stage2 "$S2/boot$_s2_path" "$_s2_path on $_s2_dev"
 mount_stage2 "$S2/boot$_s2_path"
