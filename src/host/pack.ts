@@ -21,7 +21,3 @@ export async function readPlanEntries(plan: readonly PlanEntry[]): Promise<CpioE
     }),
   );
 }
-
-export function planSize(entries: readonly CpioEntry[]): number {
-  return entries.reduce((sum, e) => sum + (e.data?.length ?? 0), 0);
-}
