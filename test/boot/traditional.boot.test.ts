@@ -45,7 +45,7 @@ describe.if(canBoot)('traditional root (QEMU)', () => {
     expect(state).toEqual(expect.arrayContaining(['mode=traditional', 'root=/dev/vda', 'rootdev=/dev/vda', 'rootfstype=ext4']));
     expect(section(r.console, 'action')).toContain('ROOT-IS-RO');
     const phases = section(r.console, 'timings').trim().split('\n').map((l) => l.split(' ')[0]);
-    expect(phases).toEqual(['init', 'early', 'devices', 'mount', 'pre-pivot', 'switch_root']);
+    expect(phases).toEqual(['init', 'stage2', 'early', 'devices', 'mount', 'pre-pivot', 'switch_root']);
   });
 
   test('root=LABEL= rw rootflags=: read-write with the flags', async () => {
