@@ -76,7 +76,8 @@ function resolveDots(path: string): string[] {
   return out;
 }
 
-function sameContent(a: StageItem, b: StageItem): boolean {
+/** Whether two items would put the same thing at one path. */
+export function sameContent(a: StageItem, b: StageItem): boolean {
   switch (a.kind) {
     case 'dir':
       return b.kind === 'dir';

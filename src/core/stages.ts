@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Two-stage images: which plan entries go into the second stage, and the data file that tells the
 // first stage how to find and check it.
-import type { PlanEntry } from './plan.ts';
-import type { StageItem } from './stage.ts';
+import { sameContent, type PlanEntry } from './plan.ts';
 
 /**
  * The second stage holds every entry of the full plan that the first stage does not already hold
@@ -14,15 +13,8 @@ export function secondStageEntries(full: readonly PlanEntry[], first: readonly P
   return full.filter(({ item }) => {
     if (item.kind === 'node') return false;
     const other = firstByPath.get(item.path);
-    return other === undefined || item.kind === 'dir' || !sameBytes(item, other);
+    return other === undefined || item.kind === 'dir' || !sameContent(item, other);
   });
-}
-
-function sameBytes(a: StageItem, b: StageItem): boolean {
-  if (a.kind === 'file' && b.kind === 'file') return a.source === b.source && a.mode === b.mode;
-  if (a.kind === 'bytes' && b.kind === 'bytes') return a.mode === b.mode && Buffer.from(a.data).equals(b.data);
-  if (a.kind === 'symlink' && b.kind === 'symlink') return a.target === b.target;
-  return false;
 }
 
 /** Top-level directories of the second stage: each becomes an overlay at boot. */

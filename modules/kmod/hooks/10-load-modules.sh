@@ -2,21 +2,14 @@
 # Loads kernel modules: modules-early= first, then the build's list, then a driver for every
 # device the kernel has found (coldplug by modalias, as udev would).
 
+# Both lists were validated as comma-separated names, so splitting them on commas is safe.
 if read_param blacklist; then
 	mkdir -p /etc/modprobe.d
-	_bl=$REPLY
-	while [ -n "$_bl" ]; do
-		echo "blacklist ${_bl%%,*}" >> /etc/modprobe.d/ruckusrd-blacklist.conf
-		case $_bl in *,*) _bl=${_bl#*,} ;; *) _bl= ;; esac
-	done
+	for _m in $(echo "$REPLY" | tr ',' ' '); do echo "blacklist $_m"; done >> /etc/modprobe.d/ruckusrd-blacklist.conf
 fi
 
 if read_param modules-early; then
-	_early=$REPLY
-	while [ -n "$_early" ]; do
-		modprobe "${_early%%,*}" || warn "modules-early: cannot load ${_early%%,*}"
-		case $_early in *,*) _early=${_early#*,} ;; *) _early= ;; esac
-	done
+	for _m in $(echo "$REPLY" | tr ',' ' '); do modprobe "$_m" || warn "modules-early: cannot load $_m"; done
 fi
 
 while read -r _mod; do
