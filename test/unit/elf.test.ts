@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
 import {
-  copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync,
+  copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, normalize } from 'node:path';
@@ -14,13 +14,14 @@ import { parseLdSoConf } from '../../src/core/ldconf.ts';
 import type { StageItem } from '../../src/core/stage.ts';
 import { BaseFs } from '../../src/host/base.ts';
 import { resolveBinaries } from '../../src/host/binaries.ts';
+import { describeNeeding, missing, testNeeding } from './need.ts';
 
-const haveLdd = Bun.which('ldd') !== null;
-const haveReadelf = Bun.which('readelf') !== null;
-const haveGcc = Bun.which('gcc') !== null;
+// Binaries of packages every machine has or scripts/setup.sh installs: a missing one fails under CI=true.
 const SAMPLES = [
-  '/usr/bin/ls', '/usr/bin/bash', '/usr/sbin/blkid', '/usr/bin/ssh', '/usr/bin/python3', '/usr/bin/qemu-img',
+  '/usr/bin/ls', '/usr/bin/bash', '/usr/sbin/blkid', '/usr/bin/mksquashfs', '/usr/bin/mkfs.erofs',
+  '/usr/bin/qemu-system-x86_64',
 ];
+const LIBC = '/usr/lib/x86_64-linux-gnu/libc.so.6';
 const TIMEOUT = 30_000;
 
 const tmpRoots: string[] = [];
@@ -111,9 +112,8 @@ describe('parseElf', () => {
     expect(() => parseElf(head)).toThrow(/malformed ELF/);
   });
 
-  const readelfCases = ['/usr/bin/ls', '/usr/bin/ssh', '/usr/bin/qemu-img', '/usr/lib/x86_64-linux-gnu/libc.so.6'];
-  for (const path of readelfCases.filter((p) => existsSync(p))) {
-    test.if(haveReadelf)(`matches readelf for ${path}`, () => {
+  for (const path of ['/usr/bin/ls', '/usr/bin/mksquashfs', '/usr/bin/qemu-system-x86_64', LIBC]) {
+    testNeeding(missing('readelf', path), `matches readelf for ${path}`, () => {
       const elf = parseElf(readFileSync(path));
       if (!elf) throw new Error('not ELF');
       const dyn = run('readelf', ['-dW', path]);
@@ -148,8 +148,8 @@ describe('parseLdSoConf', () => {
 
 describe('resolveBinaries on the host (base /)', () => {
   const host = new BaseFs('/');
-  for (const bin of SAMPLES.filter((p) => existsSync(p))) {
-    test.if(haveLdd)(`finds the same libraries as ldd for ${bin}`, async () => {
+  for (const bin of SAMPLES) {
+    testNeeding(missing('ldd', 'readlink', bin), `finds the same libraries as ldd for ${bin}`, async () => {
       const { items } = await resolveBinaries(host, [bin]);
       expect(fileSources(items, bin)).toEqual(lddSet(bin));
       // every symlink we record is the host's own link, verbatim
@@ -175,7 +175,7 @@ function buildFakeRoot(merged: boolean): { root: string; extraLib: string } {
   const libs = [...lddSet('/usr/bin/ls')];
   const elf = parseElf(readFileSync('/usr/bin/ls'));
   if (!elf?.interp) throw new Error('ls has no interpreter');
-  const triplet = basename(dirname(realpathSync('/usr/lib/x86_64-linux-gnu/libc.so.6')));
+  const triplet = basename(dirname(realpathSync(LIBC)));
   const prefix = merged ? '/usr' : '';
   const libDir = `${root}${prefix}/lib/${triplet}`;
   for (const dir of [libDir, `${root}${prefix}/bin`, `${root}${prefix}/lib64`, `${root}/opt/extra`, `${root}/etc/ld.so.conf.d`]) {
@@ -200,7 +200,7 @@ function buildFakeRoot(merged: boolean): { root: string; extraLib: string } {
   return { root, extraLib: `/opt/extra/${extraName}` };
 }
 
-describe.if(haveLdd && existsSync('/usr/lib/x86_64-linux-gnu/libc.so.6'))('resolveBinaries in a fake base', () => {
+describeNeeding(missing('ldd', LIBC, '/usr/bin/ls'), 'resolveBinaries in a fake base', () => {
   for (const merged of [true, false]) {
     test(`${merged ? 'usr-merged' : 'split /usr'} layout stays inside the base`, async () => {
       const { root, extraLib } = buildFakeRoot(merged);
@@ -263,7 +263,7 @@ function buildOriginApp(dtags: 'new' | 'old'): string {
   return realpathSync(dir);
 }
 
-describe.if(haveGcc && haveLdd)('$ORIGIN', () => {
+describeNeeding(missing('gcc', 'ldd'), '$ORIGIN', () => {
   for (const dtags of ['old', 'new'] as const) {
     test(`expands in ${dtags === 'old' ? 'DT_RPATH' : 'DT_RUNPATH'} of executables and libraries`, async () => {
       const dir = buildOriginApp(dtags);
