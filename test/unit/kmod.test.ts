@@ -2,7 +2,7 @@
 // Kernel module resolution: tables over fixture depmod text, then the host's own kmod (modprobe
 // --show-depends, depmod) as the reference on the real modules tree.
 
-import { afterAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import * as kmod from '../../src/core/kmod.ts';
 import { findElfSection, parseModinfo } from '../../src/core/modinfo.ts';
 import type { StageItem } from '../../src/core/stage.ts';
 import { planKernelModules, xzUncompressedSize } from '../../src/host/kmod.ts';
+import { describeNeeding, missing, testNeeding } from './need.ts';
 
 const DEP = `kernel/fs/ext4/ext4.ko.zst: kernel/lib/crc16.ko.zst kernel/fs/mbcache.ko.zst kernel/fs/jbd2/jbd2.ko.zst
 kernel/fs/jbd2/jbd2.ko.zst:
@@ -202,10 +203,10 @@ function put(root: string, path: string, data: string | Uint8Array): void {
   writeFileSync(join(root, path), data);
 }
 
-const haveXz = Bun.which('xz') !== null;
+const KVER_FAKE = '9.9.9-test';
 
 describe('xz sizes', () => {
-  test.if(haveXz)('single, multi-block and concatenated streams with padding', () => {
+  testNeeding(missing('xz'), 'single, multi-block and concatenated streams with padding', () => {
     const data = new Uint8Array(300_000).map((_, i) => (i * 7919) % 251);
     const one = run('xz', ['-c', '--check=crc32'], data).bytes;
     const blocks = run('xz', ['-c', '--block-size=50000'], data).bytes;
@@ -217,10 +218,10 @@ describe('xz sizes', () => {
 });
 
 describe('planKernelModules on a fake base', () => {
-  const KVER = '9.9.9-test';
+  const KVER = KVER_FAKE;
   const fake = makeElf([{ name: '.modinfo', data: new TextEncoder().encode(MODINFO) }], true, true);
   const other = makeElf([{ name: '.modinfo', data: new TextEncoder().encode('name=other\0') }], true, true);
-  test.if(haveXz)('decompresses every format and follows /lib -> usr/lib inside the base', async () => {
+  testNeeding(missing('xz'), 'decompresses every format and follows /lib -> usr/lib inside the base', async () => {
     const base = makeTmp();
     symlinkSync('usr/lib', join(base, 'lib'));
     const dir = `usr/lib/modules/${KVER}`;
@@ -265,15 +266,41 @@ describe('planKernelModules on a fake base', () => {
   });
 });
 
-const KVER = existsSync('/lib/modules') ? readdirSync('/lib/modules').sort().find((k) => existsSync(`/lib/modules/${k}/modules.dep`)) : undefined;
-const MODPROBE = ['/usr/sbin/modprobe', '/sbin/modprobe'].find((p) => existsSync(p));
-const DEPMOD = ['/usr/sbin/depmod', '/sbin/depmod'].find((p) => existsSync(p));
+/** modprobe, depmod, modinfo: in /usr/sbin, or /sbin on an unmerged system. */
+const sbin = (name: string): string | undefined => [`/usr/sbin/${name}`, `/sbin/${name}`].find((p) => existsSync(p));
+const [MODPROBE, DEPMOD, MODINFO_TOOL] = [sbin('modprobe'), sbin('depmod'), sbin('modinfo')];
+const KMOD_TOOLS = Object.entries({ modprobe: MODPROBE, depmod: DEPMOD, modinfo: MODINFO_TOOL }).flatMap(([n, p]) => (p ? [] : [n]));
 const REAL = ['ext4', 'virtio_blk', 'squashfs', 'overlay', 'erofs', 'loop'];
+/** Modules that declare firmware on Debian's kernels, so the modinfo comparison has something to compare. */
+const WITH_FIRMWARE = ['isci', 'tg3', 'bnx2', 'r8169', 'e100', 'qla2xxx'];
+
+/** `6.1.0-9` < `6.1.0-10` < `6.12.1`: numeric runs compared as numbers. */
+function compareKernelVersions(a: string, b: string): number {
+  const pa = a.split(/(\d+)/);
+  const pb = b.split(/(\d+)/);
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const [x, y] = [pa[i]!, pb[i]!];
+    const c = i % 2 ? Number(x) - Number(y) : x < y ? -1 : x > y ? 1 : 0;
+    if (c !== 0) return c;
+  }
+  return pa.length - pb.length;
+}
+
+test('kernel versions sort numerically', () => {
+  expect(['6.12.1-amd64', '6.1.0-10-amd64', '6.1.0-9-amd64', '5.10.0-1'].sort(compareKernelVersions)).toEqual([
+    '5.10.0-1', '6.1.0-9-amd64', '6.1.0-10-amd64', '6.12.1-amd64',
+  ]);
+});
+
+/** Every installed kernel with a depmod index: each is checked, whichever and however many there are. */
+const KVERS = existsSync('/lib/modules')
+  ? readdirSync('/lib/modules').filter((k) => existsSync(`/lib/modules/${k}/modules.dep`)).sort(compareKernelVersions)
+  : [];
 
 /** kmod's answer, host configuration ignored: insmod paths relative to the modules dir, and built-ins. */
-function showDepends(name: string, dir = '/'): { insmod: string[]; builtin: string[] } {
-  const out = run(MODPROBE as string, ['-d', dir, '-S', KVER as string, '-C', '/nonexistent', '--show-depends', name]).out;
-  const marker = `/lib/modules/${KVER}/`;
+function showDepends(kver: string, name: string, dir = '/'): { insmod: string[]; builtin: string[] } {
+  const out = run(MODPROBE as string, ['-d', dir, '-S', kver, '-C', '/nonexistent', '--show-depends', name]).out;
+  const marker = `/lib/modules/${kver}/`;
   const insmod = [...out.matchAll(/^insmod (\S+)/gm)].map((m) => {
     const path = m[1] as string;
     return path.slice(path.indexOf(marker) + marker.length);
@@ -281,43 +308,94 @@ function showDepends(name: string, dir = '/'): { insmod: string[]; builtin: stri
   return { insmod, builtin: [...out.matchAll(/^builtin (\S+)/gm)].map((m) => m[1] as string) };
 }
 
-describe.if(KVER !== undefined && MODPROBE !== undefined)('the host modules tree', () => {
-  const modDir = `/lib/modules/${KVER}`;
-  const read = (n: string): string => (existsSync(`${modDir}/${n}`) ? readFileSync(`${modDir}/${n}`, 'utf8') : '');
-  const real = kmod.parseKmodIndex({
-    dep: read('modules.dep'), alias: read('modules.alias'), softdep: read('modules.softdep'),
-    builtin: read('modules.builtin'), order: read('modules.order'), builtinModinfo: read('modules.builtin.modinfo'),
+/** A module file as the system's own tools decompress it: the reference for our decompression. */
+function systemDecompressed(path: string): Uint8Array {
+  const tool = path.endsWith('.xz') ? 'xz' : path.endsWith('.zst') ? 'zstd' : path.endsWith('.gz') ? 'gzip' : undefined;
+  return new Uint8Array(tool ? run(tool, ['-dc', path]).bytes : readFileSync(path));
+}
+
+/** modinfo(8)'s firmware list for module bytes, read from an uncompressed copy (kmod may lack zlib). */
+function modinfoFirmware(elf: Uint8Array): string[] {
+  const path = join(makeTmp(), 'module.ko');
+  writeFileSync(path, elf);
+  return run(MODINFO_TOOL as string, ['-F', 'firmware', path]).out.split('\n').filter(Boolean);
+}
+
+/** The staged (decompressed) bytes of `entry` from a plan of kernel `kver`. */
+function stagedModule(items: StageItem[], kver: string, entry: kmod.KmodEntry): Uint8Array {
+  const item = items.find((i) => i.path === `/lib/modules/${kver}/${kmod.uncompressedModulePath(entry.path)}`);
+  if (item?.kind !== 'bytes') throw new Error(`${entry.path} was not staged as bytes`);
+  return item.data;
+}
+
+const NO_KERNEL = KVERS.length ? [] : ['an installed kernel (/lib/modules/*/modules.dep)'];
+const lacking = [...KMOD_TOOLS, ...missing('xz', 'zstd', 'gzip'), ...NO_KERNEL];
+for (const kver of KVERS.length ? KVERS : ['(none)']) {
+  describeNeeding(lacking, `the host modules tree of ${kver}`, () => {
+    const modDir = `/lib/modules/${kver}`;
+    const read = (n: string): string => (existsSync(`${modDir}/${n}`) ? readFileSync(`${modDir}/${n}`, 'utf8') : '');
+    let real: kmod.KmodIndex;
+    beforeAll(() => {
+      real = kmod.parseKmodIndex({
+        dep: read('modules.dep'), alias: read('modules.alias'), softdep: read('modules.softdep'),
+        builtin: read('modules.builtin'), order: read('modules.order'), builtinModinfo: read('modules.builtin.modinfo'),
+      });
+    });
+    test.each(REAL)('%s resolves as modprobe --show-depends does', (name) => {
+      const r = kmod.resolveKmods(real, [name]);
+      const want = showDepends(kver, name);
+      expect(new Set(r.modules.map((e) => e.path))).toEqual(new Set(want.insmod));
+      expect(r.builtin).toEqual(want.builtin.map(kmod.normalizeModname));
+      const pos = new Map(r.modules.map((e, i) => [e.path, i]));
+      for (const [i, e] of r.modules.entries()) for (const d of e.deps) expect(pos.get(d)).toBeLessThan(i);
+    });
+    // a module with firmware when the kernel has one; otherwise any: the comparisons run either way
+    const sample = (): kmod.KmodEntry => {
+      const entry = WITH_FIRMWARE.map((n) => real.modules.get(n)).find(Boolean) ?? real.modules.values().next().value;
+      if (!entry) throw new Error(`${modDir}/modules.dep lists no module`);
+      return entry;
+    };
+    test('modinfo firmware matches modinfo(8), the module decompressed as the build does', async () => {
+      const entry = sample();
+      const plan = await planKernelModules('/', kver, [entry.name], { firmware: false });
+      const ours = stagedModule(plan.items, kver, entry);
+      const reference = systemDecompressed(`${modDir}/${entry.path}`);
+      expect(Buffer.from(ours).equals(reference)).toBe(true);
+      const want = modinfoFirmware(reference);
+      expect(parseModinfo(ours).firmware).toEqual(want);
+      if (WITH_FIRMWARE.includes(entry.name)) expect(want.length).toBeGreaterThan(0);
+    });
+    test('the same module compressed as xz, zstd and gzip decompresses to the same bytes', async () => {
+      const elf = systemDecompressed(`${modDir}/${sample().path}`);
+      const packed: Record<string, Uint8Array> = {
+        xz: run('xz', ['-c', '--check=crc32'], elf).bytes, zst: Bun.zstdCompressSync(elf), gz: Bun.gzipSync(new Uint8Array(elf)),
+      };
+      const base = makeTmp();
+      const dir = `lib/modules/${KVER_FAKE}`;
+      const dep = Object.keys(packed).map((ext) => `kernel/m_${ext}.ko.${ext}:\n`).join('');
+      for (const [ext, data] of Object.entries(packed)) put(base, `${dir}/kernel/m_${ext}.ko.${ext}`, data);
+      put(base, `${dir}/modules.dep`, dep);
+      const plan = await planKernelModules(base, KVER_FAKE, Object.keys(packed).map((ext) => `m_${ext}`), { firmware: false });
+      expect(plan.loaded).toEqual(['m_xz', 'm_zst', 'm_gz']);
+      for (const e of kmod.parseModulesDep(dep)) expect(Buffer.from(stagedModule(plan.items, KVER_FAKE, e)).equals(elf)).toBe(true);
+    });
+    test('the staged tree gives depmod and modprobe the same answers', async () => {
+      const plan = await planKernelModules('/', kver, [...REAL, 'kernel/drivers/ata/'], { firmware: true });
+      const root = makeTmp();
+      writeItems(root, plan.items);
+      const ours = (n: string): string => readFileSync(join(root, 'lib/modules', kver, n), 'utf8');
+      const [dep, alias, softdep] = [ours('modules.dep'), ours('modules.alias'), ours('modules.softdep')];
+      run(DEPMOD as string, ['-b', root, kver]);
+      const depSets = (text: string): Map<string, Set<string>> =>
+        new Map(kmod.parseModulesDep(text).map((e) => [e.path, new Set(e.deps)]));
+      expect(depSets(dep)).toEqual(depSets(ours('modules.dep')));
+      const sorted = (text: string): string[] => text.split('\n').sort();
+      expect(sorted(alias)).toEqual(sorted(ours('modules.alias')));
+      expect(sorted(softdep)).toEqual(sorted(ours('modules.softdep')));
+      for (const name of REAL) {
+        const want = showDepends(kver, name);
+        expect(showDepends(kver, name, root)).toEqual({ insmod: want.insmod.map(kmod.uncompressedModulePath), builtin: want.builtin });
+      }
+    });
   });
-  test.each(REAL)('%s resolves as modprobe --show-depends does', (name) => {
-    const r = kmod.resolveKmods(real, [name]);
-    const want = showDepends(name);
-    expect(new Set(r.modules.map((e) => e.path))).toEqual(new Set(want.insmod));
-    expect(r.builtin).toEqual(want.builtin.map(kmod.normalizeModname));
-    const pos = new Map(r.modules.map((e, i) => [e.path, i]));
-    for (const [i, e] of r.modules.entries()) for (const d of e.deps) expect(pos.get(d)).toBeLessThan(i);
-  });
-  test('modinfo firmware matches modinfo(8)', () => {
-    const path = [...real.modules.values()].find((e) => e.name === 'isci')?.path;
-    if (!path || !path.endsWith('.ko')) return;
-    const want = run(MODPROBE!.replace(/modprobe$/, 'modinfo'), ['-F', 'firmware', `${modDir}/${path}`]).out.split('\n').filter(Boolean);
-    expect(parseModinfo(readFileSync(`${modDir}/${path}`)).firmware).toEqual(want);
-  });
-  test.if(DEPMOD !== undefined)('the staged tree gives depmod and modprobe the same answers', async () => {
-    const plan = await planKernelModules('/', KVER as string, [...REAL, 'kernel/drivers/ata/'], { firmware: true });
-    const root = makeTmp();
-    writeItems(root, plan.items);
-    const ours = (n: string): string => readFileSync(join(root, 'lib/modules', KVER as string, n), 'utf8');
-    const [dep, alias, softdep] = [ours('modules.dep'), ours('modules.alias'), ours('modules.softdep')];
-    run(DEPMOD as string, ['-b', root, KVER as string]);
-    const depSets = (text: string): Map<string, Set<string>> =>
-      new Map(kmod.parseModulesDep(text).map((e) => [e.path, new Set(e.deps)]));
-    expect(depSets(dep)).toEqual(depSets(ours('modules.dep')));
-    const sorted = (text: string): string[] => text.split('\n').sort();
-    expect(sorted(alias)).toEqual(sorted(ours('modules.alias')));
-    expect(sorted(softdep)).toEqual(sorted(ours('modules.softdep')));
-    for (const name of REAL) {
-      const want = showDepends(name);
-      expect(showDepends(name, root)).toEqual({ insmod: want.insmod.map(kmod.uncompressedModulePath), builtin: want.builtin });
-    }
-  });
-});
+}
