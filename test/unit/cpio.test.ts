@@ -178,6 +178,98 @@ describe('golden bytes', () => {
   });
 });
 
+describe('golden bytes of a multi-entry archive', () => {
+  // Given out of order: the archive must sort them, number inodes 1.. in that order, and own them by root.
+  const entries: CpioEntry[] = [
+    { path: '/usr/bin/sh', type: 'symlink', mode: 0o777, target: 'busybox' },
+    { path: '/etc', type: 'dir', mode: 0o755 },
+    { path: '/usr', type: 'dir', mode: 0o755 },
+    { path: '/etc/hostname', type: 'file', mode: 0o644, data: enc.encode('ruckus\n') },
+    { path: '/usr/bin', type: 'dir', mode: 0o700 },
+    { path: '/bin', type: 'symlink', mode: 0o777, target: 'usr/bin' },
+    { path: '/dev', type: 'dir', mode: 0o755 },
+    { path: '/dev/console', type: 'char', mode: 0o600, major: 5, minor: 1 },
+  ];
+  const archive = writeNewc(entries, { mtime: MTIME });
+  const T = '6553F100'; // MTIME in hex
+  // magic, then ino, mode, uid, gid, nlink, mtime, filesize, devmajor, devminor, rdevmajor, rdevminor, namesize, check
+  const h = (ino: string, mode: string, nlink: string, mtime: string, size: string, rmaj: string, rmin: string, namesize: string): string =>
+    `070701${ino}${mode}0000000000000000${nlink}${mtime}${size}0000000000000000${rmaj}${rmin}${namesize}00000000`;
+  const expected = [
+    h('00000001', '0000A1FF', '00000001', T, '00000007', '00000000', '00000000', '00000004') + 'bin\0' + '\0\0' + 'usr/bin' + '\0',
+    h('00000002', '000041ED', '00000002', T, '00000000', '00000000', '00000000', '00000004') + 'dev\0' + '\0\0',
+    h('00000003', '00002180', '00000001', T, '00000000', '00000005', '00000001', '0000000C') + 'dev/console\0' + '\0\0',
+    h('00000004', '000041ED', '00000002', T, '00000000', '00000000', '00000000', '00000004') + 'etc\0' + '\0\0',
+    h('00000005', '000081A4', '00000001', T, '00000007', '00000000', '00000000', '0000000D') + 'etc/hostname\0' + '\0' + 'ruckus\n' + '\0',
+    h('00000006', '000041ED', '00000002', T, '00000000', '00000000', '00000000', '00000004') + 'usr\0' + '\0\0',
+    h('00000007', '000041C0', '00000002', T, '00000000', '00000000', '00000000', '00000008') + 'usr/bin\0' + '\0\0',
+    h('00000008', '0000A1FF', '00000001', T, '00000007', '00000000', '00000000', '0000000B') + 'usr/bin/sh\0' + '\0\0\0' + 'busybox' + '\0',
+    h('00000000', '00000000', '00000001', '00000000', '00000000', '00000000', '00000000', '0000000B') + 'TRAILER!!!\0' + '\0\0\0',
+  ].join('');
+
+  test('every header field, name and padding, byte for byte', () => {
+    expect(Buffer.from(archive).toString('latin1')).toBe(expected);
+    expect(archive.length).toBe(expected.length);
+  });
+
+  test('headers walked one by one: ino ascending in path order, root-owned, one mtime, no device of origin', () => {
+    const fields = (at: number): number[] =>
+      Array.from({ length: 13 }, (_, i) => parseInt(Buffer.from(archive.subarray(at + 6 + i * 8, at + 14 + i * 8)).toString(), 16));
+    const seen: { name: string; f: number[] }[] = [];
+    for (let at = 0; ; ) {
+      expect(Buffer.from(archive.subarray(at, at + 6)).toString()).toBe('070701');
+      const f = fields(at);
+      const name = Buffer.from(archive.subarray(at + 110, at + 110 + f[11]! - 1)).toString();
+      seen.push({ name, f });
+      at = Math.ceil((Math.ceil((at + 110 + f[11]!) / 4) * 4 + f[6]!) / 4) * 4;
+      if (name === 'TRAILER!!!') {
+        expect(at).toBe(archive.length);
+        break;
+      }
+    }
+    const trailer = seen.pop()!;
+    expect(trailer.f).toEqual([0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 11, 0]);
+    expect(seen.map((e) => e.name)).toEqual(['bin', 'dev', 'dev/console', 'etc', 'etc/hostname', 'usr', 'usr/bin', 'usr/bin/sh']);
+    expect(seen.map((e) => e.f[0])).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    for (const { name, f } of seen) {
+      const entry = entries.find((e) => e.path === `/${name}`)!;
+      const [, mode, uid, gid, nlink, mtime, size, devmajor, devminor, rdevmajor, rdevminor, namesize, check] = f;
+      expect({ name, mode: mode! & 0o7777, uid, gid, nlink, mtime, devmajor, devminor, check }).toEqual({
+        name, mode: entry.mode, uid: 0, gid: 0, nlink: entry.type === 'dir' ? 2 : 1, mtime: MTIME, devmajor: 0, devminor: 0, check: 0,
+      });
+      expect([rdevmajor, rdevminor]).toEqual([entry.major ?? 0, entry.minor ?? 0]);
+      expect(namesize).toBe(name.length + 1);
+      expect(size).toBe(entry.type === 'file' ? entry.data!.length : entry.type === 'symlink' ? entry.target!.length : 0);
+    }
+  });
+
+  test('GNU cpio -itv lists the same: order, types, modes, root owner, links, device numbers, date', () => {
+    const listing = run(['cpio', '-itv', '--quiet', '--numeric-uid-gid'], archive).trim().split('\n');
+    const rows = listing.map((line) => line.replace(/\s+/g, ' '));
+    expect(rows).toEqual([
+      'lrwxrwxrwx 1 0 0 7 Nov 14 2023 bin -> usr/bin',
+      'drwxr-xr-x 2 0 0 0 Nov 14 2023 dev',
+      'crw------- 1 0 0 5, 1 Nov 14 2023 dev/console',
+      'drwxr-xr-x 2 0 0 0 Nov 14 2023 etc',
+      '-rw-r--r-- 1 0 0 7 Nov 14 2023 etc/hostname',
+      'drwxr-xr-x 2 0 0 0 Nov 14 2023 usr',
+      'drwx------ 2 0 0 0 Nov 14 2023 usr/bin',
+      'lrwxrwxrwx 1 0 0 7 Nov 14 2023 usr/bin/sh -> busybox',
+    ]);
+  });
+
+  test('GNU cpio -idm restores the exact mtime', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mkruckus-cpio-'));
+    try {
+      run(['cpio', '-idm', '--quiet', '--no-absolute-filenames', 'etc', 'etc/hostname'], archive, dir);
+      expect(lstatSync(join(dir, 'etc/hostname')).mtimeMs).toBe(MTIME * 1000);
+      expect(readFileSync(join(dir, 'etc/hostname'), 'utf8')).toBe('ruckus\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('validation', () => {
   const file = (path: string): CpioEntry => ({ path, type: 'file', mode: 0o644 });
   const cases: [string, CpioEntry[], RegExp][] = [
