@@ -25,9 +25,12 @@ export function buildPlan(
   for (const { item } of items) {
     if (item.kind === 'symlink') links.set(normalizeImagePath(item.path), item.target);
   }
+  // An override names a path as its module writes it (`/bin/x`); compare it as the plan stores it (`/usr/bin/x`).
+  const canonical = (path: string): string => canonicalParent(normalizeImagePath(path), links);
+  const overridden = new Map([...overrides].map(([owner, paths]) => [owner, new Set([...paths].map(canonical))]));
   const byPath = new Map<string, PlanEntry>();
   for (const { owner, item } of items) {
-    const path = canonicalParent(normalizeImagePath(item.path), links);
+    const path = canonical(item.path);
     const entry = { owner, item: { ...item, path } };
     const prev = byPath.get(path);
     if (prev && (item.weak || prev.item.weak)) {
@@ -35,13 +38,13 @@ export function buildPlan(
       continue;
     }
     if (prev && !sameContent(prev.item, entry.item)) {
-      if (!overrides.get(owner)?.has(path)) {
+      if (!overridden.get(owner)?.has(path)) {
         throw new UserError(
           `${path} is provided differently by modules '${prev.owner}' and '${owner}'`,
         );
       }
     }
-    if (!prev || prev.item.kind === 'dir' || overrides.get(owner)?.has(path)) byPath.set(path, entry);
+    if (!prev || prev.item.kind === 'dir' || overridden.get(owner)?.has(path)) byPath.set(path, entry);
   }
   for (const path of [...byPath.keys()]) {
     for (const dir of parentDirs(path)) {
