@@ -12,7 +12,7 @@ export function missing(...wanted: string[]): string[] {
   return wanted.filter((w) => (w.startsWith('/') ? !existsSync(w) : Bun.which(w) === null));
 }
 
-type Body = () => unknown;
+type Body = () => void | Promise<unknown>;
 
 /** `test`, when nothing in `lacking` is absent. */
 export function testNeeding(lacking: readonly string[], name: string, fn: Body, timeout?: number): void {
