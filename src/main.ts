@@ -1,38 +1,45 @@
 #!/usr/bin/env bun
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Entry point: static command registration and the single error → exit code handler.
-import yargs from 'yargs';
-import { createCommand } from './cli/create.ts';
+import yargs, { type Argv, type CommandModule } from 'yargs';
+import { createCommand, yargsOptions } from './cli/create.ts';
 import { inspectCommand } from './cli/inspect.ts';
+import { GLOBAL_OPTIONS } from './core/options.ts';
+import type { CreateFlags } from './core/request.ts';
 import { setVerbose, UserError } from './log.ts';
 import { VERSION } from './version.ts';
+
+/**
+ * The command line, configured but not parsed. `create` is a parameter so that tests can see what a
+ * command line parses to without building (test/unit/options.test.ts).
+ */
+export function cli(argv: string[], create: CommandModule<object, CreateFlags> = createCommand): Argv {
+  return yargs(argv)
+    .scriptName('mkruckus')
+    .usage('$0 [create] [options] OUT.img\n$0 inspect IMG')
+    .command(create)
+    .command(inspectCommand)
+    .options(yargsOptions(GLOBAL_OPTIONS, { global: true }))
+    .version(VERSION)
+    // `--no-ucode` is a flag of its own: with negation on, yargs reads it as `--ucode=false`, and
+    // `--no-ucode --ucode F` becomes ucode = [false, 'F'] instead of a conflict.
+    .parserConfiguration({ 'boolean-negation': false })
+    .strict()
+    .demandCommand(1)
+    .fail((msg, err) => {
+      // yargs reports some flag errors as a YError ("Not enough arguments following: add"): those
+      // are the user's, not ours. Some span lines ("Invalid values:\n  Argument: …"); we print one.
+      if (err && err.name !== 'YError') throw err;
+      throw new UserError((msg ?? err?.message ?? 'invalid arguments').replace(/\s*\n\s*/g, ' '));
+    })
+    .help()
+    .wrap(Math.min(100, process.stdout.columns ?? 100));
+}
 
 export async function main(argv: string[]): Promise<number> {
   setVerbose(argv.includes('--verbose') || argv.includes('-v'));
   try {
-    await yargs(argv)
-      .scriptName('mkruckus')
-      .usage('$0 [create] [options] OUT.img\n$0 inspect IMG')
-      .command(createCommand)
-      .command(inspectCommand)
-      .option('verbose', { alias: 'v', type: 'boolean', global: true, describe: 'explain each step' })
-      .option('force', { type: 'boolean', global: true, describe: 'overwrite existing output' })
-      .option('dry-run', { type: 'boolean', global: true, describe: 'resolve and print; write nothing' })
-      .version(VERSION)
-      // `--no-ucode` is a flag of its own: with negation on, yargs reads it as `--ucode=false`, and
-      // `--no-ucode --ucode F` becomes ucode = [false, 'F'] instead of a conflict.
-      .parserConfiguration({ 'boolean-negation': false })
-      .strict()
-      .demandCommand(1)
-      .fail((msg, err) => {
-        // yargs reports some flag errors as a YError ("Not enough arguments following: add"): those
-        // are the user's, not ours. Some span lines ("Invalid values:\n  Argument: …"); we print one.
-        if (err && err.name !== 'YError') throw err;
-        throw new UserError((msg ?? err?.message ?? 'invalid arguments').replace(/\s*\n\s*/g, ' '));
-      })
-      .help()
-      .wrap(Math.min(100, process.stdout.columns ?? 100))
-      .parseAsync();
+    await cli(argv).parseAsync();
     return 0;
   } catch (err) {
     return reportError(err);

@@ -1,75 +1,49 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // `mkruckus [create] OUT.img`: flags → BuildRequest → build().
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import type { ArgumentsCamelCase, Argv, CommandModule, Options } from 'yargs';
 import { build, type BuildResult } from '../build.ts';
-import { buildRequest, COMPRESSIONS, PLACEMENTS, SECOND_STAGES } from '../core/request.ts';
+import { defaultText, OPTIONS, withDefaults, type OptionSpec } from '../core/options.ts';
+import { buildRequest, type CreateFlags } from '../core/request.ts';
 import { readConfigFiles } from '../host/config.ts';
 import { info, isVerbose } from '../log.ts';
 
-interface CreateArgs {
-  out: string;
-  kernel?: string;
-  base: string;
-  force?: boolean;
-  'dry-run'?: boolean;
-  compress?: string;
-  add?: string[];
-  omit?: string[];
-  modules?: string[];
-  'second-stage'?: string;
-  'second-stage-placement'?: string;
-  'second-stage-out'?: string;
-  ucode?: string;
-  'no-ucode'?: boolean;
-}
-
-// Repeated lists accumulate (`--add a --add b,c`). Not `array: true`: an array option is greedy and
-// would swallow OUT in `--add foo out.img`.
-const list = { type: 'string', requiresArg: true, coerce: (v: unknown) => [v].flat().map(String) } as const;
 // A repeated single-value flag takes its last value (getopt's rule) instead of becoming an array.
 const last = (v: unknown) => (Array.isArray(v) ? v.at(-1) : v);
 
-function builder(y: Argv): Argv<CreateArgs> {
-  return y
-    .positional('out', { type: 'string', describe: 'the image to write', demandOption: true })
-    .option('kernel', { alias: 'k', type: 'string', coerce: last, describe: 'kernel version or unique prefix (default: running)' })
-    .option('base', { type: 'string', default: '/', coerce: last, describe: 'system to take files from' })
-    .option('compress', { type: 'string', choices: COMPRESSIONS, coerce: last, describe: 'compression (default zstd)' })
-    .option('add', { ...list, describe: 'add build modules (repeat or comma-separate)' })
-    .option('omit', { ...list, describe: 'leave build modules out (repeat or comma-separate)' })
-    .option('modules', { ...list, describe: 'use exactly these build modules (repeat or comma-separate)' })
-    .option('second-stage', { type: 'string', choices: SECOND_STAGES, coerce: last, describe: 'second-stage image type' })
-    .option('second-stage-placement', {
-      type: 'string', choices: PLACEMENTS, coerce: last,
-      describe: 'embedded: inside OUT (squash module); boot: beside OUT (storage-init module)',
-    })
-    .option('second-stage-out', { type: 'string', coerce: last, describe: 'second stage file for --second-stage-placement boot (default OUT.stage2)' })
-    .option('ucode', { type: 'string', coerce: last, describe: 'early microcode cpio to prepend' })
-    .option('no-ucode', { type: 'boolean', describe: 'no early microcode' })
-    .conflicts('ucode', 'no-ucode') as unknown as Argv<CreateArgs>;
+/**
+ * One row of the option table as a yargs option. No yargs `default`: an option left out must stay
+ * undefined so that a config file can set it (the defaults are applied after the merge); help shows
+ * them through `defaultDescription`. `requiresArg`: `--kernel` at the end is an error, not ''.
+ */
+export function yargsOption(o: OptionSpec): Options {
+  const common: Options = { describe: o.help };
+  if (o.alias !== undefined) common.alias = o.alias;
+  const shown = defaultText(o);
+  if (shown !== undefined) common.defaultDescription = shown.replaceAll('`', '');
+  if (o.conflicts !== undefined) common.conflicts = o.conflicts;
+  if (o.type === 'boolean') return { ...common, type: 'boolean', coerce: last };
+  if (o.type === 'string') return { ...common, type: 'string', requiresArg: true, choices: o.choices, coerce: last };
+  // Repeated lists accumulate (`--add a --add b,c`; the commas are split in the request). Not
+  // `array: true`: an array option is greedy and would swallow OUT in `--add foo out.img`.
+  return { ...common, type: 'string', requiresArg: true, coerce: (v: unknown) => [v].flat().map(String) };
 }
 
-async function handler(args: ArgumentsCamelCase<CreateArgs>): Promise<void> {
-  const req = buildRequest(
-    {
-      out: args.out,
-      kernel: args.kernel,
-      base: args.base,
-      force: args.force,
-      dryRun: args['dry-run'],
-      compress: args.compress,
-      add: args.add,
-      omit: args.omit,
-      modules: args.modules,
-      secondStage: args['second-stage'],
-      secondStagePlacement: args['second-stage-placement'],
-      secondStageOut: args['second-stage-out'],
-      ucode: args.ucode,
-      noUcode: args['no-ucode'],
-    },
-    readConfigFiles(args.base),
-    process.env,
-  );
+/** Rows of the table as yargs' `.options()` argument. */
+export function yargsOptions(rows: readonly OptionSpec[], extra: Options = {}): Record<string, Options> {
+  return Object.fromEntries(rows.map((o) => [o.name, { ...yargsOption(o), ...extra }]));
+}
+
+function builder(y: Argv): Argv<CreateFlags> {
+  return y
+    .positional('out', { type: 'string', describe: 'the image to write', demandOption: true })
+    .options(yargsOptions(OPTIONS)) as unknown as Argv<CreateFlags>;
+}
+
+const DEFAULT_BASE = withDefaults({}).base;
+
+// yargs' camel-case expansion gives every option its OptionValues field (`dry-run` → `dryRun`).
+async function handler(args: ArgumentsCamelCase<CreateFlags>): Promise<void> {
+  const req = buildRequest(args, readConfigFiles(args.base ?? DEFAULT_BASE), process.env);
   const result = await build(req);
   if (req.dryRun) process.stdout.write(renderDryRun(result));
   else if (isVerbose()) info(`wrote ${req.out}: ${describeSizes(result)}`);
@@ -100,7 +74,7 @@ export function renderDryRun(r: BuildResult): string {
   return lines.join('\n') + '\n';
 }
 
-export const createCommand: CommandModule<object, CreateArgs> = {
+export const createCommand: CommandModule<object, CreateFlags> = {
   command: ['create <out>', '$0 <out>'],
   describe: 'build an initramfs image (the default command)',
   builder,
