@@ -26,23 +26,28 @@ export interface ParamSpec {
   name: string;
   kind: ParamKind;
   help: string;
+  /**
+   * Read by /init before the root device (and so ruckusrd.conf) is mounted: the command line is
+   * the only place it can come from, and ruckusrd.conf is refused to set it (with a warning).
+   */
+  cmdlineOnly?: true;
 }
 
 export const PARAMS: readonly ParamSpec[] = [
-  { name: 'root', kind: 'device', help: 'the root device' },
-  { name: 'rootfstype', kind: 'fstype', help: 'filesystem type of the root device' },
-  { name: 'rootflags', kind: 'options', help: 'mount options for the root device' },
+  { name: 'root', kind: 'device', help: 'the root device', cmdlineOnly: true },
+  { name: 'rootfstype', kind: 'fstype', help: 'filesystem type of the root device', cmdlineOnly: true },
+  { name: 'rootflags', kind: 'options', help: 'mount options for the root device', cmdlineOnly: true },
   { name: 'ro', kind: 'flag', help: 'hand over the root read-only (default)' },
   { name: 'rw', kind: 'flag', help: 'hand over the root read-write' },
-  { name: 'rootwait', kind: 'flag', help: 'wait for the root device forever' },
-  { name: 'rootdelay', kind: 'number', help: 'wait this many seconds for devices' },
+  { name: 'rootwait', kind: 'flag', help: 'wait for the root device forever', cmdlineOnly: true },
+  { name: 'rootdelay', kind: 'number', help: 'wait this many seconds for devices', cmdlineOnly: true },
   { name: 'init', kind: 'abspath', help: 'program run after switch_root (default /sbin/init)' },
-  { name: 'shell', kind: 'flag', help: 'a rescue shell before anything is done' },
+  { name: 'shell', kind: 'flag', help: 'a rescue shell before anything is done', cmdlineOnly: true },
   { name: 'maint', kind: 'flag', help: 'a shell just before switch_root' },
-  { name: 'quiet', kind: 'flag', help: 'print only errors' },
-  { name: 'verbose', kind: 'flag', help: 'print every step' },
-  { name: 'modules-early', kind: 'list', help: 'kernel modules loaded first' },
-  { name: 'blacklist', kind: 'list', help: 'kernel modules never loaded' },
+  { name: 'quiet', kind: 'flag', help: 'print only errors', cmdlineOnly: true },
+  { name: 'verbose', kind: 'flag', help: 'print every step', cmdlineOnly: true },
+  { name: 'modules-early', kind: 'list', help: 'kernel modules loaded first', cmdlineOnly: true },
+  { name: 'blacklist', kind: 'list', help: 'kernel modules never loaded', cmdlineOnly: true },
   { name: 'sqsh_layers', kind: 'names', help: 'layer files NAME.sqsh, leftmost on top' },
   { name: 'sqsh_layerdir', kind: 'relpath', help: 'directory of the layer files on their device' },
   { name: 'sqsh_layerdev', kind: 'device', help: 'a read-only device holding layers' },
@@ -52,12 +57,12 @@ export const PARAMS: readonly ParamSpec[] = [
   { name: 'overlayflags', kind: 'options', help: 'extra OverlayFS mount options' },
   { name: 'root_true_rw', kind: 'flag', help: 'keep /mnt/root-true read-write with ram_layer' },
   { name: 'var_layer', kind: 'sizeordevice', help: 'a writable /var overlay: tmpfs SIZE or a device' },
-  { name: 'fwdev', kind: 'devices', help: 'devices holding fw.sqsh for /lib/firmware' },
+  { name: 'fwdev', kind: 'devices', help: 'devices holding fw.sqsh for /lib/firmware', cmdlineOnly: true },
   { name: 'modinject', kind: 'flag', help: "copy the initramfs's kernel modules into the new root" },
   { name: 'hoststamp', kind: 'flag', help: 'append the boot time to the host name (layered root)' },
-  { name: 'initramsys', kind: 'flag', help: 'stay in the initramfs as a small system' },
-  { name: 'stage2_dev', kind: 'device', help: 'the device holding the second stage (default: recorded at build)' },
-  { name: 'stage2_path', kind: 'abspath', help: 'the second stage file on stage2_dev (default: recorded at build)' },
+  { name: 'initramsys', kind: 'flag', help: 'stay in the initramfs as a small system', cmdlineOnly: true },
+  { name: 'stage2_dev', kind: 'device', help: 'the device holding the second stage (default: recorded at build)', cmdlineOnly: true },
+  { name: 'stage2_path', kind: 'abspath', help: 'the second stage file on stage2_dev (default: recorded at build)', cmdlineOnly: true },
 ];
 
 const NAME = /^[A-Za-z0-9._-]+$/;
@@ -93,7 +98,7 @@ export function isValidParam(name: string, value: string): boolean {
   return spec !== undefined && VALIDATORS[spec.kind](value);
 }
 
-/** The allowlist /init reads: one `name kind` line per parameter. */
+/** The allowlist /init reads: one `name kind [cmdline]` line per parameter. */
 export function renderParamsAllowlist(): string {
-  return PARAMS.map((p) => `${p.name} ${p.kind}\n`).join('');
+  return PARAMS.map((p) => `${p.name} ${p.kind}${p.cmdlineOnly ? ' cmdline' : ''}\n`).join('');
 }

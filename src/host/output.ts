@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Atomic output: a temp file beside OUT, fsync, rename, fsync the directory. Any failure or
 // interruption removes the temp file and leaves a previous OUT byte-for-byte as it was.
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../log.ts';
@@ -37,7 +38,8 @@ function removeStaleTemps(dir: string, name: string): void {
   const prefix = `.${name}.mkruckus-`;
   for (const n of names) {
     const pid = n.startsWith(prefix) && n.endsWith('.tmp') ? n.slice(prefix.length, -'.tmp'.length) : '';
-    if (/^\d+$/.test(pid) && !isAlive(Number(pid))) removeQuietly(join(dir, n));
+    // Our own pid's is stale too: a dead process had this pid before us, and we are about to use the name.
+    if (/^\d+$/.test(pid) && (Number(pid) === process.pid || !isAlive(Number(pid)))) removeQuietly(join(dir, n));
   }
 }
 
@@ -50,33 +52,40 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Writes chunks to `out` atomically. */
-export function writeAtomic(out: string, chunks: readonly Uint8Array[], mode = 0o600): void {
+/**
+ * Writes chunks to `out` atomically. The writes are awaited one by one so that a signal arriving
+ * while the temp file exists is handled there (the temp file removed) instead of after the rename.
+ */
+export async function writeAtomic(
+  out: string,
+  chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+  mode = 0o600,
+): Promise<void> {
   hookSignals();
   const dir = dirname(out);
   removeStaleTemps(dir, basename(out));
   const tmp = join(dir, `.${basename(out)}.mkruckus-${process.pid}.tmp`);
-  let fd: number | undefined;
+  let file: FileHandle | undefined;
   try {
-    fd = openSync(tmp, 'wx', mode);
+    file = await open(tmp, 'wx', mode);
     pendingTemps.add(tmp);
-    for (const chunk of chunks) writeFully(fd, chunk);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
+    for await (const chunk of chunks) await writeFully(file, chunk);
+    await file.sync();
+    await file.close();
+    file = undefined;
     renameSync(tmp, out);
     pendingTemps.delete(tmp);
     syncDir(dir);
   } catch (err) {
-    if (fd !== undefined) closeSync(fd);
+    await file?.close().catch(() => undefined);
     removeQuietly(tmp);
     pendingTemps.delete(tmp);
     throw describeWriteError(err, out);
   }
 }
 
-function writeFully(fd: number, chunk: Uint8Array): void {
-  for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
+async function writeFully(file: FileHandle, chunk: Uint8Array): Promise<void> {
+  for (let off = 0; off < chunk.length; ) off += (await file.write(chunk, off, chunk.length - off)).bytesWritten;
 }
 
 function syncDir(dir: string): void {

@@ -16,19 +16,27 @@ find_device_once() {
 	[ -n "$REPLY" ] && [ -b "$REPLY" ]
 }
 
+# now_cs: sets REPLY to the uptime in hundredths of a second (no leading zero: ash reads 08 as octal).
+now_cs() {
+	read -r _up _idle < /proc/uptime
+	_cs=${_up#*.}
+	REPLY=$((${_up%.*} * 100 + ${_cs#0}))
+}
+
 # wait_for_device SPEC: waits rootdelay= seconds, forever with rootwait, else RD_DEFAULT_WAIT;
-# sets REPLY to the node or ends in fatal.
+# sets REPLY to the node or ends in fatal. The bound is time, not tries: a try that loads
+# drivers can take far longer than the 0.1 s sleep between tries.
 wait_for_device() {
 	read_param rootdelay "$RD_DEFAULT_WAIT"
 	_secs=$REPLY
-	_limit=$((_secs * 10))
-	_tries=0
+	now_cs
+	_deadline=$((REPLY + _secs * 100))
 	until find_device_once "$1"; do
 		coldplug_devices
-		if ! has_param rootwait && [ "$_tries" -ge "$_limit" ]; then
+		now_cs
+		if ! has_param rootwait && [ "$REPLY" -ge "$_deadline" ]; then
 			fatal "device $1 not found after $_secs seconds"
 		fi
-		_tries=$((_tries + 1))
 		sleep 0.1
 	done
 	vmsg "found $1 at $REPLY"

@@ -2,6 +2,8 @@
 # Pseudo filesystems and hook phases. Hooks are our own files (/lib/ruckusrd/hooks/<phase>/*.sh),
 # sourced in name order (NN-module-name.sh) so they share /init's functions and variables.
 
+RD_HOOKS=/lib/ruckusrd/hooks
+
 mount_pseudo_fs() {
 	mkdir -p /proc /sys /dev /run
 	mount -t proc -o nosuid,noexec,nodev proc /proc
@@ -34,8 +36,8 @@ stay_in_initramfs() {
 }
 
 run_hooks() {
-	[ -d "/lib/ruckusrd/hooks/$1" ] || return 0
-	for _hook in /lib/ruckusrd/hooks/"$1"/*.sh; do
+	[ -d "$RD_HOOKS/$1" ] || return 0
+	for _hook in "$RD_HOOKS/$1"/*.sh; do
 		[ -f "$_hook" ] || continue
 		vmsg "hook $_hook"
 		. "$_hook"

@@ -2,6 +2,7 @@
 # Messages, timings and the one failure path of /init. Sourced by /init only.
 
 RD_RUN=/run/ruckusrd
+RD_KMSG=/dev/kmsg
 RD_QUIET=0
 RD_VERBOSE=0
 
@@ -37,7 +38,7 @@ interactive_shell() {
 # Never called from inside $( ): a subshell could not keep PID 1 alive.
 fatal() {
 	echo "ruckusrd: fatal: $*" >&2
-	echo "ruckusrd: fatal: $*" > /dev/kmsg 2>/dev/null
+	echo "ruckusrd: fatal: $*" > "$RD_KMSG" 2>/dev/null
 	echo "fatal=$*" >> "$RD_RUN/state" 2>/dev/null
 	run_hooks emergency
 	while :; do

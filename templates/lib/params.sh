@@ -6,12 +6,14 @@
 
 RD_PARAM_LIST=${RD_PARAM_LIST:-/etc/ruckusrd/params}
 REPLY=
+PARAM_SCOPE=
 
-# param_kind KEY: sets REPLY to the kind of an allowed key; fails for anything else.
+# param_kind KEY: sets REPLY to the kind of an allowed key and PARAM_SCOPE to `cmdline` for keys
+# read before ruckusrd.conf is (empty otherwise); fails for anything else.
 param_kind() {
 	case $1 in '' | *[!A-Za-z0-9_-]*) return 1 ;; esac
-	while read -r _name _kind; do
-		[ "$_name" = "$1" ] && REPLY=$_kind && return 0
+	while read -r _name _kind _scope; do
+		[ "$_name" = "$1" ] && REPLY=$_kind && PARAM_SCOPE=$_scope && return 0
 	done < "$RD_PARAM_LIST"
 	return 1
 }
@@ -72,6 +74,10 @@ param_valid() {
 set_param() {
 	param_kind "$1" || { vmsg "ignoring unknown parameter $1 from $3"; return 0; }
 	param_valid "$REPLY" "$2" || fatal "invalid value for $1 from $3: $2"
+	if [ "$3" = conf ] && [ "$PARAM_SCOPE" = cmdline ]; then
+		warn "ruckusrd.conf: $1 is read before ruckusrd.conf; give it on the kernel command line"
+		return 0
+	fi
 	[ "$3" = conf ] && [ -e "$RD_RUN/params/$1.cmdline" ] && return 0
 	printf '%s\n' "$2" > "$RD_RUN/params/$1"
 	[ "$3" = cmdline ] && : > "$RD_RUN/params/$1.cmdline"

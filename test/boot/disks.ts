@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Guest disks built without mounting anything: a directory tree → mkfs.ext4 -d / mksquashfs /
 // mkfs.erofs. Labels and UUIDs come from one table so tests and cmdlines agree.
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,8 +17,18 @@ export function run(argv: string[]): string {
   return p.stdout.toString();
 }
 
+const tempDirs: string[] = [];
+// Disk images are large (a run made ~180 MB): they go when the test process ends, unless
+// KEEP_TMP=1 keeps them for reproducing a boot by hand (test/README.md).
+process.on('exit', () => {
+  if (process.env.KEEP_TMP === '1') return;
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `mkruckus-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `mkruckus-${prefix}-`));
+  tempDirs.push(dir);
+  return dir;
 }
 
 /** A minimal root: static busybox with its applets, the guest init, a token, optional actions. */
@@ -39,9 +49,13 @@ export function makeGuestRoot(dir: string, token: string, actions: Record<string
   }
 }
 
-export function makeExt4(dir: string, image: string, opts: { label?: string; uuid?: string; sizeMB?: number } = {}): void {
+export function makeExt4(
+  dir: string,
+  image: string,
+  opts: { label?: string; uuid?: string; sizeMB?: number; type?: 'ext2' | 'ext4' } = {},
+): void {
   run([
-    'mkfs.ext4', '-q', '-F', '-d', dir, '-E', 'root_owner=0:0',
+    'mke2fs', '-t', opts.type ?? 'ext4', '-q', '-F', '-d', dir, '-E', 'root_owner=0:0',
     ...(opts.label ? ['-L', opts.label] : []), ...(opts.uuid ? ['-U', opts.uuid] : []),
     image, `${opts.sizeMB ?? 64}M`,
   ]);

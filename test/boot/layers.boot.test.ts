@@ -18,7 +18,7 @@ let rootDisk = '';
 /** The probe's report as key → value. */
 function probe(consoleText: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const m of section(consoleText, 'action').matchAll(/^([A-Z]+)=(.*)$/gm)) out[m[1]!] = m[2]!.trim();
+  for (const m of section(consoleText, 'action').matchAll(/^([A-Z0-9]+)=(.*)$/gm)) out[m[1]!] = m[2]!.trim();
   return out;
 }
 
@@ -78,6 +78,10 @@ describe.if(canBoot)('layered root (QEMU)', () => {
     const mounts = mountsOf(r.console);
     expect(mounts.get('/mnt/root-true')!.opts).toMatch(/^ro/);
     expect(mounts.get('/mnt/upper')).toMatchObject({ type: 'tmpfs' });
+    // tmpfs size=50% is half of MemTotal, to the page.
+    const size = Number(/(?:^|,)size=(\d+)k/.exec(mounts.get('/mnt/upper')!.opts)?.[1]);
+    const memTotal = Number(/MemTotal:\s+(\d+)/.exec(r.console)?.[1]);
+    expect(Math.abs(size - memTotal / 2)).toBeLessThan(8);
     expect(mounts.get('/mnt/sqsh_layer-upper')!.opts).toMatch(/^ro/);
     expect(section(r.console, 'state')).toContain('layers=upper:extra:server:base');
   });
@@ -88,6 +92,11 @@ describe.if(canBoot)('layered root (QEMU)', () => {
     const mounts = mountsOf(r.console);
     expect(mounts.has('/mnt/root-true')).toBe(false);
     expect([...mounts.values()].some((m) => m.dev.startsWith('/dev/vda'))).toBe(false);
+    // Released for real: no ext4 instance of vda anywhere (not even in the discarded initramfs),
+    // and every layer's loop device reads the RAM copy.
+    const seen = probe(r.console);
+    expect(seen.EXT4).toBe('');
+    expect(seen.LOOPS!.split(' ').sort()).toEqual(['/mnt/sqsh_layerdev/base.sqsh', '/mnt/sqsh_layerdev/extra.sqsh', '/mnt/sqsh_layerdev/server.sqsh']);
     expect(mounts.get('/mnt/sqsh_layerdev')).toMatchObject({ type: 'tmpfs' });
     expect(section(r.console, 'state')).toContain('to_ram=1');
   });
@@ -156,6 +165,7 @@ describe.if(canBoot)('layer devices, directories, formats and ruckusrd.conf (QEM
     const state = section(r.console, 'state');
     expect(state).toContain('layers=server:base');
     expect(state).toContain('ram_layer=64M');
+    expect(mountsOf(r.console).get('/mnt/upper')!.opts).toMatch(/(^|,)size=65536k(,|$)/);
   });
 
   test('the command line overrides ruckusrd.conf key by key; root_true_rw', async () => {

@@ -5,6 +5,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeGuestRoot, run } from './disks.ts';
 
+/**
+ * What stays attached after switch_root, seen where /proc/mounts cannot see it (mounts left in the
+ * discarded initramfs): each mounted ext4 or erofs instance has a /sys/fs directory named by its
+ * device, and each bound loop device names its backing file.
+ */
+export const FS_INSTANCES = `
+echo "EXT4=$(ls /sys/fs/ext4 2>/dev/null | grep -vx features | tr '\\n' ' ')"
+echo "EROFS=$(ls /sys/fs/erofs 2>/dev/null | grep -vx features | tr '\\n' ' ')"
+echo "LOOPS=$(cat /sys/block/loop*/loop/backing_file 2>/dev/null | tr '\\n' ' ')"
+`;
+
 /** The guest action `probe`: what the stack shows, then a write named by test.arg=. */
 export const PROBE_ACTION = `
 for w in $(cat /proc/cmdline); do case $w in test.arg=*) arg=\${w#test.arg=} ;; esac; done
@@ -17,6 +28,7 @@ echo "VARSEEN=$(ls /var/probes 2>/dev/null | tr '\\n' ' ')"
 mkdir -p /var/probes 2>/dev/null
 echo x > "/var/probes/\${arg:-none}" 2>/dev/null && echo VARWRITE=ok || echo VARWRITE=failed
 sync
+${FS_INSTANCES}
 `;
 
 export function makeLayerTrees(dir: string, token: string): Record<'base' | 'server' | 'extra', string> {

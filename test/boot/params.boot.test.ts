@@ -1,29 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The rest of RuckusRD's boot parameters (SPEC §2): quiet, verbose, modules-early, blacklist,
-// fwdev, modinject, hoststamp, initramsys.
+// fwdev, modinject, hoststamp, initramsys; /run/ruckusrd/params; the other compressions and
+// storage-all booted for real.
 import { beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildImage } from './build.ts';
 import { makeExt4, randomToken, tempDir } from './disks.ts';
 import { makeLayerTrees, makeSquashfs } from './layers.ts';
-import { boot, canBoot, section } from './qemu.ts';
+import { boot, canBoot, kernel, section } from './qemu.ts';
 
 const END = /=== end\n/;
 let img = '';
 let rootDisk = '';
 let fwDisk = '';
+let tradDisk = '';
+let modsDisk = '';
+let dir = '';
+
+const report = (consoleText: string, key: string) =>
+  new RegExp(`^${key}=(.*)$`, 'm').exec(section(consoleText, 'action'))?.[1]?.trim();
 
 const REPORT = `
 echo "ISOFS=$(grep -c '^isofs ' /proc/modules)"
 echo "KMODS=$(ls /lib/modules 2>/dev/null)"
+echo "KVERFILES=$(ls /lib/modules/$(uname -r) 2>/dev/null | tr '\\n' ' ')"
+echo "RAID1=$(find /lib/modules -name 'raid1.ko*' 2>/dev/null | wc -l)"
+echo "PARAMS=$(ls /run/ruckusrd/params | tr '\\n' ' ')"
+echo "LAYERSPARAM=$(cat /run/ruckusrd/params/sqsh_layers 2>/dev/null)"
 echo "HOST=$(cat /etc/hostname)"
 echo "FW=$(cat /lib/firmware/ruckus-test.fw 2>/dev/null)"
 `;
 
 describe.if(canBoot)('RuckusRD parameters (QEMU)', () => {
   beforeAll(() => {
-    const dir = tempDir('params');
+    dir = tempDir('params');
     const trees = makeLayerTrees(dir, randomToken());
     writeFileSync(join(trees.base, 'actions/report'), `#!/bin/sh\n${REPORT}`, { mode: 0o755 });
     writeFileSync(join(trees.base, 'etc/hostname'), 'guest\n');
@@ -41,6 +52,13 @@ describe.if(canBoot)('RuckusRD parameters (QEMU)', () => {
     fwDisk = join(dir, 'fw.img');
     makeExt4(join(fw, 'top'), fwDisk, { label: 'fw-disk' });
     img = buildImage(join(dir, 'initrd.img'));
+    // Traditional roots, read-write: one without kernel modules, one that has its own.
+    tradDisk = join(dir, 'trad.img');
+    makeExt4(trees.base, tradDisk, {});
+    mkdirSync(join(trees.base, `lib/modules/${kernel!.version}`), { recursive: true });
+    writeFileSync(join(trees.base, `lib/modules/${kernel!.version}/the-roots-own`), 'x\n');
+    modsDisk = join(dir, 'mods.img');
+    makeExt4(trees.base, modsDisk, {});
   });
 
   test('quiet modules-early= modinject hoststamp fwdev= on a layered root', async () => {
@@ -50,15 +68,19 @@ describe.if(canBoot)('RuckusRD parameters (QEMU)', () => {
       disks: [{ file: rootDisk }, { file: fwDisk, readonly: true }],
       until: END,
     });
-    const report = section(r.console, 'action');
-    expect(report).toContain('ISOFS=1');
-    expect(report).toMatch(/KMODS=\d+\.\d+\.\d+-\d+-amd64/);
-    expect(report).toMatch(/HOST=guest-\d+/);
-    expect(report).toContain('FW=firmware-blob-1');
+    expect(report(r.console, 'ISOFS')).toBe('1');
+    expect(report(r.console, 'KMODS')).toBe(kernel!.version);
+    expect(report(r.console, 'HOST')).toMatch(/^guest-\d+$/);
+    expect(report(r.console, 'FW')).toBe('firmware-blob-1');
+    // Every accepted parameter, and only those (console=, test.action= are not ours), with its value.
+    expect(report(r.console, 'PARAMS')!.split(' ').filter((n) => !n.endsWith('.cmdline'))).toEqual(
+      ['fwdev', 'hoststamp', 'modinject', 'modules-early', 'quiet', 'root', 'rw', 'sqsh_layers'],
+    );
+    expect(report(r.console, 'LAYERSPARAM')).toBe('extra:server:base');
     expect(r.console).not.toMatch(/ruckusrd: (mounted|assembled)/);
     const state = section(r.console, 'state');
     expect(state).toMatch(/fwdev=\/dev\/vdb/);
-    expect(state).toMatch(/modinject=/);
+    expect(state).toContain(`modinject=${kernel!.version}`);
   });
 
   test('blacklist=virtio_blk keeps the root disk away; verbose shows each phase', async () => {
@@ -81,5 +103,27 @@ describe.if(canBoot)('RuckusRD parameters (QEMU)', () => {
       interact: [{ when: /initramsys: [^]*# /, text: 'echo INITRAMSYS-$((2+2))-$(grep -c sysroot /proc/mounts)\n' }],
     });
     expect(r.console).toContain('INITRAMSYS-4-0');
+  });
+
+  test('modinject never replaces the modules a root already has (lz4 image)', async () => {
+    const lz4 = buildImage(join(dir, 'lz4.img'), '--compress', 'lz4');
+    const r = await boot({ initrd: lz4, append: 'root=/dev/vda rw modinject test.action=report', disks: [{ file: modsDisk }], until: END });
+    expect(report(r.console, 'KVERFILES')).toBe('the-roots-own');
+    expect(section(r.console, 'state')).not.toContain('modinject=');
+  });
+
+  test('storage-all in an xz image boots, and its drivers are the ones handed over', async () => {
+    const xz = buildImage(join(dir, 'all-xz.img'), '--add', 'storage-all', '--compress', 'xz');
+    const r = await boot({ initrd: xz, append: 'root=/dev/vda rw modinject test.action=report', disks: [{ file: tradDisk }], until: END });
+    expect(section(r.console, 'state')).toContain(`modinject=${kernel!.version}`);
+    // md's raid1 is in no default module's driver set: only storage-all brings it.
+    expect(report(r.console, 'RAID1')).toBe('1');
+  });
+
+  test('an uncompressed image boots', async () => {
+    const none = buildImage(join(dir, 'none.img'), '--compress', 'none');
+    const r = await boot({ initrd: none, append: 'root=/dev/vda rw modinject test.action=report', disks: [{ file: tradDisk }], until: END });
+    expect(section(r.console, 'state')).toContain('mode=traditional');
+    expect(report(r.console, 'RAID1')).toBe('0');
   });
 });

@@ -6,12 +6,11 @@ import { beforeAll, describe, expect, test } from 'bun:test';
 import { copyFileSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildImage } from './build.ts';
-import { makeExt4, randomToken, tempDir } from './disks.ts';
-import { makeLayerTrees, makeSquashfs } from './layers.ts';
+import { makeExt4, randomToken, run, tempDir } from './disks.ts';
+import { FS_INSTANCES, makeLayerTrees, makeSquashfs } from './layers.ts';
 import { boot, canBoot, section } from './qemu.ts';
 
 const END = /=== end\n/;
-const LEAKS = 'echo "LOOPS=$(cat /sys/block/loop*/loop/backing_file 2>/dev/null | tr \'\\n\' \' \')"';
 let dir = '';
 let token = '';
 let tradDisk = '';
@@ -30,11 +29,47 @@ function makeBootDisk(name: string, file: string, damage?: (copy: string) => voi
   return disk;
 }
 
-function assertNothingLeaked(consoleText: string): void {
+/**
+ * Nothing of the second stage is attached after switch_root: not in /proc/mounts, and not where
+ * /proc/mounts cannot look (a mount left behind in the discarded initramfs still holds its ext4 or
+ * erofs instance in /sys/fs and its loop device). `layers` is how many loop devices the root's own
+ * layers hold.
+ */
+const BOOT_FS_UUID = '2c1b7e55-0d3a-4f6e-9b8c-7a6d5e4f3b2a';
+
+/**
+ * Makes an ext4 /boot filesystem image, loop-mounts it on the host, builds `boot/initrd.img` into
+ * it, and unmounts it: the image file is then the guest's boot disk. Returns a copy of the initrd.
+ */
+function buildOnMountedBootFs(fsImage: string, ...args: string[]): string {
+  const top = join(dir, 'bootfs-tree');
+  mkdirSync(join(top, 'boot'), { recursive: true });
+  makeExt4(top, fsImage, { uuid: BOOT_FS_UUID, sizeMB: 96 });
+  const mnt = join(dir, 'bootfs-mnt');
+  mkdirSync(mnt);
+  run(['mount', '-o', 'loop', fsImage, mnt]);
+  try {
+    buildImage(join(mnt, 'boot/initrd.img'), '--no-ucode', ...args);
+    const conf = run(['sh', '-c', `zstd -dc '${mnt}/boot/initrd.img' | cpio -i --quiet --to-stdout etc/ruckusrd/stage2.conf`]);
+    expect(conf).toContain(`dev=UUID=${BOOT_FS_UUID}\n`);
+    expect(conf).toContain('path=/boot/initrd.img.stage2\n');
+    copyFileSync(join(mnt, 'boot/initrd.img'), join(dir, 'bootfs-initrd.img'));
+  } finally {
+    run(['umount', mnt]);
+  }
+  return join(dir, 'bootfs-initrd.img');
+}
+
+function assertNothingLeaked(consoleText: string, layers: number): void {
   const mounts = section(consoleText, 'mounts');
   expect(mounts).not.toContain('stage2');
   expect(mounts).not.toMatch(/ \/usr | \/etc /);
-  const loops = /LOOPS=(.*)/.exec(section(consoleText, 'action'))?.[1] ?? '';
+  const report = section(consoleText, 'action');
+  const field = (key: string) => (new RegExp(`^${key}=(.*)$`, 'm').exec(report)?.[1] ?? 'missing').trim();
+  expect(field('EXT4')).toBe('vda');
+  expect(field('EROFS')).toBe('');
+  const loops = field('LOOPS');
+  expect(loops === '' ? [] : loops.split(' ')).toHaveLength(layers);
   expect(loops).not.toContain('stage2');
 }
 
@@ -43,8 +78,7 @@ describe.if(canBoot)('two-stage images (QEMU)', () => {
     dir = tempDir('stage2');
     token = randomToken();
     const trees = makeLayerTrees(dir, token);
-    writeFileSync(join(trees.base, 'actions/leaks'), `#!/bin/sh\n${LEAKS}\n`, { mode: 0o755 });
-    writeFileSync(join(trees.base, 'actions/probe'), `${readFileSync(join(trees.base, 'actions/probe'), 'utf8')}\n${LEAKS}\n`);
+    writeFileSync(join(trees.base, 'actions/leaks'), `#!/bin/sh\n${FS_INSTANCES}\n`, { mode: 0o755 });
     tradDisk = join(dir, 'trad.img');
     makeExt4(trees.base, tradDisk, {});
     const top = join(dir, 'layers');
@@ -54,10 +88,14 @@ describe.if(canBoot)('two-stage images (QEMU)', () => {
     makeExt4(top, layeredDisk, {});
     for (const type of ['erofs', 'squashfs']) {
       images[`embedded-${type}`] = buildImage(join(dir, `embedded-${type}.img`), '--second-stage', type);
-      const out = join(dir, `boot-${type}.img`);
-      images[`boot-${type}`] = buildImage(out, '--second-stage', type, '--second-stage-placement', 'boot');
-      bootDisks[type] = makeBootDisk(type, `${out}.stage2`);
     }
+    const out = join(dir, 'boot-erofs.img');
+    images['boot-erofs'] = buildImage(out, '--second-stage', 'erofs', '--second-stage-placement', 'boot');
+    bootDisks.erofs = makeBootDisk('erofs', `${out}.stage2`);
+    // The squashfs pair is built as a packager would, straight into a mounted /boot filesystem: the
+    // image must record that filesystem's UUID and the file's path on it, and boot without stage2_*=.
+    bootDisks.squashfs = join(dir, 'bootfs.img');
+    images['boot-squashfs'] = buildOnMountedBootFs(bootDisks.squashfs, '--second-stage', 'squashfs', '--second-stage-placement', 'boot');
     const erofsStage2 = `${images['boot-erofs']}.stage2`;
     bootDisks.truncated = makeBootDisk('truncated', erofsStage2, (f) => truncateSync(f, 4096));
     bootDisks.altered = makeBootDisk('altered', erofsStage2, (f) => {
@@ -74,7 +112,7 @@ describe.if(canBoot)('two-stage images (QEMU)', () => {
     const r = await boot({ initrd: images['embedded-erofs']!, append: 'root=/dev/vda test.action=leaks', disks: [{ file: tradDisk }], until: END });
     expect(section(r.console, 'token').trim()).toBe(token);
     expect(section(r.console, 'state')).toContain('stage2=erofs embedded /usr/lib/ruckusrd/stage2.img');
-    assertNothingLeaked(r.console);
+    assertNothingLeaked(r.console, 0);
   });
 
   test('embedded squashfs, layered root', async () => {
@@ -86,7 +124,7 @@ describe.if(canBoot)('two-stage images (QEMU)', () => {
     });
     expect(section(r.console, 'action')).toContain('WHO=extra');
     expect(section(r.console, 'state')).toContain('stage2=squashfs embedded');
-    assertNothingLeaked(r.console);
+    assertNothingLeaked(r.console, 3);
   });
 
   test('/boot erofs, layered root: found on the boot device, verified, released', async () => {
@@ -99,19 +137,19 @@ describe.if(canBoot)('two-stage images (QEMU)', () => {
     expect(section(r.console, 'action')).toContain('WHO=extra');
     expect(section(r.console, 'state')).toContain('stage2=erofs boot /.stage2/boot/boot/initrd.stage2');
     expect(section(r.console, 'mounts')).not.toContain('/dev/vdb');
-    assertNothingLeaked(r.console);
+    assertNothingLeaked(r.console, 3);
   });
 
-  test('/boot squashfs, traditional root', async () => {
+  test('/boot squashfs, traditional root: found by the UUID and path recorded at build time', async () => {
     const r = await boot({
       initrd: images['boot-squashfs']!,
-      append: `root=/dev/vda ${AT_BOOT} test.action=leaks`,
+      append: 'root=/dev/vda test.action=leaks',
       disks: [{ file: tradDisk }, { file: bootDisks.squashfs!, readonly: true }],
       until: END,
     });
     expect(section(r.console, 'token').trim()).toBe(token);
-    expect(section(r.console, 'state')).toContain('stage2=squashfs boot');
-    assertNothingLeaked(r.console);
+    expect(section(r.console, 'state')).toContain('stage2=squashfs boot /.stage2/boot/boot/initrd.img.stage2');
+    assertNothingLeaked(r.console, 0);
   });
 
   test.each([

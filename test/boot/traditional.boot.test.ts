@@ -14,6 +14,7 @@ let zstdImg = '';
 let gzipImg = '';
 let rootImg = '';
 let gptImg = '';
+let ext2Img = '';
 
 describe.if(canBoot)('traditional root (QEMU)', () => {
   beforeAll(() => {
@@ -27,6 +28,9 @@ describe.if(canBoot)('traditional root (QEMU)', () => {
     Bun.spawnSync(['chmod', '755', join(dir, 'tree/sbin/alt-init')]);
     rootImg = join(dir, 'root.img');
     makeExt4(join(dir, 'tree'), rootImg, IDS.root);
+    // blkid calls this ext2; only a honoured rootfstype=ext4 mounts it as ext4.
+    ext2Img = join(dir, 'ext2.img');
+    makeExt4(join(dir, 'tree'), ext2Img, { ...IDS.root, type: 'ext2' });
     gptImg = join(dir, 'gpt.img');
     makeGptDisk(rootImg, gptImg);
     zstdImg = buildImage(join(dir, 'zstd.img'));
@@ -55,11 +59,19 @@ describe.if(canBoot)('traditional root (QEMU)', () => {
     expect(section(r.console, 'action')).toContain('ROOT-IS-RW');
   });
 
-  test('root=UUID= rootfstype=ext4 init=/sbin/alt-init', async () => {
-    const r = await bootRoot(zstdImg, `root=UUID=${IDS.root.uuid} rootfstype=ext4 init=/sbin/alt-init`);
+  test('root=UUID= rootfstype=ext4 on an ext2 filesystem, init=/sbin/alt-init', async () => {
+    const r = await bootRoot(zstdImg, `root=UUID=${IDS.root.uuid} rootfstype=ext4 init=/sbin/alt-init`, ext2Img);
     expect(r.console).toContain('ALT-INIT-RAN');
     expect(section(r.console, 'token').trim()).toBe(token);
-    expect(section(r.console, 'state')).toContain(`root=UUID=${IDS.root.uuid}`);
+    expect(section(r.console, 'mounts')).toMatch(/^\/dev\/vda \/ ext4 ro/m);
+    const state = section(r.console, 'state').trim().split('\n');
+    expect(state).toEqual(expect.arrayContaining([`root=UUID=${IDS.root.uuid}`, 'rootfstype=ext4']));
+  });
+
+  test('without rootfstype= the type is detected (ext2)', async () => {
+    const r = await bootRoot(zstdImg, 'root=/dev/vda', ext2Img);
+    expect(section(r.console, 'mounts')).toMatch(/^\/dev\/vda \/ ext2 ro/m);
+    expect(section(r.console, 'state')).toContain('rootfstype=ext2');
   });
 
   test('gzip image, root=PARTUUID= on a GPT disk', async () => {
@@ -76,27 +88,61 @@ describe.if(canBoot)('traditional root (QEMU)', () => {
       until: END,
       interact: [
         { when: /shell requested[^]*# /, text: 'echo EARLY-SHELL-$((20+1)); exit\n' },
-        { when: /maint: leave this shell[^]*# /, text: 'grep -c sysroot /proc/mounts; echo MAINT-$((40+2)); exit\n' },
+        { when: /maint: leave this shell[^]*# /, text: "echo MAINT-$(grep -c ' /sysroot ext4 ' /proc/mounts); exit\n" },
       ],
     });
     expect(r.console).toContain('EARLY-SHELL-21');
-    expect(r.console).toContain('MAINT-42');
+    // maint runs once the root is mounted, just before switch_root.
+    expect(r.console).toContain('MAINT-1\n');
     expect(r.console.indexOf('EARLY-SHELL-21')).toBeLessThan(r.console.indexOf('mounted PARTLABEL='));
     expect(section(r.console, 'token').trim()).toBe(token);
   });
 
-  test('a missing root device: the fatal line and a rescue shell, no panic', async () => {
+  test('a missing root device: fatal line on console, kmsg and state; leaving the rescue shell starts another', async () => {
+    const fatal = 'device /dev/vdz not found after 2 seconds';
     const r = await boot({
       initrd: zstdImg,
       append: 'root=/dev/vdz rootdelay=2',
       disks: [{ file: rootImg }],
-      until: /RESCUE-42/,
-      interact: [{ when: /rescue shell[^]*# /, text: 'echo RESCUE-$((6*7))\n' }],
+      until: /RESCUE-42-END/,
+      interact: [
+        { when: /starting rescue shell[^]*# /, text: 'exit\n' },
+        {
+          when: /starting rescue shell[^]*# /,
+          text: `echo KMSG-$(dmesg | grep -c 'ruckusrd: fatal: ${fatal}') STATE-$(grep -c '^fatal=${fatal}$' /run/ruckusrd/state) RESCUE-$((6*7))-END\n`,
+        },
+      ],
     });
-    expect(r.console).toContain('ruckusrd: fatal: device /dev/vdz not found after 2 seconds');
-    expect(r.console).toContain('RESCUE-42');
+    expect(r.fatal).toBe(`ruckusrd: fatal: ${fatal}`);
+    expect(r.console.match(/ruckusrd: starting rescue shell/g)?.length).toBeGreaterThanOrEqual(2);
+    expect(r.console).toContain('KMSG-1 STATE-1 RESCUE-42-END');
     expect(r.console).not.toContain('Kernel panic');
     expect(r.timedOut).toBe(false);
+  });
+
+  test('no rootdelay=: the default wait is bounded (10 s of guest time, not 100 tries), then fatal', async () => {
+    const r = await boot({
+      initrd: zstdImg,
+      append: 'root=/dev/vdz verbose',
+      disks: [{ file: rootImg }],
+      until: /UPTIME-[\d.]+-END/,
+      interact: [{ when: /starting rescue shell[^]*# /, text: 'echo UPTIME-$(cut -d" " -f1 /proc/uptime)-END\n' }],
+    });
+    expect(r.fatal).toBe('ruckusrd: fatal: device /dev/vdz not found after 10 seconds');
+    const mountPhase = Number(/ruckusrd: phase mount at ([\d.]+)/.exec(r.console)?.[1]);
+    const rescue = Number(/UPTIME-([\d.]+)-END/.exec(r.console)?.[1]);
+    // A contract bound, not a benchmark: each try loads drivers, so a count of tries overshoots.
+    expect(rescue - mountPhase).toBeGreaterThanOrEqual(10);
+    expect(rescue - mountPhase).toBeLessThan(16);
+  });
+
+  test('rootwait: waits past rootdelay= for a missing device, without a fatal', async () => {
+    // 30 s of console from a boot that waits forever: the 2 s bound would have ended it long before.
+    const r = await boot({ initrd: zstdImg, append: 'root=/dev/vdz rootdelay=2 rootwait verbose', disks: [{ file: rootImg }], timeoutMs: 30_000 });
+    expect(r.timedOut).toBe(true);
+    expect(r.console).toContain('ruckusrd: phase mount at');
+    expect(r.fatal).toBeUndefined();
+    expect(r.console).not.toContain('Kernel panic');
   });
 
   test('an invalid value is fatal before anything is mounted', async () => {

@@ -17,6 +17,10 @@ if (process.env.CI === 'true' && SHELLS.length < 2) throw new Error('CI: shell t
 interface Parsed {
   params: Record<string, string>;
   fatal?: string;
+  /** warnings the parser printed */
+  warnings: string[];
+  /** whether a hostile value managed to create `canary` in the script's working directory */
+  canary: boolean;
 }
 
 function parse(shell: string[], cmdline: string, conf?: string): Parsed {
@@ -30,6 +34,7 @@ RD_RUN=${dir}; RD_CMDLINE=${dir}/cmdline; RD_PARAM_LIST=${dir}/allow
 mkdir -p "$RD_RUN/params"
 fatal() { echo "FATAL: $*"; exit 3; }
 vmsg() { :; }
+warn() { echo "WARN: $*"; }
 . ${LIB}
 cd ${dir}
 parse_cmdline
@@ -40,9 +45,11 @@ parse_conf ${dir}/ruckusrd.conf
   for (const name of readdirSync(join(dir, 'params'))) {
     if (!name.endsWith('.cmdline')) params[name] = readFileSync(join(dir, 'params', name), 'utf8').replace(/\n$/, '');
   }
-  const fatal = /FATAL: (.*)/.exec(p.stdout.toString())?.[1];
+  const out = p.stdout.toString();
+  const fatal = /FATAL: (.*)/.exec(out)?.[1];
   if (!fatal && p.exitCode !== 0) throw new Error(p.stderr.toString());
-  return { params, fatal };
+  const warnings = [...out.matchAll(/^WARN: (.*)$/gm)].map((m) => m[1]!);
+  return { params, fatal, warnings, canary: existsSync(join(dir, 'canary')) };
 }
 
 for (const [name, shell] of SHELLS) {
@@ -60,7 +67,7 @@ for (const [name, shell] of SHELLS) {
     ])('%s', (cmdline, want) => {
       const got = parse(shell, cmdline);
       if (want === null) expect(got.fatal).toContain('invalid value for root');
-      else expect(got).toEqual({ params: want, fatal: undefined });
+      else expect(got).toEqual({ params: want, fatal: undefined, warnings: [], canary: false });
     });
 
     test.each([
@@ -77,7 +84,14 @@ for (const [name, shell] of SHELLS) {
     ])('%s is refused and runs nothing', (cmdline) => {
       const got = parse(shell, cmdline);
       expect(got.fatal).toMatch(/^invalid value for /);
-      expect(readdirSync(tmpdir()).some((n) => n === 'canary')).toBe(false);
+      expect(got.canary).toBe(false);
+    });
+
+    test('the canary check sees a value that runs', () => {
+      // The same harness with a parser that evaluates its input must notice: the check can fail.
+      const dir = mkdtempSync(join(tmpdir(), 'mkruckus-canary-'));
+      Bun.spawnSync([...shell, '-c', `cd ${dir}; v='$(touch canary)'; eval "x=$v"`]);
+      expect(existsSync(join(dir, 'canary'))).toBe(true);
     });
 
     test('ruckusrd.conf fills what the command line did not give; the command line wins', () => {
@@ -85,6 +99,14 @@ for (const [name, shell] of SHELLS) {
       expect(parse(shell, 'root=/dev/vda ram_layer=2G', conf).params).toEqual({
         root: '/dev/vda', ram_layer: '2G', sqsh_layers: 'a:b', to_ram: '',
       });
+    });
+
+    test('ruckusrd.conf cannot set what /init reads before the root is mounted', () => {
+      const conf = 'root=/dev/vdb\nrootdelay=1\nblacklist=virtio_blk\nmodules-early=isofs\nfwdev=/dev/vdc\nquiet\nshell\nstage2_dev=/dev/vdd\nsqsh_layers=a\n';
+      const got = parse(shell, 'root=/dev/vda', conf);
+      expect(got.params).toEqual({ root: '/dev/vda', sqsh_layers: 'a' });
+      expect(got.warnings).toHaveLength(8);
+      expect(got.warnings[0]).toBe('ruckusrd.conf: root is read before ruckusrd.conf; give it on the kernel command line');
     });
 
     test('a hostile ruckusrd.conf is refused', () => {

@@ -5,13 +5,15 @@
 if read_param fwdev; then
 	_fw_list=$(echo "$REPLY" | tr ',' ' ')
 	read_param rootdelay "$RD_DEFAULT_WAIT"
-	_fw_tries=$((REPLY * 10))
+	_fw_secs=$REPLY
+	now_cs
+	_fw_deadline=$((REPLY + _fw_secs * 100))
 	_fw_dev=
 	while [ -z "$_fw_dev" ]; do
 		for _spec in $_fw_list; do find_device_once "$_spec" && _fw_dev=$REPLY && break; done
 		[ -n "$_fw_dev" ] && break
-		[ "$_fw_tries" -gt 0 ] || fatal "fwdev: none of $_fw_list appeared"
-		_fw_tries=$((_fw_tries - 1))
+		now_cs
+		[ "$REPLY" -lt "$_fw_deadline" ] || fatal "fwdev: none of $_fw_list appeared"
 		coldplug_devices
 		sleep 0.1
 	done

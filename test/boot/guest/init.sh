@@ -16,7 +16,7 @@ cat /run/ruckusrd/timings 2>/dev/null
 echo "=== uptime"
 cat /proc/uptime
 echo "=== meminfo"
-grep MemAvailable /proc/meminfo
+grep -e MemTotal -e MemAvailable /proc/meminfo
 for word in $(cat /proc/cmdline); do
 	case $word in test.action=*) action=${word#test.action=} ;; esac
 done

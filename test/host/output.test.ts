@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// src/host/output.ts, the atomic write, in a child process that signals itself while its temp file
+// exists: the only moment the cleanup handler matters. No timing: the chunk source sends the signal
+// and then waits, so the handler runs with the temp file half written, every time.
+import { describe, expect, test } from 'bun:test';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeAtomic } from '../../src/host/output.ts';
+
+const OUTPUT_TS = join(import.meta.dir, '../../src/host/output.ts');
+const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+
+function writerScript(signal: string): string {
+  return `
+import { writeAtomic } from ${JSON.stringify(OUTPUT_TS)};
+async function* chunks() {
+  yield new Uint8Array(1 << 20).fill(0x61);
+  process.kill(process.pid, ${JSON.stringify(signal)});
+  await Bun.sleep(20_000);
+  yield new Uint8Array(1);
+}
+await writeAtomic(process.argv[2], chunks(), 0o644);
+console.log('the write finished');
+`;
+}
+
+const freshDir = () => mkdtempSync(join(tmpdir(), 'mkruckus-output-'));
+
+describe('writeAtomic', () => {
+  test.each(Object.keys(SIGNALS))('%s while the temp file is written: temp removed, previous OUT intact', (signal) => {
+    const dir = freshDir();
+    writeFileSync(join(dir, 'writer.ts'), writerScript(signal));
+    writeFileSync(join(dir, 'out.img'), 'previous image\n');
+    const p = Bun.spawnSync([process.execPath, join(dir, 'writer.ts'), join(dir, 'out.img')], { stdout: 'pipe', stderr: 'pipe' });
+    expect(p.stdout.toString()).not.toContain('the write finished');
+    expect(p.exitCode).toBe(128 + SIGNALS[signal as keyof typeof SIGNALS]);
+    expect(readFileSync(join(dir, 'out.img'), 'utf8')).toBe('previous image\n');
+    expect(readdirSync(dir).sort()).toEqual(['out.img', 'writer.ts']);
+  });
+
+  test('writes every chunk, with the mode given, and leaves no temp file', async () => {
+    const dir = freshDir();
+    const out = join(dir, 'out.img');
+    await writeAtomic(out, [new TextEncoder().encode('ab'), new Uint8Array(0), new TextEncoder().encode('c')], 0o640);
+    expect(readFileSync(out, 'utf8')).toBe('abc');
+    expect(statSync(out).mode & 0o777).toBe(0o640);
+    expect(readdirSync(dir)).toEqual(['out.img']);
+  });
+
+  test("a dead build's temp file is removed (ours too: the pid was reused); a live one's is not", async () => {
+    const dir = freshDir();
+    const live = '.out.img.mkruckus-1.tmp';
+    for (const pid of ['999999999', String(process.pid), '1']) writeFileSync(join(dir, `.out.img.mkruckus-${pid}.tmp`), pid);
+    await writeAtomic(join(dir, 'out.img'), [new Uint8Array([1])]);
+    expect(readdirSync(dir).sort()).toEqual([live, 'out.img']);
+  });
+});
