@@ -49,6 +49,8 @@ describe.if(canBoot)('fatal conditions (QEMU)', () => {
     ['sqsh_layers=base sqsh_layerdev=/dev/vdb ram_layer=64M to_ram', 'ruckusrd: fatal: sqsh_layerdev cannot be combined with to_ram'],
     ['sqsh_layers=base to_ram', 'ruckusrd: fatal: to_ram needs ram_layer'],
     ['sqsh_layers=base ram_layer=lots', 'ruckusrd: fatal: invalid value for ram_layer from cmdline: lots'],
+    ['rootfstype=btrfs', 'ruckusrd: fatal: cannot mount /dev/vda (/dev/vda, btrfs) on /sysroot'],
+    ['init=/sbin/nope', 'ruckusrd: fatal: init /sbin/nope not found on the root filesystem'],
   ])('root=/dev/vda %s', async (params, line) => {
     expect(await bootToRescue(`root=/dev/vda ${params}`)).toContain(line);
   });
