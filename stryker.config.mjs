@@ -11,6 +11,7 @@ const TESTS = [
   'test/unit/elf.test.ts',
   'test/unit/kmod.test.ts',
   'test/unit/manifest.test.ts',
+  'test/unit/options.test.ts',
   'test/unit/read.test.ts',
   'test/unit/stages.test.ts',
 ];
@@ -18,13 +19,18 @@ const TESTS = [
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'command',
-  commandRunner: { command: `bun test --bail --timeout 20000 ${TESTS.join(' ')}` },
+  // -t: options.test.ts's `documentation` tests check scripts/gen-docs.ts output (bash, shellcheck), not
+  // src/core, and would double the time of every run.
+  commandRunner: { command: `bun test --bail --timeout 20000 -t '^(?!documentation )' ${TESTS.join(' ')}` },
   mutate: ['src/core/**/*.ts', 'src/archive/**/*.ts'],
   coverageAnalysis: 'off',
   // the machine is shared and has two cores
   concurrency: 2,
   timeoutMS: 10000,
   tempDirName: '.stryker-tmp',
+  // Stryker rewrites tsconfig `extends`/`references` for its sandbox through the TypeScript JS API, which
+  // TypeScript 7 no longer has; ours has neither, so point it at no file and it leaves tsconfig alone.
+  tsconfigFile: 'no-tsconfig-rewrite.json',
   cleanTempDir: true,
   ignorePatterns: ['dist', '.cache', '*.img', 'reports', 'bench', 'test/boot'],
   reporters: ['clear-text', 'progress', 'html', 'json'],
