@@ -1,156 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The compiled binary as a user meets it (SPEC §1): run from a directory outside the checkout, with
 // the host's installed kernel. Errors are one `mkruckus: error:` line; output is atomic; builds are
-// reproducible. Mount-based cases (read-only and full filesystems, a fake --base) need root and skip
-// without it, except under CI=true.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { release, tmpdir } from 'node:os';
+// reproducible. Mount-based cases (read-only and full filesystems) need root and skip without it,
+// except under CI=true. Config files in a --base: test/cli/config.test.ts; shared helpers: test/cli/helpers.ts.
+import { beforeAll, describe, expect, test } from 'bun:test';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import pkg from '../package.json' with { type: 'json' };
+import {
+  BIN,
+  buildOk,
+  CAN_MOUNT,
+  CI,
+  ensureBinary,
+  expectUserError,
+  freshDir,
+  haveKernel,
+  inspect,
+  KARG,
+  KERNELS,
+  KVER,
+  leftovers,
+  mountTmpfs,
+  PREFIX,
+  run,
+  sh,
+  sha256,
+  useScratch,
+} from './cli/helpers.ts';
 
-const ROOT = join(import.meta.dir, '..');
-const BIN = join(ROOT, 'dist/mkruckus');
-const CI = process.env.CI === 'true';
-
-/** Kernel versions with a modules.dep under BASE/lib/modules, as mkruckus sees them. */
-function installedKernels(base: string): string[] {
-  const dir = join(base, 'lib/modules');
-  return existsSync(dir) ? readdirSync(dir).filter((v) => existsSync(join(dir, v, 'modules.dep'))).sort() : [];
-}
-
-const KERNELS = installedKernels('/');
-const KVER = KERNELS.at(-1) ?? '';
-// `--kernel 6.1` style when the major.minor prefix is unique on this host: the flag users type.
-const PREFIX = KVER.split('.').slice(0, 2).join('.');
-const KARG = KERNELS.filter((v) => v.startsWith(PREFIX)).length === 1 ? PREFIX : KVER;
-const haveKernel = KVER !== '' || CI;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-let scratch = '';
-const mounted: string[] = [];
-
-/** A fresh empty directory under the scratch directory (outside the checkout). */
-function freshDir(name: string): string {
-  return mkdtempSync(join(scratch, `${name}-`));
-}
-
-function run(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Run {
-  const env = { ...process.env, ...opts.env };
-  if (!opts.env?.SOURCE_DATE_EPOCH) delete env.SOURCE_DATE_EPOCH;
-  const r = Bun.spawnSync([BIN, ...args], { cwd: opts.cwd ?? scratch, env, stdout: 'pipe', stderr: 'pipe' });
-  return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-}
-
-/** Builds OUT (relative to cwd) for the host kernel; expects success. */
-function buildOk(cwd: string, out: string, ...args: string[]): Run {
-  const r = run(['--kernel', KARG, ...args, out], { cwd });
-  if (r.code !== 0) throw new Error(`build failed (${r.code}): ${r.stderr}`);
-  return r;
-}
-
-/** Non-zero exit, exactly one stderr line `mkruckus: error: …` matching `what`, no stack trace. */
-function expectUserError(r: Run, what?: RegExp): void {
-  expect(r.code).not.toBe(0);
-  const lines = r.stderr.replace(/\n$/, '').split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toStartWith('mkruckus: error: ');
-  if (what) expect(lines[0]).toMatch(what);
-}
-
-interface Segment {
-  compression: string;
-  entries: { path: string; type: string; size: number }[];
-}
-
-function inspect(image: string): Segment[] {
-  const r = run(['inspect', '--json', image]);
-  if (r.code !== 0) throw new Error(`inspect ${image} failed: ${r.stderr}`);
-  return (JSON.parse(r.stdout) as { segments: Segment[] }).segments;
-}
-
-const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
-const leftovers = (dir: string): string[] => readdirSync(dir).filter((n) => n.includes('.mkruckus-'));
-
-function sh(cmd: string[]): { ok: boolean; out: string } {
-  const r = Bun.spawnSync(cmd, { stdout: 'pipe', stderr: 'pipe' });
-  return { ok: r.exitCode === 0, out: r.stdout.toString() + r.stderr.toString() };
-}
-
-function mountTmpfs(dir: string, options: string): void {
-  const r = sh(['mount', '-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
-  if (!r.ok) throw new Error(`mount tmpfs on ${dir}: ${r.out}`);
-  mounted.push(dir);
-}
-
-/**
- * Whether this process may mount (root, in a sandbox that allows it): probed, not assumed, and at
- * load time: describe.skipIf needs the answer before any beforeAll runs.
- */
-function probeMount(): boolean {
-  const dir = mkdtempSync(join(tmpdir(), 'mkruckus-probe-'));
-  const ok = sh(['mount', '-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]).ok;
-  if (ok) sh(['umount', dir]);
-  rmSync(dir, { recursive: true, force: true });
-  return ok;
-}
-const CAN_MOUNT = probeMount();
-
-/**
- * A real --base that is not /: its /usr is an overlay of a few extra files (microcode) on the
- * host's /usr, mounted in a private mount namespace that ends with the command (nothing to clean
- * up, nothing visible outside). /etc holds the mkruckus.conf under test.
- */
-function runInBase(base: string, extraUsr: string, args: string[], cwd: string): Run {
-  const script = 'mount -t overlay overlay -o "ro,lowerdir=$1:/usr" "$2/usr" || exit 99; shift 2; exec "$@"';
-  const r = Bun.spawnSync(['unshare', '-m', 'sh', '-c', script, 'sh', extraUsr, base, BIN, '--base', base, ...args], {
-    cwd,
-    stdout: 'pipe',
-    stderr: 'pipe',
-  });
-  return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-}
-
-function probeOverlay(): boolean {
-  if (!CAN_MOUNT || !Bun.which('unshare')) return false;
-  const dir = mkdtempSync(join(tmpdir(), 'mkruckus-probe-'));
-  mkdirSync(join(dir, 'usr'));
-  mkdirSync(join(dir, 'extra'));
-  const ok = sh(['unshare', '-m', 'sh', '-c', 'mount -t overlay overlay -o "ro,lowerdir=$1:/usr" "$2/usr" && test -d "$2/usr/bin"', 'sh', join(dir, 'extra'), dir]).ok;
-  rmSync(dir, { recursive: true, force: true });
-  return ok;
-}
-const CAN_OVERLAY = probeOverlay();
-
-/** Newest modification time under the inputs of the binary. */
-function newestSource(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return Math.max(st.mtimeMs, ...readdirSync(path).map((n) => newestSource(join(path, n))));
-}
-
-function ensureBinary(): void {
-  const inputs = ['src', 'modules', 'templates', 'scripts', 'package.json'].map((p) => join(ROOT, p));
-  if (existsSync(BIN) && statSync(BIN).mtimeMs >= Math.max(...inputs.map(newestSource))) return;
-  const r = Bun.spawnSync([process.execPath, 'run', 'build'], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' });
-  if (r.exitCode !== 0) throw new Error(`bun run build failed:\n${r.stdout}${r.stderr}`);
-}
-
-beforeAll(() => {
-  ensureBinary();
-  scratch = mkdtempSync(join(tmpdir(), 'mkruckus-cli-'));
-});
-
-afterAll(() => {
-  for (const dir of mounted.reverse()) if (!sh(['umount', dir]).ok) sh(['umount', '-l', dir]);
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
-});
+useScratch();
 
 describe('help, version, flags', () => {
   test('--help', () => {
@@ -419,61 +299,6 @@ describe.skipIf((!CAN_MOUNT || !haveKernel) && !CI)('unwritable and full filesys
     expect(sha256(join(dir, 'out.img'))).toBe(before);
     expect(readdirSync(dir)).toEqual(['out.img']);
     expect(leftovers(dir)).toEqual([]);
-  });
-});
-
-describe.skipIf((!CAN_OVERLAY || !haveKernel) && !CI)('/etc/mkruckus.conf and microcode in a --base', () => {
-  let base = '';
-  let extra = '';
-  const blob = 'fake intel microcode blob';
-
-  beforeAll(() => {
-    base = freshDir('realbase');
-    extra = freshDir('extra-usr');
-    mkdirSync(join(base, 'usr'));
-    mkdirSync(join(base, 'etc/mkruckus.conf.d'), { recursive: true });
-    for (const d of ['bin', 'sbin', 'lib', 'lib64']) symlinkSync(`usr/${d}`, join(base, d));
-    for (const f of ['ld.so.conf', 'ld.so.conf.d']) if (existsSync(`/etc/${f}`)) sh(['cp', '-a', `/etc/${f}`, join(base, 'etc/')]);
-    mkdirSync(join(extra, 'lib/firmware/intel-ucode'), { recursive: true });
-    writeFileSync(join(extra, 'lib/firmware/intel-ucode/06-55-04'), blob);
-  });
-
-  function build(conf: Record<string, string>, ...args: string[]): Segment[] {
-    for (const name of ['mkruckus.conf', 'mkruckus.conf.d/10-local.conf']) rmSync(join(base, 'etc', name), { force: true });
-    for (const [name, text] of Object.entries(conf)) writeFileSync(join(base, 'etc', name), text);
-    const cwd = freshDir('confbuild');
-    const r = runInBase(base, extra, ['--kernel', KARG, ...args, 'out.img'], cwd);
-    if (r.code !== 0) throw new Error(`build in --base failed (${r.code}): ${r.stderr}`);
-    return inspect(join(cwd, 'out.img'));
-  }
-  const kernelModules = (segments: Segment[]) => segments.flatMap((s) => s.entries).filter((e) => e.path.endsWith('.ko') || e.path.includes('.ko.'));
-
-  test('config files set defaults, conf.d after mkruckus.conf, flags win', () => {
-    const conf = { 'mkruckus.conf': 'compress = gzip\nmodules = base\n', 'mkruckus.conf.d/10-local.conf': "compress = 'lz4'\n" };
-    const fromFiles = build(conf);
-    expect(fromFiles.map((s) => s.compression)).toEqual(['none', 'lz4']);
-    expect(kernelModules(fromFiles)).toEqual([]);
-    expect(build(conf, '--compress', 'none').at(-1)!.compression).toBe('none');
-  });
-
-  test("the base's microcode is prepended; --no-ucode leaves it out", () => {
-    const withUcode = build({ 'mkruckus.conf': 'modules = base\n' });
-    expect(withUcode.map((s) => s.compression)).toEqual(['none', 'zstd']);
-    const ucode = withUcode[0]!.entries.find((e) => e.path === '/kernel/x86/microcode/GenuineIntel.bin');
-    expect(ucode?.size).toBe(blob.length);
-    expect(build({ 'mkruckus.conf': 'modules = base\n' }, '--no-ucode').map((s) => s.compression)).toEqual(['zstd']);
-  });
-
-  test('no-ucode in the file; --ucode on the command line still wins', () => {
-    const conf = { 'mkruckus.conf': 'modules = base\nno-ucode = yes\n' };
-    expect(build(conf).map((s) => s.compression)).toEqual(['zstd']);
-    const dir = freshDir('early');
-    const made = Bun.spawnSync(['sh', '-c', 'mkdir -p kernel/x86/microcode && echo x > kernel/x86/microcode/AuthenticAMD.bin && find kernel | LC_ALL=C sort | cpio --quiet -o -H newc > early.cpio'], { cwd: dir });
-    expect(made.exitCode).toBe(0);
-    const early = join(dir, 'early.cpio');
-    const segments = build(conf, '--ucode', early);
-    expect(segments.map((s) => s.compression)).toEqual(['none', 'zstd']);
-    expect(segments[0]!.entries.map((e) => e.path)).toContain('/kernel/x86/microcode/AuthenticAMD.bin');
   });
 });
 
