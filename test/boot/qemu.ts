@@ -14,7 +14,8 @@ export function findKernel(): { version: string; vmlinuz: string } | undefined {
   } catch {
     return undefined;
   }
-  const version = versions.sort().at(-1);
+  // Numeric order: 6.1.0-56 is newer than 6.1.0-9, 6.12 than 6.1.
+  const version = versions.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).at(-1);
   return version ? { version, vmlinuz: `/boot/vmlinuz-${version}` } : undefined;
 }
 
