@@ -4,7 +4,7 @@ import { describe, expect, test } from 'bun:test';
 import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { newcChunks, writeNewc, type CpioEntry } from '../../src/archive/cpio.ts';
+import { newcChunks, sortCpioEntries, writeNewc, type CpioEntry, type NewcOptions } from '../../src/archive/cpio.ts';
 import { readImage } from '../../src/archive/read.ts';
 
 const enc = new TextEncoder();
@@ -272,23 +272,110 @@ describe('golden bytes of a multi-entry archive', () => {
 
 describe('validation', () => {
   const file = (path: string): CpioEntry => ({ path, type: 'file', mode: 0o644 });
-  const cases: [string, CpioEntry[], RegExp][] = [
-    ['duplicate path', [file('/x'), file('/x')], /duplicate path \/x/],
-    ['missing parent', [file('/etc/x')], /parent directory \/etc/],
-    ['parent is a file', [file('/etc'), file('/etc/x')], /parent directory \/etc/],
-    ['relative path', [file('x')], /absolute/],
-    ['root entry', [{ path: '/', type: 'dir', mode: 0o755 }], /absolute, non-root/],
-    ['unnormalised path', [file('/x/')], /not normalised/],
-    ['dot component', [{ path: '/x', type: 'dir', mode: 0o755 }, file('/x/./y')], /not normalised/],
-    ['type bits in mode', [{ path: '/x', type: 'file', mode: 0o100644 }], /permission bits/],
-    ['node without numbers', [{ path: '/c', type: 'char', mode: 0o600 }], /major and minor/],
-    ['symlink without target', [{ path: '/l', type: 'symlink', mode: 0o777 }], /without target/],
+  const dir = (path: string): CpioEntry => ({ path, type: 'dir', mode: 0o755 });
+  const node = (major?: number, minor?: number): CpioEntry => ({ path: '/c', type: 'char', mode: 0o600, major, minor });
+  const cases: [string, CpioEntry[], string][] = [
+    ['duplicate path', [file('/x'), file('/x')], 'cpio: duplicate path /x'],
+    ['duplicate directory', [dir('/x'), dir('/x')], 'cpio: duplicate path /x'],
+    ['missing parent', [file('/etc/x')], 'cpio: parent directory /etc of /etc/x is not a directory in the archive'],
+    ['missing grandparent', [dir('/a'), file('/a/b/c')], 'cpio: parent directory /a/b of /a/b/c is not'],
+    ['parent is a file', [file('/etc'), file('/etc/x')], 'cpio: parent directory /etc of /etc/x'],
+    ['parent is a symlink', [{ path: '/etc', type: 'symlink', mode: 0o777, target: 'x' }, file('/etc/x')], 'cpio: parent directory /etc of'],
+    ['relative path', [file('x')], "cpio: not an absolute, non-root path: 'x'"],
+    ['empty path', [file('')], "cpio: not an absolute, non-root path: ''"],
+    ['root entry', [dir('/')], "cpio: not an absolute, non-root path: '/'"],
+    ['trailing slash', [file('/x/')], "cpio: path is not normalised: '/x/'"],
+    ['double slash', [dir('/x'), file('/x//y')], "cpio: path is not normalised: '/x//y'"],
+    ['dot component', [dir('/x'), file('/x/./y')], "cpio: path is not normalised: '/x/./y'"],
+    ['dot-dot component', [dir('/x'), file('/x/../y')], "cpio: path is not normalised: '/x/../y'"],
+    ['NUL in a name', [file('/x\0y')], 'cpio: path is not normalised'],
+    ['type bits in mode', [{ path: '/x', type: 'file', mode: 0o100644 }], 'cpio: /x: mode must be permission bits (0..0o7777), got 33188'],
+    ['mode one past the bits', [{ path: '/x', type: 'file', mode: 0o10000 }], 'cpio: /x: mode must be permission bits'],
+    ['negative mode', [{ path: '/x', type: 'file', mode: -1 }], 'cpio: /x: mode must be permission bits'],
+    ['fractional mode', [{ path: '/x', type: 'file', mode: 0.5 }], 'cpio: /x: mode must be permission bits'],
+    ['node without numbers', [node()], 'cpio: /c: device node needs integer major and minor'],
+    ['node without minor', [node(5)], 'cpio: /c: device node needs integer major and minor'],
+    ['node without major', [node(undefined, 1)], 'cpio: /c: device node needs integer major and minor'],
+    ['negative major', [node(-1, 1)], 'cpio: /c: device node needs'],
+    ['negative minor', [node(1, -1)], 'cpio: /c: device node needs'],
+    ['fractional minor', [node(1, 1.5)], 'cpio: /c: device node needs'],
+    ['minor past 32 bits', [node(1, 2 ** 32)], 'cpio: /c: device node needs'],
+    ['block node without numbers', [{ path: '/b', type: 'block', mode: 0o600 }], 'cpio: /b: device node needs'],
+    ['symlink without target', [{ path: '/l', type: 'symlink', mode: 0o777 }], 'cpio: /l: symlink without target'],
+    ['symlink with empty target', [{ path: '/l', type: 'symlink', mode: 0o777, target: '' }], 'cpio: /l: symlink without target'],
+    // a stand-in for 4 GiB of data: only the length is read before the check
+    ['file past 4 GiB', [{ path: '/big', type: 'file', mode: 0o644, data: { length: 2 ** 32 } as Uint8Array }],
+      'cpio: /big: larger than 4 GiB, newc cannot store it'],
   ];
   test.each(cases)('%s throws', (_name, entries, message) => {
     expect(() => writeNewc(entries, { mtime: 0 })).toThrow(message);
   });
-  test('bad mtime and blockSize throw', () => {
-    expect(() => writeNewc([], { mtime: -1 })).toThrow(/mtime/);
-    expect(() => writeNewc([], { mtime: 0, blockSize: 511 })).toThrow(/blockSize/);
+  test.each([
+    ['node numbers at the 32-bit limit', [{ path: '/c', type: 'char', mode: 0o600, major: 0, minor: 2 ** 32 - 1 }]],
+    ['all permission bits', [{ path: '/x', type: 'file', mode: 0o7777 }, { path: '/y', type: 'dir', mode: 0 }]],
+    ['a file whose name extends its sibling directory', [dir('/a'), file('/a/b'), file('/ab')]],
+    ['names that only look like dots', [file('/...'), file('/.x'), dir('/..y'), file('/..y/z.')]],
+  ] as [string, CpioEntry[]][])('%s is accepted', (_name, entries) => {
+    expect(() => writeNewc(entries, { mtime: 0 })).not.toThrow();
+  });
+  test.each([
+    [{ mtime: -1 }, 'cpio: mtime must be an integer 0..2^32-1, got -1'],
+    [{ mtime: 1.5 }, 'cpio: mtime must be an integer 0..2^32-1, got 1.5'],
+    [{ mtime: 2 ** 32 }, 'cpio: mtime must be an integer 0..2^32-1, got 4294967296'],
+    [{ mtime: Number.NaN }, 'cpio: mtime must be an integer'],
+    [{ mtime: 0, blockSize: 511 }, 'cpio: blockSize must be a non-negative multiple of 4, got 511'],
+    [{ mtime: 0, blockSize: -4 }, 'cpio: blockSize must be a non-negative multiple of 4, got -4'],
+    [{ mtime: 0, blockSize: 4.5 }, 'cpio: blockSize must be'],
+    [{ mtime: 0, blockSize: 2 }, 'cpio: blockSize must be'],
+  ] as [NewcOptions, string][])('options %o throw', (opts, message) => {
+    expect(() => writeNewc([], opts)).toThrow(message);
+    expect(() => newcChunks([], opts).next()).toThrow(message);
+  });
+  test('the widest mtime and a zero blockSize are accepted', () => {
+    const out = writeNewc([], { mtime: 2 ** 32 - 1, blockSize: 0 });
+    expect(out.length).toBe(124); // the trailer alone, unpadded
+    expect(Buffer.from(writeNewc([file('/x')], { mtime: 2 ** 32 - 1 }).subarray(6 + 5 * 8, 6 + 6 * 8)).toString()).toBe('FFFFFFFF');
+  });
+});
+
+describe('padding and streaming', () => {
+  test.each([
+    // name "x\0": 110 + 2 = 112, aligned; data 0..5 bytes padded to 4
+    [0, 112 + 0], [1, 112 + 4], [2, 112 + 4], [3, 112 + 4], [4, 112 + 4], [5, 112 + 8],
+  ])('a %d-byte file takes %d bytes before the trailer', (size, length) => {
+    const out = writeNewc([{ path: '/x', type: 'file', mode: 0o644, data: new Uint8Array(size).fill(0x61) }], { mtime: 0 });
+    expect(out.length).toBe(length + 124);
+    expect(Buffer.from(out.subarray(length, length + 6)).toString()).toBe('070701');
+    expect([...out.subarray(112 + size, length)].every((b) => b === 0)).toBe(true);
+  });
+  test.each([
+    // 110 + name length + NUL, padded to 4
+    ['a', 112], ['ab', 116], ['abc', 116], ['abcd', 116], ['abcde', 116], ['abcdef', 120],
+  ])('the header of /%s with its name takes %d bytes', (name, length) => {
+    const out = writeNewc([{ path: `/${name}`, type: 'dir', mode: 0o755 }], { mtime: 0 });
+    expect(out.length).toBe(length + 124);
+    expect(Buffer.from(out.subarray(length, length + 6)).toString()).toBe('070701');
+  });
+  test('chunks: header+name, then the data itself (not a copy), then its padding; no empty chunks', () => {
+    const data = enc.encode('hello');
+    const chunks = [...newcChunks([{ path: '/f', type: 'file', mode: 0o644, data }, { path: '/d', type: 'dir', mode: 0o755 }], { mtime: 0, blockSize: 512 })];
+    expect(chunks.map((c) => c.length)).toEqual([112, 112, 5, 3, 124, 512 - ((112 + 112 + 8 + 124) % 512)]);
+    expect(chunks[2]).toBe(data);
+    expect(chunks.every((c) => c.length > 0)).toBe(true);
+  });
+  test('blockSize: no padding chunk when the archive already fills whole blocks', () => {
+    const exact = writeNewc([], { mtime: 0 }).length; // 124
+    expect([...newcChunks([], { mtime: 0, blockSize: 4 })].map((c) => c.length)).toEqual([exact]);
+    expect(writeNewc([], { mtime: 0, blockSize: 124 * 2 }).length).toBe(248);
+  });
+});
+
+describe('sortCpioEntries', () => {
+  const d = (path: string): CpioEntry => ({ path, type: 'dir', mode: 0o755 });
+  test('component-wise and bytewise, parents first, input untouched', () => {
+    const input = ['/b', '/a-b', '/a/c', '/a', '/B', '/a/b/c', '/a/b', '/\u00e9', '/z'].map(d);
+    const copy = [...input];
+    expect(sortCpioEntries(input).map((e) => e.path)).toEqual(['/B', '/a', '/a/b', '/a/b/c', '/a/c', '/a-b', '/b', '/z', '/\u00e9']);
+    expect(input).toEqual(copy);
   });
 });
