@@ -135,3 +135,143 @@ describe('modinfo', () => {
     expect(() => parseModinfo(new Uint8Array(64))).toThrow(/not a valid ELF/);
   });
 });
+
+describe('parser edges', () => {
+  test.each([
+    ['ext4.ko', 'ext4'], ['kernel/x/noext', 'noext'], ['a/b-c.d-e.ko', 'b_c'], ['crc-t10dif.ko.zst', 'crc_t10dif'],
+  ])('modname %p = %p', (path, name) => expect(kmod.modnameFromPath(path)).toBe(name));
+  test.each([
+    ['k/a.ko.xz', 'k/a.ko'], ['k/a.ko.zst', 'k/a.ko'], ['k/a.ko.gz', 'k/a.ko'], ['k/a.ko', 'k/a.ko'],
+    ['k/a.ko.bz2', 'k/a.ko.bz2'], ['k/a.ko.xz.sig', 'k/a.ko.xz.sig'], ['k/a.kozst', 'k/a.kozst'], ['k/a.xz.ko.xz', 'k/a.xz.ko'],
+  ])('uncompressed path of %p = %p', (path, want) => expect(kmod.uncompressedModulePath(path)).toBe(want));
+  test.each([
+    ['a-b[x-y]-c', 'a_b[x-y]_c'], ['[a-b]-[c-d]', '[a-b]_[c-d]'], ['plain', 'plain'], ['a-b', 'a_b'],
+  ])('alias %p normalises to %p', (alias, want) => expect(kmod.normalizeAlias(alias)).toBe(want));
+  test('normalizeModname', () => {
+    expect(kmod.normalizeModname('a-b-c')).toBe('a_b_c');
+    expect(kmod.normalizeModname('a_b')).toBe('a_b');
+  });
+
+  test('modules.dep: comments, blank lines, lines without a colon, extra spaces', () => {
+    const text = '# comment\n\n   \nkernel/a.ko:  kernel/b.ko   kernel/c.ko \nno colon here\n kernel/b.ko :\nkernel/c.ko:\n';
+    expect(kmod.parseModulesDep(text)).toEqual([
+      { name: 'a', path: 'kernel/a.ko', deps: ['kernel/b.ko', 'kernel/c.ko'], seq: 0 },
+      { name: 'b', path: 'kernel/b.ko', deps: [], seq: 1 },
+      { name: 'c', path: 'kernel/c.ko', deps: [], seq: 2 },
+    ]);
+    expect(kmod.parseModulesDep('')).toEqual([]);
+  });
+  test('modules.alias: tabs, trailing fields, names normalised, anything else ignored', () => {
+    const text = '# Aliases\nalias\tfs-ext4\text4\nalias pci:v* snd-hda-intel extra\n#alias x y\n aliasx a b\nalias lonely\nsoftdep a pre: b\n';
+    expect(kmod.parseModulesAlias(text)).toEqual([
+      { pattern: 'fs-ext4', module: 'ext4' },
+      { pattern: 'pci:v*', module: 'snd_hda_intel' },
+    ]);
+  });
+  test('modules.softdep: the value is kept verbatim but trimmed; lines without one are skipped', () => {
+    const text = '# Soft\nsoftdep  crc-t10dif  pre: crct10dif  post: x  \nsoftdep lonely\nsoftdep bare \nalias a b\n';
+    expect(kmod.parseModulesSoftdep(text)).toEqual([
+      { module: 'crc_t10dif', text: 'pre: crct10dif  post: x', pre: ['crct10dif'], post: ['x'] },
+      { module: 'bare', text: '', pre: [], post: [] },
+    ]);
+  });
+  test('modules.builtin.modinfo: only name.alias=pattern records', () => {
+    const text = 'a-b.alias=x\0a-b.license=GPL\0c.alias=\0d.e.alias=y\0f.alias=z=1\0.alias=q\0alias=r\0';
+    expect(kmod.parseBuiltinModinfoAliases(text)).toEqual([
+      { pattern: 'x', module: 'a_b' },
+      { pattern: 'z=1', module: 'f' },
+    ]);
+  });
+  test('parseKmodIndex: trimmed builtin and order lines, their names; missing files are empty', () => {
+    const idx = kmod.parseKmodIndex({ dep: 'k/a.ko:\n', builtin: ' kernel/x-y.ko \n# c\n\nkernel/z.ko\n', order: 'k/a.ko \n' });
+    expect(idx.builtin).toEqual(['kernel/x-y.ko', 'kernel/z.ko']);
+    expect([...idx.builtinNames]).toEqual(['x_y', 'z']);
+    expect(idx.order).toEqual(['k/a.ko']);
+    expect([idx.aliases, idx.softdeps, idx.builtinAliases]).toEqual([[], [], []]);
+    expect([...idx.modules.keys()]).toEqual(['a']);
+  });
+});
+
+describe('globMatch edges', () => {
+  test.each([
+    ['', '', true], ['', 'a', false], ['a', '', false], ['?', '', false], ['*a', '', false], ['**', 'x', true],
+    ['a*', 'a', true], ['a*b*c', 'aXbYbZc', true], ['a*b*c', 'aXbYbZ', false], ['*.ko', 'x.ko.xz', false],
+    ['abc', 'abd', false], ['abc', 'ab', false], ['ab', 'abc', false], ['a\\', 'a\\', true], ['a\\', 'ab', false],
+    ['[a-]', '-', true], ['[a-]', 'b', false], ['[!]]', 'a', true], ['[!]]', ']', false], ['[z-a]', 'm', false],
+    ['[a-c]', 'a', true], ['[a-c]', 'c', true], ['[a-c]', 'd', false], ['[a-c]', '`', false], ['[ab]c', 'bc', true],
+    ['[ab]c', 'cc', false], ['[^ab]', 'c', true], ['[!a-c]x', 'bx', false], ['x[', 'x[', true], ['x[', 'xa', false],
+    ['*[0-2]', 'abc1', true], ['*[0-2]', 'abc3', false], ['a?c*', 'abcdef', true], ['\\?', '?', true], ['\\?', 'a', false],
+  ] as [string, string, boolean][])('%p ~ %p = %p', (pattern, text, want) => {
+    expect(kmod.globMatch(pattern, text)).toBe(want);
+  });
+});
+
+describe('lookupKmod and alias buckets', () => {
+  const idx = kmod.parseKmodIndex({
+    dep: 'k/a.ko:\nk/b.ko:\nk/c-d.ko:\nk/sub/e.ko:\nk/sub2/f.ko:\n',
+    alias: 'alias x* a\nalias xy* b\nalias exact-name c_d\nalias exact-name a\nalias pci:v1* b\nalias pci:v1* b\nalias gone* nothere\n',
+    builtin: 'kernel/g.ko\n',
+    builtinModinfo: 'g.alias=gee\0h.alias=aitch\0',
+  });
+  const names = (r: kmod.KmodLookup): [string[], string[]] => [r.modules.map((e) => e.name), r.builtin];
+  test.each([
+    ['k/sub/', [['e'], []]],
+    ['k/', [['a', 'b', 'c_d', 'e', 'f'], []]],
+    ['k/nothing/', [[], []]],
+    ['c-d', [['c_d'], []]],
+    ['g', [[], ['g']]],
+    ['x', [['a'], []]], // a short literal prefix: the patterns outside the buckets
+    ['xyz', [['a', 'b'], []]],
+    ['exact_name', [['c_d', 'a'], []]],
+    ['pci:v12', [['b'], []]], // one module, however many patterns name it
+    ['pci:w', [[], []]],
+    ['gonex', [[], []]], // an alias of a module that is not in modules.dep
+    ['gee', [[], ['g']]],
+    ['aitch', [[], []]], // a built-in alias of a module not listed as built in
+    ['nope', [[], []]],
+  ] as [string, [string[], string[]]][])('%p', (request, want) => {
+    expect(names(kmod.lookupKmod(idx, request))).toEqual(want);
+  });
+});
+
+describe('resolveKmods edges', () => {
+  test('a dependency missing from modules.dep is reported by name; the module still loads', () => {
+    const idx = kmod.parseKmodIndex({ dep: 'k/a.ko: k/b-x.ko.zst k/c.ko\nk/c.ko:\n' });
+    const r = kmod.resolveKmods(idx, ['a']);
+    expect([r.modules.map((e) => e.name), r.missing, r.builtin]).toEqual([['c', 'a'], ['b_x'], []]);
+  });
+  test('softdeps: pre before, post after, each module once, several lines for one module', () => {
+    const idx = kmod.parseKmodIndex({
+      dep: 'k/a.ko: k/d.ko\nk/b.ko:\nk/c.ko:\nk/d.ko:\nk/e.ko:\n',
+      softdep: 'softdep a pre: b post: c\nsoftdep a pre: e\nsoftdep d pre: b\n',
+    });
+    expect(kmod.resolveKmods(idx, ['a', 'b', 'c']).modules.map((e) => e.name)).toEqual(['b', 'e', 'd', 'a', 'c']);
+  });
+  test('a request that is only built in is neither loaded nor missing', () => {
+    const idx = kmod.parseKmodIndex({ dep: '', builtin: 'kernel/z.ko\n' });
+    expect(kmod.resolveKmods(idx, ['z', 'z'])).toEqual({ modules: [], builtin: ['z'], missing: [] });
+  });
+});
+
+describe('renderer edges', () => {
+  const idx = kmod.parseKmodIndex({
+    dep: 'k/a.ko.xz: k/b.ko.xz\nk/b.ko.xz:\nextra/oot.ko:\nk/c.ko.xz:\n',
+    order: 'k/c.ko\nk/b.ko\nk/gone.ko\nk/a.ko\n',
+    alias: 'alias one a\nalias two c\n',
+    softdep: 'softdep c pre: a\n',
+  });
+  const subset = ['oot', 'a', 'b'].map((n) => idx.modules.get(n)!);
+  test('modules.order: the listed ones in its order, then the unlisted in modules.dep order; paths mapped', () => {
+    expect(kmod.renderModulesOrder(idx, subset)).toBe('k/b.ko.xz\nk/a.ko.xz\nextra/oot.ko\n');
+    expect(kmod.renderModulesOrder(idx, subset, kmod.uncompressedModulePath)).toBe('k/b.ko\nk/a.ko\nextra/oot.ko\n');
+  });
+  test('modules.dep in depmod order, paths kept as they are without a mapping', () => {
+    expect(kmod.renderModulesDep(subset)).toBe('k/a.ko.xz: k/b.ko.xz\nk/b.ko.xz:\nextra/oot.ko:\n');
+    expect(kmod.renderModulesDep([])).toBe('');
+  });
+  test('alias and softdep keep only the subset; the header stays when nothing does', () => {
+    expect(kmod.renderModulesAlias(idx, subset)).toBe('# Aliases extracted from modules themselves.\nalias one a\n');
+    expect(kmod.renderModulesSoftdep(idx, subset)).toBe('# Soft dependencies extracted from modules themselves.\n');
+    expect(kmod.renderModulesBuiltin(idx)).toBe('');
+  });
+});
