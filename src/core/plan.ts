@@ -91,7 +91,7 @@ export function sameContent(a: StageItem, b: StageItem): boolean {
     case 'symlink':
       return b.kind === 'symlink' && a.target === b.target;
     case 'node':
-      return b.kind === 'node' && a.type === b.type && a.major === b.major && a.minor === b.minor;
+      return b.kind === 'node' && a.mode === b.mode && a.type === b.type && a.major === b.major && a.minor === b.minor;
   }
 }
 

@@ -146,6 +146,8 @@ describe('buildPlan: two modules at one path', () => {
       { owner: 'm2', item: { kind: 'node', path: '/etc/a', mode: 0o600, type: 'char', major: 4, minor: 1 } }],
     ['device types differ', { owner: 'm1', item: { kind: 'node', path: '/etc/a', mode: 0o600, type: 'char', major: 5, minor: 1 } },
       { owner: 'm2', item: { kind: 'node', path: '/etc/a', mode: 0o600, type: 'block', major: 5, minor: 1 } }],
+    ['device modes differ', { owner: 'm1', item: { kind: 'node', path: '/etc/a', mode: 0o600, type: 'char', major: 5, minor: 1 } },
+      { owner: 'm2', item: { kind: 'node', path: '/etc/a', mode: 0o666, type: 'char', major: 5, minor: 1 } }],
     ['a node and a file', { owner: 'm1', item: { kind: 'node', path: '/etc/a', mode: 0o600, type: 'char', major: 5, minor: 1 } },
       file('m2', '/etc/a', 'a')],
     ['one path through a directory symlink', file('m1', '/usr/bin/x', 'a'), file('m2', '/bin/x', 'b')],
