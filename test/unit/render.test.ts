@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Small pure pieces: the data files /init reads (render.ts), kernel selection, the config file
+// parser's line syntax, and the build request's own rules (SOURCE_DATE_EPOCH, placement modules).
+import { describe, expect, test } from 'bun:test';
+import { parseConfig } from '../../src/core/config.ts';
+import { selectKernel } from '../../src/core/kernel.ts';
+import { hookInstallPath, renderBuildConf, renderModulesLoad } from '../../src/core/render.ts';
+import { buildRequest, DEFAULT_MODULES } from '../../src/core/request.ts';
+import { shQuote } from '../../src/core/shquote.ts';
+import { UserError } from '../../src/log.ts';
+
+describe('render', () => {
+  test('build.conf: KEY=\'value\' lines, quoted for sh', () => {
+    expect(renderBuildConf({ version: '0.1.0', kernelVersion: '6.1.0-56-amd64', modules: ['base', "it's"], compress: 'zstd' })).toBe(
+      "MKRUCKUS_VERSION='0.1.0'\nKERNEL_VERSION='6.1.0-56-amd64'\nMODULES='base it'\\''s'\nCOMPRESS='zstd'\n",
+    );
+    expect(renderBuildConf({ version: '', kernelVersion: 'k', modules: [], compress: 'none' })).toBe(
+      "MKRUCKUS_VERSION=''\nKERNEL_VERSION='k'\nMODULES=''\nCOMPRESS='none'\n",
+    );
+  });
+  test('modules-load: one name a line, or nothing', () => {
+    expect(renderModulesLoad(['virtio_blk', 'ext4'])).toBe('virtio_blk\next4\n');
+    expect(renderModulesLoad([])).toBe('');
+  });
+  test.each([
+    ['mount', 'rootfs', '50-mount-root.sh', '/lib/ruckusrd/hooks/mount/50-rootfs-mount-root.sh'],
+    ['pre-pivot', 'overlay', '95-move-layers.sh', '/lib/ruckusrd/hooks/pre-pivot/95-overlay-move-layers.sh'],
+    ['early', 'a-b', '01-x-10-y.sh', '/lib/ruckusrd/hooks/early/01-a-b-x-10-y.sh'],
+  ])('hook %s/%s/%s installs as %s', (phase, module, file, want) => expect(hookInstallPath(phase, module, file)).toBe(want));
+  test.each(["''", "'", "a'b'c", '\n', ''])('shQuote %p is one single-quoted word', (s) => {
+    const q = shQuote(s);
+    expect(q.startsWith("'") && q.endsWith("'")).toBe(true);
+    expect(q.slice(1, -1).replaceAll("'\\''", '')).not.toContain("'");
+  });
+});
+
+describe('selectKernel edges', () => {
+  test('an exact version wins over its own prefix matches', () => {
+    expect(selectKernel(['6.1', '6.1.0-5', '6.10'], '6.1', 'x', '/')).toBe('6.1');
+  });
+  test('the prefix is a prefix, not a substring', () => {
+    expect(() => selectKernel(['6.1.0-56-amd64'], '56', 'x', '/b')).toThrow(
+      new UserError("kernel '56' is not installed under /b; installed: 6.1.0-56-amd64"),
+    );
+  });
+  test('ambiguity lists the matches sorted; errors list every installed version sorted', () => {
+    expect(() => selectKernel(['6.1.b', '6.1.a', '5.10'], '6.1', 'x', '/')).toThrow(new UserError("kernel '6.1' is ambiguous: 6.1.a, 6.1.b"));
+    expect(() => selectKernel(['b', 'a'], 'c', 'x', '/')).toThrow(new UserError("kernel 'c' is not installed under /; installed: a, b"));
+    expect(() => selectKernel(['b', 'a'], undefined, 'c', '/r')).toThrow(
+      new UserError('the running kernel c has no modules under /r; pick one with --kernel: a, b'),
+    );
+  });
+  test('no kernel at all says so', () => {
+    expect(() => selectKernel([], undefined, 'c', '/')).toThrow('pick one with --kernel: (none)');
+    expect(() => selectKernel([], '6', 'c', '/')).toThrow("kernel '6' is not installed under /; installed: (none)");
+  });
+  test('the running kernel is found when installed; a request overrides it', () => {
+    expect(selectKernel(['a', 'b'], undefined, 'b', '/')).toBe('b');
+    expect(selectKernel(['a', 'b'], 'a', 'b', '/')).toBe('a');
+  });
+});
+
+describe('config file lines', () => {
+  test.each([
+    ['# only a comment\n\n   \n\t# indented comment\n', {}],
+    ['compress=xz', { compress: 'xz' }],
+    ['  compress   =   gzip  ', { compress: 'gzip' }],
+    ['compress = "lz4"', { compress: 'lz4' }],
+    ["compress = 'none'", { compress: 'none' }],
+    ['ucode = "/a b"', { ucode: '/a b' }],
+    ["ucode = \"it's\"", { ucode: "it's" }],
+    ['ucode = "x\'', { ucode: '"x\'' }],
+    ['add = a,b  c\nadd = d', { add: ['a', 'b', 'c', 'd'] }],
+    ['add = ', { add: [] }],
+    ['modules = a\nmodules = b', { modules: ['b'] }],
+    ['modules = a\nmodules += b,c', { modules: ['a', 'b', 'c'] }],
+    ['no-ucode = yes', { noUcode: true }],
+    ['no-ucode = OFF', { noUcode: false }],
+    ['compress = xz\r', { compress: 'xz' }],
+  ] as [string, object][])('%p', (text, want) => {
+    expect(parseConfig(text, 'f')).toEqual(want);
+  });
+  test.each([
+    ['compress', "f:1: expected key = value, got: compress"],
+    ['= xz', 'f:1: expected key = value, got: = xz'],
+    ['1compress = xz', 'f:1: expected key = value'],
+    ['com press = xz', 'f:1: expected key = value'],
+    ['\n\ncompress: xz', 'f:3: expected key = value, got: compress: xz'],
+    ['bogus = 1', "f:1: unknown key 'bogus'; known keys: compress, modules, add, omit, second-stage, second-stage-placement, ucode, no-ucode"],
+    ['compress = rar', "f:1: invalid compress 'rar'; expected one of: zstd, gzip, xz, lz4, none"],
+    ['compress = "xz', "f:1: invalid compress '\"xz'"],
+    ['add = a\ncompress += xz', "f:2: '+=' needs a list key; compress takes one value"],
+    ['ucode =', 'f:1: ucode needs a value'],
+    ['ucode = ""', 'f:1: ucode needs a value'],
+    ['no-ucode = maybe', "f:1: invalid no-ucode 'maybe'; expected one of: yes, true, 1, on, no, false, 0, off"],
+  ])('%p is an error naming file and line', (text, message) => {
+    expect(() => parseConfig(text, 'f')).toThrow(UserError);
+    expect(() => parseConfig(text, 'f')).toThrow(message);
+  });
+});
+
+describe('buildRequest', () => {
+  test.each([
+    [undefined, 0], ['0', 0], ['1700000000', 1700000000], ['007', 7],
+  ] as [string | undefined, number][])('SOURCE_DATE_EPOCH %p is mtime %p', (epoch, mtime) => {
+    expect(buildRequest({ out: 'o' }, {}, { SOURCE_DATE_EPOCH: epoch }).mtime).toBe(mtime);
+  });
+  test.each(['', '-1', '1.5', ' 1', '1 ', '1e3', 'x'])('SOURCE_DATE_EPOCH %p is refused', (epoch) => {
+    expect(() => buildRequest({ out: 'o' }, {}, { SOURCE_DATE_EPOCH: epoch })).toThrow(
+      new UserError(`SOURCE_DATE_EPOCH must be a number of seconds, got '${epoch}'`),
+    );
+  });
+  test('the defaults, without a second stage', () => {
+    expect(buildRequest({ out: 'img' }, {}, {})).toEqual({
+      out: 'img', base: '/', kernel: undefined, force: false, dryRun: false, compress: 'zstd', secondStage: 'none',
+      placement: 'embedded', secondStageOut: 'img.stage2', modules: { defaults: [...DEFAULT_MODULES], modules: undefined, add: [], omit: [] },
+      ucode: undefined, mtime: 0,
+    });
+  });
+  test.each([
+    ['embedded', 'squash'], ['boot', 'storage-init'],
+  ])('a second stage placed %s adds the %s module to the defaults', (placement, module) => {
+    const r = buildRequest({ out: 'o', secondStage: 'erofs', secondStagePlacement: placement }, {}, {});
+    expect(r.modules.defaults).toEqual([...DEFAULT_MODULES, module]);
+    expect(DEFAULT_MODULES).not.toContain(module);
+  });
+  test('--modules replaces, --second-stage-out is taken as given, no-ucode is false', () => {
+    const r = buildRequest({ out: 'o', modules: ['base,kmod'], secondStageOut: '/boot/s2', noUcode: true }, { ucode: '/u' }, {});
+    expect([r.modules.modules, r.secondStageOut, r.ucode]).toEqual([['base', 'kmod'], '/boot/s2', false]);
+  });
+});
