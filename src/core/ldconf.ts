@@ -66,10 +66,11 @@ export function globToRegExp(component: string): RegExp {
     if (c === '*') re += '[^/]*';
     else if (c === '?') re += '[^/]';
     else if (c === '[') {
-      const end = component.indexOf(']', i + 2);
+      const end = component.indexOf(']', component[i + 1] === '!' ? i + 3 : i + 2);
       if (end < 0) re += '\\[';
       else {
-        const body = component.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+        // a `]` right after `[` or `[!` is a member, as glob(3) has it; in a RegExp class it must be escaped
+        const body = component.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\').replace(/]/g, '\\]');
         re += `[${body}]`;
         i = end;
       }

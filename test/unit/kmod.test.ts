@@ -4,7 +4,7 @@
 
 import { describe, expect, test } from 'bun:test';
 import * as kmod from '../../src/core/kmod.ts';
-import { findElfSection, parseModinfo } from '../../src/core/modinfo.ts';
+import { findElfSection, parseModinfo, parseModinfoRecords } from '../../src/core/modinfo.ts';
 import { makeElf, MODINFO } from './modelf.ts';
 
 const DEP = `kernel/fs/ext4/ext4.ko.zst: kernel/lib/crc16.ko.zst kernel/fs/mbcache.ko.zst kernel/fs/jbd2/jbd2.ko.zst
@@ -273,5 +273,68 @@ describe('renderer edges', () => {
     expect(kmod.renderModulesAlias(idx, subset)).toBe('# Aliases extracted from modules themselves.\nalias one a\n');
     expect(kmod.renderModulesSoftdep(idx, subset)).toBe('# Soft dependencies extracted from modules themselves.\n');
     expect(kmod.renderModulesBuiltin(idx)).toBe('');
+  });
+});
+
+describe('modinfo edges', () => {
+  const elf64 = (): Uint8Array<ArrayBuffer> =>
+    makeElf([{ name: '.text', data: new Uint8Array(3) }, { name: '.modinfo', data: new TextEncoder().encode('name=x\0firmware=a.bin\0') }], true, true);
+  const view = (b: Uint8Array<ArrayBuffer>): DataView => new DataView(b.buffer);
+  const shoff = (b: Uint8Array<ArrayBuffer>): number => Number(view(b).getBigUint64(0x28, true));
+  test('extended numbering: section count and string table index from section 0', () => {
+    const b = elf64();
+    const count = view(b).getUint16(0x3c, true);
+    const strndx = view(b).getUint16(0x3e, true);
+    view(b).setUint16(0x3c, 0, true);
+    view(b).setBigUint64(shoff(b) + 32, BigInt(count), true); // section 0's sh_size
+    view(b).setUint16(0x3e, 0xffff, true);
+    view(b).setUint32(shoff(b) + 40, strndx, true); // section 0's sh_link
+    expect(parseModinfo(b)).toMatchObject({ name: 'x', firmware: ['a.bin'] });
+  });
+  test('no section headers: no .modinfo, an empty answer', () => {
+    const b = elf64();
+    view(b).setBigUint64(0x28, 0n, true);
+    expect(findElfSection(b, '.modinfo')).toBeUndefined();
+    expect(parseModinfo(b)).toEqual({ name: undefined, firmware: [], softdep: [], depends: [], alias: [] });
+  });
+  test('a module without .modinfo gives an empty answer', () => {
+    expect(parseModinfo(makeElf([{ name: '.text', data: new Uint8Array(8) }], true, true)).firmware).toEqual([]);
+  });
+  test.each([
+    ['too short', () => new Uint8Array(51), 'not a valid ELF module: bad magic'],
+    ['bad magic', () => Object.assign(elf64(), { 1: 0x46 }), 'not a valid ELF module: bad magic'],
+    ['bad class', () => Object.assign(elf64(), { 4: 3 }), 'not a valid ELF module: unknown class or byte order'],
+    ['bad byte order', () => Object.assign(elf64(), { 5: 0 }), 'not a valid ELF module: unknown class or byte order'],
+    ['string table index past the sections', () => {
+      const b = elf64();
+      view(b).setUint16(0x3e, view(b).getUint16(0x3c, true), true);
+      return b;
+    }, 'not a valid ELF module: bad string table index'],
+    ['section headers past the end', () => {
+      const b = elf64();
+      view(b).setBigUint64(0x28, BigInt(b.length - 10), true);
+      return b;
+    }, 'not a valid ELF module: header out of bounds'],
+    ['a section past the end', () => {
+      const b = elf64();
+      const at = shoff(b) + 64 * 2; // .modinfo
+      view(b).setBigUint64(at + 32, BigInt(b.length), true);
+      return b;
+    }, 'not a valid ELF module: section out of bounds'],
+  ] as [string, () => Uint8Array, string][])('%s: %s', (_name, make, message) => {
+    expect(() => parseModinfo(make())).toThrow(message);
+  });
+  test('a section name must match whole, not as a prefix or suffix', () => {
+    const b = makeElf([{ name: '.modinfo.x', data: new TextEncoder().encode('name=a\0') }, { name: 'x.modinfo', data: new Uint8Array(1) }], true, true);
+    expect(findElfSection(b, '.modinfo')).toBeUndefined();
+    expect(findElfSection(b, '.modinfo.x')).toEqual(new TextEncoder().encode('name=a\0'));
+  });
+  test('records: without "=" or with an empty key are skipped; values keep their "="; depends splits on commas', () => {
+    const text = 'noequals\0=nokey\0alias=a=b\0depends=,x,,y,\0depends=\0softdep=pre: a\0name=\0firmware=f\0';
+    expect(parseModinfoRecords(new TextEncoder().encode(text))).toEqual([
+      ['alias', 'a=b'], ['depends', ',x,,y,'], ['depends', ''], ['softdep', 'pre: a'], ['name', ''], ['firmware', 'f'],
+    ]);
+    const b = makeElf([{ name: '.modinfo', data: new TextEncoder().encode(text) }], false, false);
+    expect(parseModinfo(b)).toEqual({ name: '', firmware: ['f'], softdep: ['pre: a'], depends: ['x', 'y'], alias: ['a=b'] });
   });
 });
