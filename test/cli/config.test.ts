@@ -33,6 +33,22 @@ function writeConf(base: string, files: Record<string, string>): void {
   for (const [name, text] of Object.entries(files)) writeFileSync(join(base, 'etc', name), text);
 }
 
+/**
+ * `count` empty .conf files in `dir` whose names sort differently from the order the directory lists
+ * them in (the file system's, e.g. ext4's hash order): reading them unsorted would then be seen.
+ * Returns the names in name order.
+ */
+function namesOutOfDirectoryOrder(dir: string, count: number): string[] {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const names = Array.from({ length: count }, (_, i) => `${i + 1}0-${attempt}-${Math.random().toString(36).slice(2, 8)}.conf`);
+    for (const n of [...names].reverse()) writeFileSync(join(dir, n), '');
+    const listed = readdirSync(dir).filter((n) => names.includes(n));
+    if (listed.join() !== names.join()) return names;
+    for (const n of names) rmSync(join(dir, n));
+  }
+  throw new Error(`${dir} lists files in name order every time: cannot test the sort`);
+}
+
 describe('bad config files: one error line naming the file and line', () => {
   /** Runs a build whose --base holds only `files`: the config is read before the kernel is looked for. */
   function withConf(files: Record<string, string>, ...args: string[]): Run {
@@ -87,19 +103,19 @@ describeNeeding(needs, 'config keys in a --base take effect; conf.d after mkruck
     writeFileSync(join(extra, 'lib/firmware/intel-ucode/06-55-04'), blob);
   });
 
-  /** Runs mkruckus in the base with `conf` as its config files; expects success. */
-  function inBase(conf: Record<string, string>, ...args: string[]): { cwd: string; r: Run } {
-    writeConf(base, conf);
+  /** Runs mkruckus in the base with `conf` as its config files (undefined: as they are); expects success. */
+  function inBase(conf: Record<string, string> | undefined, ...args: string[]): { cwd: string; r: Run } {
+    if (conf) writeConf(base, conf);
     const cwd = freshDir('confbuild');
     const r = runInBase(base, extra, ['--kernel', KARG, ...args, 'out.img'], cwd);
     if (r.code !== 0) throw new Error(`mkruckus in --base failed (${r.code}): ${r.stderr}`);
     return { cwd, r };
   }
-  function build(conf: Record<string, string>, ...args: string[]): Segment[] {
+  function build(conf: Record<string, string> | undefined, ...args: string[]): Segment[] {
     return inspect(join(inBase(conf, ...args).cwd, 'out.img'));
   }
   /** The `modules:` line and whether a second stage is planned, from --dry-run. */
-  function plan(conf: Record<string, string>, ...args: string[]): { modules: string; twoStage: boolean } {
+  function plan(conf: Record<string, string> | undefined, ...args: string[]): { modules: string; twoStage: boolean } {
     const { r } = inBase(conf, '--dry-run', ...args);
     return { modules: /^modules: (.*)$/m.exec(r.stdout)?.[1] ?? '', twoStage: /^second stage entries: \d+$/m.test(r.stdout) };
   }
@@ -113,22 +129,33 @@ describeNeeding(needs, 'config keys in a --base take effect; conf.d after mkruck
     expect(build(conf, '--compress', 'none').at(-1)!.compression).toBe('none');
   });
 
-  test('conf.d files apply in name order: a later scalar wins, lists accumulate', () => {
-    // Written in the reverse of name order, so that directory order would get it wrong too.
+  // Module sets are read from --dry-run's `modules:` line, dependencies included: squash,
+  // storage-init and kmod need base alone; rootfs and storage-all need kmod.
+  const set = (conf: Record<string, string> | undefined, ...args: string[]) => plan(conf, ...args).modules.split(' ').sort();
+
+  test('conf.d files apply in name order after mkruckus.conf: a later scalar or `modules =` wins, `+=` extends', () => {
+    const texts = ['compress = lz4\nmodules = storage-init\n', 'compress = gzip\nmodules += squash\n', 'compress = xz\n'];
+    const conf = { 'mkruckus.conf': 'compress = none\nmodules = rootfs\n' };
+    writeConf(base, conf);
+    const names = namesOutOfDirectoryOrder(join(base, 'etc/mkruckus.conf.d'), texts.length);
+    names.forEach((n, i) => writeFileSync(join(base, 'etc/mkruckus.conf.d', n), texts[i]!));
+    // In name order the last file sets xz; in any other order the last is another one, or `modules =`
+    // comes after `+=` and drops squash.
+    expect(build(undefined, '--modules', 'base').at(-1)!.compression).toBe('xz');
+    expect(set(undefined)).toEqual(['base', 'squash', 'storage-init']);
+    // Flags win: --modules replaces the files' list, --compress their value.
+    expect(set(undefined, '--modules', 'kmod')).toEqual(['base', 'kmod']);
+    expect(build(undefined, '--modules', 'base', '--compress', 'gzip').at(-1)!.compression).toBe('gzip');
+  });
+
+  test('add accumulates over mkruckus.conf and conf.d, and --add adds to it', () => {
     const conf = {
-      'mkruckus.conf.d/20-b.conf': 'compress = xz\nmodules += squash\nadd = storage-init\n',
-      'mkruckus.conf.d/10-a.conf': 'compress = lz4\nmodules = base\nadd = kmod\n',
-      'mkruckus.conf': 'compress = gzip\nmodules = rootfs\n',
+      'mkruckus.conf': 'modules = base\nadd = kmod\n',
+      'mkruckus.conf.d/10-a.conf': 'add = squash\n',
+      'mkruckus.conf.d/20-b.conf': 'add = storage-init\n',
     };
-    const set = (...args: string[]) => plan(conf, ...args).modules.split(' ').sort();
-    expect(build(conf, '--modules', 'base').at(-1)!.compression).toBe('xz');
-    // 10-a's `modules =` replaced mkruckus.conf's (no rootfs), 20-b's `+=` extended it (squash);
-    // `add` accumulated over both files (kmod, storage-init).
-    expect(set()).toEqual(['base', 'kmod', 'squash', 'storage-init']);
-    // --modules replaces the files' list; --add adds to the files' adds.
-    expect(set('--modules', 'rootfs')).toEqual(['base', 'kmod', 'rootfs', 'storage-init']);
-    expect(set('--modules', 'base', '--add', 'overlay')).toEqual(['base', 'kmod', 'overlay', 'rootfs', 'storage-init']);
-    expect(build(conf, '--modules', 'base', '--compress', 'gzip').at(-1)!.compression).toBe('gzip');
+    expect(set(conf)).toEqual(['base', 'kmod', 'squash', 'storage-init']);
+    expect(set(conf, '--add', 'storage-all')).toEqual(['base', 'kmod', 'squash', 'storage-all', 'storage-init']);
   });
 
   test('second-stage and second-stage-placement keys; the flag wins', () => {
