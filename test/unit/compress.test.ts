@@ -19,9 +19,11 @@ function run(cmd: string[], input: Uint8Array): Uint8Array {
   return new Uint8Array(r.stdout);
 }
 /** Text that compresses well, and noise that does not (so blocks of both raw and compressed kinds occur). */
-const TEXT = enc.encode('mkruckus initramfs '.repeat(4000));
-const NOISE = new Uint8Array(70_000).map((_, i) => (i * 2654435761) >>> 24);
-const DATA = concat(TEXT, NOISE, new Uint8Array(50_000));
+const TEXT = enc.encode('mkruckus initramfs '.repeat(1000));
+const NOISE = new Uint8Array(20_000).map((_, i) => (i * 2654435761) >>> 24);
+const DATA = concat(TEXT, NOISE, new Uint8Array(20_000));
+/** Past zstd's 128 KiB block limit, so a frame holds several blocks. */
+const LARGE = concat(NOISE, new Uint8Array(150_000), TEXT);
 
 describe('detectCompression', () => {
   test.each([
@@ -38,25 +40,25 @@ describe('decompressStream: where a stream ends', () => {
   const tail = new Uint8Array([0, 0, 0, 0, 0x30, 0x37, 0x30, 0x37]);
   const cases: [string, () => Uint8Array][] = [
     ['zstd from Bun (content size, no checksum)', () => Bun.zstdCompressSync(DATA)],
+    ['zstd, several blocks', () => Bun.zstdCompressSync(LARGE)],
     ['zstd from the tool, piped (no content size, checksum)', () => run(['zstd', '-q', '-c', '-3'], DATA)],
     ['zstd without checksum, fast', () => run(['zstd', '-q', '-c', '--no-check', '--fast=5'], DATA)],
     ['zstd of zeros (RLE blocks)', () => Bun.zstdCompressSync(new Uint8Array(400_000))],
-    ['two zstd frames', () => concat(Bun.zstdCompressSync(TEXT), run(['zstd', '-q', '-c'], concat(NOISE, new Uint8Array(50_000))))],
+    ['two zstd frames', () => concat(Bun.zstdCompressSync(TEXT), run(['zstd', '-q', '-c'], concat(NOISE, new Uint8Array(20_000))))],
     ['gzip', () => Bun.gzipSync(DATA)],
-    ['two gzip members', () => concat(Bun.gzipSync(TEXT), Bun.gzipSync(concat(NOISE, new Uint8Array(50_000))))],
+    ['two gzip members', () => concat(Bun.gzipSync(TEXT), Bun.gzipSync(concat(NOISE, new Uint8Array(20_000))))],
     ['xz crc32', () => run(['xz', '-c', '--check=crc32'], DATA)],
-    ['xz crc64, several blocks', () => run(['xz', '-c', '--check=crc64', '--block-size=40000'], DATA)],
+    ['xz crc64, several blocks', () => run(['xz', '-c', '--check=crc64', '--block-size=8000'], DATA)],
     ['xz sha256', () => run(['xz', '-c', '--check=sha256'], DATA)],
     ['lz4 legacy', () => run(['lz4', '-l', '-c'], DATA)],
   ];
   test.each(cases)('%s: whole data back, consumed up to the stream end', async (_name, make) => {
     const packed = make();
-    for (const lead of [0, 8]) {
-      const got = await decompressStream(concat(new Uint8Array(lead), packed, tail), lead);
-      expect(got.consumed).toBe(packed.length);
-      expect(got.exactEnd).toBe(true);
-      expect(Buffer.from(got.data).equals(Buffer.from(_name.startsWith('zstd of zeros') ? new Uint8Array(400_000) : DATA))).toBe(true);
-    }
+    const got = await decompressStream(concat(new Uint8Array(8), packed, tail), 8);
+    expect(got.consumed).toBe(packed.length);
+    expect(got.exactEnd).toBe(true);
+    const want = _name.startsWith('zstd of zeros') ? new Uint8Array(400_000) : _name.includes('several blocks') && _name.startsWith('zstd') ? LARGE : DATA;
+    expect(Buffer.from(got.data).equals(Buffer.from(want))).toBe(true);
   });
 
   test('skippable zstd frames after a frame belong to the stream', async () => {
@@ -122,7 +124,7 @@ describe('decompressStream: where a stream ends', () => {
   test.each(bad)('%s: ImageFormatError', async (_name, make, message) => {
     const attempt = decompressStream(make(), 0);
     await expect(attempt).rejects.toBeInstanceOf(ImageFormatError);
-    await expect(decompressStream(make(), 0)).rejects.toThrow(message);
+    await expect(attempt).rejects.toThrow(message);
   });
 });
 
