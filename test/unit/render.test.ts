@@ -6,6 +6,7 @@ import { parseConfig } from '../../src/core/config.ts';
 import { selectKernel } from '../../src/core/kernel.ts';
 import { hookInstallPath, renderBuildConf, renderModulesLoad } from '../../src/core/render.ts';
 import { buildRequest, DEFAULT_MODULES } from '../../src/core/request.ts';
+import { configKeys, defaultText, findConfigKey, findOption, isChoice, mergeOptions, optionField, splitList, withDefaults } from '../../src/core/options.ts';
 import { shQuote } from '../../src/core/shquote.ts';
 import { UserError } from '../../src/log.ts';
 
@@ -86,7 +87,7 @@ describe('config file lines', () => {
     ['1compress = xz', 'f:1: expected key = value'],
     ['com press = xz', 'f:1: expected key = value'],
     ['\n\ncompress: xz', 'f:3: expected key = value, got: compress: xz'],
-    ['bogus = 1', "f:1: unknown key 'bogus'; known keys: compress, modules, add, omit, second-stage, second-stage-placement, ucode, no-ucode"],
+    ['bogus = 1', `f:1: unknown key 'bogus'; known keys: ${configKeys().join(', ')}`],
     ['compress = rar', "f:1: invalid compress 'rar'; expected one of: zstd, gzip, xz, lz4, none"],
     ['compress = "xz', "f:1: invalid compress '\"xz'"],
     ['add = a\ncompress += xz', "f:2: '+=' needs a list key; compress takes one value"],
@@ -111,7 +112,7 @@ describe('buildRequest', () => {
     );
   });
   test('the defaults, without a second stage', () => {
-    expect(buildRequest({ out: 'img' }, {}, {})).toEqual({
+    expect(buildRequest({ out: 'img' }, {}, {})).toMatchObject({
       out: 'img', base: '/', kernel: undefined, force: false, dryRun: false, compress: 'zstd', secondStage: 'none',
       placement: 'embedded', secondStageOut: 'img.stage2', modules: { defaults: [...DEFAULT_MODULES], modules: undefined, add: [], omit: [] },
       ucode: undefined, mtime: 0,
@@ -127,5 +128,49 @@ describe('buildRequest', () => {
   test('--modules replaces, --second-stage-out is taken as given, no-ucode is false', () => {
     const r = buildRequest({ out: 'o', modules: ['base,kmod'], secondStageOut: '/boot/s2', noUcode: true }, { ucode: '/u' }, {});
     expect([r.modules.modules, r.secondStageOut, r.ucode]).toEqual([['base', 'kmod'], '/boot/s2', false]);
+  });
+});
+
+describe('option table helpers', () => {
+  test('mergeOptions checks choices for callers other than the CLI, lists item by item', () => {
+    expect(() => mergeOptions({ compress: 'rar' }, {})).toThrow(new UserError("invalid --compress 'rar'; expected one of: zstd, gzip, xz, lz4, none"));
+    expect(() => mergeOptions({}, { secondStage: 'ext4' })).toThrow("invalid --second-stage 'ext4'");
+    expect(mergeOptions({}, {})).toEqual({});
+  });
+  test('mergeOptions: an unset flag leaves the file value; append lists without flags keep the file items', () => {
+    expect(mergeOptions({ add: undefined }, { add: ['a'], compress: 'xz' })).toEqual({ add: ['a'], compress: 'xz' });
+    expect(mergeOptions({ add: ['b, c'] }, {})).toEqual({ add: ['b', 'c'] });
+    expect(mergeOptions({ noUcode: false }, { ucode: 'u' })).toEqual({ noUcode: false, ucode: 'u' });
+    expect(mergeOptions({ ucode: 'f' }, { noUcode: true })).toEqual({ ucode: 'f' });
+  });
+  test('withDefaults: copies of the table lists, given values win, undefined does not', () => {
+    const a = withDefaults({});
+    a.modules.push('mutated');
+    expect(withDefaults({}).modules).toEqual(['base', 'kmod', 'rootfs', 'overlay']);
+    expect(withDefaults({ compress: 'xz', base: undefined })).toMatchObject({ compress: 'xz', base: '/' });
+  });
+  test('small helpers', () => {
+    expect(optionField('second-stage-placement')).toBe('secondStagePlacement');
+    expect(optionField('base')).toBe('base');
+    expect(splitList(['a, b', ' c ', '', 'd,,e'])).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(splitList(undefined)).toBeUndefined();
+    expect(findOption('compress')?.default).toBe('zstd');
+    expect(findOption('nope')).toBeUndefined();
+    expect(findConfigKey('second-stage')?.name).toBe('second-stage');
+    expect(findConfigKey('second-stage-out')).toBeUndefined();
+    const compress = findOption('compress')!;
+    expect([isChoice(compress, 'xz'), isChoice(compress, 'rar'), isChoice(compress, ['xz', 'gzip']), isChoice(compress, ['xz', 'rar'])]).toEqual([
+      true, false, true, false,
+    ]);
+    expect(isChoice(findOption('base')!, 'anything')).toBe(true);
+  });
+  test('defaultText: the computed text, a value in code, a list joined, nothing for false or empty', () => {
+    expect(defaultText(findOption('compress')!)).toBe('`zstd`');
+    expect(defaultText(findOption('modules')!)).toBe('`base kmod rootfs overlay`');
+    expect(defaultText(findOption('add')!)).toBeUndefined();
+    expect(defaultText(findOption('force')!)).toBeUndefined();
+    expect(defaultText(findOption('no-ucode')!)).toBeUndefined();
+    expect(defaultText(findOption('second-stage-out')!)).toBe('`OUT.stage2`');
+    expect(defaultText({ name: 'x', type: 'boolean', default: true, help: '' })).toBe('`true`');
   });
 });
