@@ -39,3 +39,29 @@ test('renderStage2Conf leaves out what a placement does not use', () => {
   const text = renderStage2Conf({ type: 'erofs', placement: 'boot', dev: 'UUID=1', path: '/boot/x.stage2', size: 3, sha256: 'ab', dirs: ['etc', 'usr'] });
   expect(text).toBe('type=erofs\nplacement=boot\ndev=UUID=1\npath=/boot/x.stage2\nsize=3\nsha256=ab\ndirs=etc usr\n');
 });
+
+describe('stage edges', () => {
+  test('overlay directories: only top-level directories that hold something, sorted, once', () => {
+    const entries = [
+      e('plan', { kind: 'dir', path: '/usr' }),
+      e('plan', { kind: 'dir', path: '/etc' }),
+      e('m', { kind: 'symlink', path: '/bin', target: 'usr/bin' }),
+      e('m', { kind: 'bytes', path: '/var/x', mode: 0o644, data: bytes('') }),
+      e('m', { kind: 'bytes', path: '/lib/a/b', mode: 0o644, data: bytes('') }),
+      e('m', { kind: 'bytes', path: '/lib/c', mode: 0o644, data: bytes('') }),
+    ];
+    expect(overlayDirs(entries)).toEqual(['lib', 'var']);
+    expect(overlayDirs([])).toEqual([]);
+  });
+  test('an entry whose content differs from the first stage goes to the second; a directory always does', () => {
+    const first = [e('m', { kind: 'symlink', path: '/a', target: 'x' }), e('plan', { kind: 'dir', path: '/d' })];
+    const full = [e('m', { kind: 'symlink', path: '/a', target: 'y' }), e('plan', { kind: 'dir', path: '/d' }), e('m', { kind: 'dir', path: '/new' })];
+    expect(secondStageEntries(full, first).map((x) => x.item.path)).toEqual(['/a', '/d', '/new']);
+    expect(secondStageEntries(first, first).map((x) => x.item.path)).toEqual(['/d']);
+  });
+  test('stage2.conf for the embedded placement, a zero size kept, empty dirs left out', () => {
+    expect(renderStage2Conf({ type: 'squashfs', placement: 'embedded', image: '/usr/lib/ruckusrd/stage2.img', size: 0, sha256: '00', dirs: [] })).toBe(
+      'type=squashfs\nplacement=embedded\nimage=/usr/lib/ruckusrd/stage2.img\nsize=0\nsha256=00\n',
+    );
+  });
+});
