@@ -1,11 +1,9 @@
 #!/usr/bin/env bun
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Entry point: static command registration and the single error → exit code handler.
-import yargs, { type Argv, type CommandModule, type MiddlewareFunction } from 'yargs';
+import yargs, { type Argv, type CommandModule } from 'yargs';
 import { createCommand, yargsOptions } from './cli/create.ts';
 import { inspectCommand } from './cli/inspect.ts';
-import { removeCommand, updateCommand } from './cli/update.ts';
-import { checkOutName, commandNames } from './core/command-names.ts';
 import { invokedAs, layerCommands } from './cli/layers.ts';
 import { GLOBAL_OPTIONS } from './core/options.ts';
 import type { CreateFlags } from './core/request.ts';
@@ -22,12 +20,8 @@ export function cli(argv: string[], create: CommandModule<object, CreateFlags> =
     .usage('$0 [create] [options] OUT.img\n$0 inspect IMG\n$0 sqsh-init|sqsh-commit|sqsh-merge|layers|layer build …')
     .command(create)
     .command(inspectCommand)
-    .command(updateCommand)
-    .command(removeCommand)
     .command(layerCommands)
     .options(yargsOptions(GLOBAL_OPTIONS, { global: true }))
-    // OUT of the default command is never a command's name or a typo of one (command-names.ts).
-    .middleware(checkOut as unknown as MiddlewareFunction)
     .version(VERSION)
     // `--no-ucode` is a flag of its own: with negation on, yargs reads it as `--ucode=false`, and
     // `--no-ucode --ucode F` becomes ucode = [false, 'F'] instead of a conflict.
@@ -42,11 +36,6 @@ export function cli(argv: string[], create: CommandModule<object, CreateFlags> =
     })
     .help()
     .wrap(Math.min(100, process.stdout.columns ?? 100));
-}
-
-/** yargs calls a middleware with the parsed words and itself (its command table names the commands). */
-function checkOut(a: { _: (string | number)[]; out?: unknown }, y: unknown): void {
-  if ((a._.length === 0 || a._[0] === 'create') && typeof a.out === 'string') checkOutName(a.out, commandNames(y));
 }
 
 export async function main(argv: string[]): Promise<number> {
