@@ -117,7 +117,7 @@ async function stage2Items(req: BuildRequest, second: PlanEntry[], image: Uint8A
   const info =
     req.placement === 'embedded'
       ? { ...common, placement: 'embedded' as const, image: EMBEDDED_STAGE2_PATH }
-      : { ...common, placement: 'boot' as const, ...(await readBootLocation(req.secondStageOut)) };
+      : { ...common, placement: 'boot' as const, ...(await readBootLocation(req.secondStageOut, req.base, req.secondStageBoot)) };
   if (info.placement === 'boot' && !info.dev) warn(`no filesystem UUID for ${req.secondStageOut}: boot with stage2_dev=`);
   const conf: OwnedItem = {
     owner: 'mkruckus',

@@ -4,6 +4,8 @@
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { createCommand, yargsOptions } from './cli/create.ts';
 import { inspectCommand } from './cli/inspect.ts';
+import { removeCommand, updateCommand } from './cli/update.ts';
+import { checkOutName, commandNames } from './core/command-names.ts';
 import { invokedAs, layerCommands } from './cli/layers.ts';
 import { GLOBAL_OPTIONS } from './core/options.ts';
 import type { CreateFlags } from './core/request.ts';
@@ -15,11 +17,13 @@ import { VERSION } from './version.ts';
  * command line parses to without building (test/unit/options.test.ts).
  */
 export function cli(argv: string[], create: CommandModule<object, CreateFlags> = createCommand): Argv {
-  return yargs(argv)
+  const y = yargs(argv)
     .scriptName(invokedAs())
-    .usage('$0 [create] [options] OUT.img\n$0 inspect IMG\n$0 sqsh-init|sqsh-commit|sqsh-merge|layers|layer build …')
+    .usage('$0 [create] [options] OUT.img\n$0 inspect IMG\n$0 update [-k VER|--all] [--dest PATTERN]\n$0 remove -k VER\n$0 sqsh-init|sqsh-commit|sqsh-merge|layers|layer build …')
     .command(create)
     .command(inspectCommand)
+    .command(updateCommand)
+    .command(removeCommand)
     .command(layerCommands)
     .options(yargsOptions(GLOBAL_OPTIONS, { global: true }))
     .version(VERSION)
@@ -36,6 +40,12 @@ export function cli(argv: string[], create: CommandModule<object, CreateFlags> =
     })
     .help()
     .wrap(Math.min(100, process.stdout.columns ?? 100));
+  // OUT of the default command is never a command's name or a typo of one (command-names.ts). The
+  // names are read now: inside a command, yargs' command table is reset.
+  const names = commandNames(y);
+  return y.middleware((a) => {
+    if ((a._.length === 0 || a._[0] === 'create') && typeof a.out === 'string') checkOutName(a.out, names);
+  });
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -83,12 +83,38 @@ export const OPTIONS = [
     doc: 'where `boot` placement writes the second stage',
   },
   {
+    // Where the file will be when the first stage looks for it, when that differs from where it is
+    // written: a kernel-install staging area, or a --base tree that becomes a disk later.
+    name: 'second-stage-boot-path', type: 'string', arg: 'PATH', defaultText: 'its path on the filesystem it is written to (`findmnt`)',
+    help: 'path of the /boot second stage on its device at boot',
+    doc: 'the path the first stage records for the `boot` second stage, on its device at boot (`stage2_path=` overrides it at boot)',
+  },
+  {
+    name: 'second-stage-boot-dev', type: 'string', arg: 'DEV', config: 'second-stage-boot-dev',
+    defaultText: 'the UUID of the filesystem it is written to, unless that is a directory of --base',
+    help: 'device holding the /boot second stage at boot (UUID=..., LABEL=..., /dev/...)',
+    doc: 'the device the first stage records for the `boot` second stage (`UUID=`, `LABEL=`, `PARTUUID=`, `/dev/NAME`; `stage2_dev=` overrides it at boot)',
+  },
+  {
     name: 'ucode', type: 'string', arg: 'FILE', config: 'ucode', conflicts: 'no-ucode', complete: 'file',
     defaultText: "the base's `/lib/firmware/{intel,amd}-ucode`",
     help: 'early microcode cpio to prepend',
     doc: 'prepend FILE (an uncompressed microcode cpio)',
   },
   { name: 'no-ucode', type: 'boolean', config: 'no-ucode', conflicts: 'ucode', help: 'no early microcode', doc: 'prepend no microcode at all' },
+] as const satisfies readonly OptionSpec[];
+
+/**
+ * Options of `update` only (besides the build options). Not config keys: the kernel hooks give
+ * their own destination, and `--all` is a per-run choice.
+ */
+export const UPDATE_OPTIONS = [
+  { name: 'all', type: 'boolean', conflicts: 'kernel', help: 'update every installed kernel', doc: '`update`: every kernel installed under --base (default: the newest)' },
+  {
+    name: 'dest', type: 'string', arg: 'PATTERN', default: '/boot/initrd.img-{kver}', complete: 'file',
+    help: 'update/remove: image path under --base, {kver} is the kernel version',
+    doc: '`update` and `remove`: the image of each kernel, a path under --base where `{kver}` is the kernel version; its second stage is `PATTERN.stage2`',
+  },
 ] as const satisfies readonly OptionSpec[];
 
 /** Options of every command; main.ts registers them. */

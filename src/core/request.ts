@@ -31,6 +31,8 @@ export interface BuildRequest {
   placement: Placement;
   /** where the /boot placement writes the second stage (default OUT.stage2) */
   secondStageOut: string;
+  /** what the first stage records for the /boot second stage, when given (else found from where it is written) */
+  secondStageBoot: { path?: string; dev?: string };
   modules: { defaults: string[]; modules?: string[]; add: string[]; omit: string[] };
   /** an early microcode cpio to prepend; `false` for none; undefined: the base's microcode */
   ucode?: string | false;
@@ -55,6 +57,7 @@ export function buildRequest(flags: CreateFlags, file: FileConfig, env: Record<s
     secondStage: o.secondStage,
     placement: o.secondStagePlacement,
     secondStageOut: o.secondStageOut ?? `${flags.out}.stage2`,
+    secondStageBoot: { path: o.secondStageBootPath, dev: o.secondStageBootDev },
     // `modules` given (by a flag or a file) replaces the default set.
     modules: { defaults, modules: given.modules, add: o.add, omit: o.omit },
     ucode: o.noUcode ? false : o.ucode,

@@ -4,6 +4,7 @@
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
+import { isValidParam } from '../core/params.ts';
 import type { PlanEntry } from '../core/plan.ts';
 import { UserError } from '../log.ts';
 import { probeTool, runMkfs } from './tools.ts';
@@ -56,12 +57,32 @@ export async function runMakeSecondStage(
   }
 }
 
-/** The filesystem holding `file` as `UUID=...` plus the file's path on it, for the first stage. */
-export async function readBootLocation(file: string): Promise<{ dev?: string; path: string }> {
+/** Filesystems that are gone at boot: a second stage recorded on one of them could never be found. */
+const VOLATILE = new Set(['tmpfs', 'ramfs', 'devtmpfs', 'proc', 'sysfs', 'overlay']);
+const within = (dir: string, path: string): boolean => path === dir || path.startsWith(dir === '/' ? '/' : `${dir}/`);
+
+/**
+ * Where the first stage will find `file` at boot: the device (`UUID=...`) and the path on it.
+ * `given` (the --second-stage-boot-* options) wins. Otherwise the filesystem holding the file tells:
+ * when it is mounted inside `base` (or base is /), its UUID and the path on it; when `base` is a
+ * mere directory of that filesystem (a tree that becomes a disk later), the path under `base` and
+ * no device (that filesystem is not the base's at boot). A file on a tmpfs is refused: nothing
+ * will be there at boot (a kernel-install staging area is one; its hook gives the boot path).
+ */
+export async function readBootLocation(file: string, base = '/', given: { path?: string; dev?: string } = {}): Promise<{ dev?: string; path: string }> {
   const abs = resolve(file);
-  const { ok, stdout } = await probeTool(['findmnt', '-n', '-P', '-o', 'UUID,TARGET', '-T', dirname(abs)]);
-  const uuid = ok ? /UUID="([^"]+)"/.exec(stdout)?.[1] : undefined;
-  const target = ok ? /TARGET="([^"]+)"/.exec(stdout)?.[1] : undefined;
-  const path = target ? '/' + relative(target, abs) : abs;
-  return { dev: uuid ? `UUID=${uuid}` : undefined, path };
+  const root = resolve(base);
+  const { ok, stdout } = await probeTool(['findmnt', '-n', '-P', '-o', 'UUID,TARGET,FSTYPE', '-T', dirname(abs)]);
+  const field = (name: string) => (ok ? new RegExp(`${name}="([^"]*)"`).exec(stdout)?.[1] || undefined : undefined);
+  const [uuid, target, fstype] = [field('UUID'), field('TARGET'), field('FSTYPE')];
+  if (given.path === undefined && fstype !== undefined && VOLATILE.has(fstype)) {
+    throw new UserError(`the second stage ${file} is on a ${fstype}, which does not exist at boot; give --second-stage-boot-path (and --second-stage-boot-dev)`);
+  }
+  const mountInBase = target !== undefined && within(root, target);
+  const fsRoot = target === undefined || (!mountInBase && within(root, abs)) ? root : target;
+  const path = given.path ?? '/' + relative(fsRoot, abs);
+  const dev = given.dev ?? (fsRoot === target && uuid ? `UUID=${uuid}` : undefined);
+  if (!isValidParam('stage2_path', path)) throw new UserError(`the second stage's boot path '${path}' is not an absolute path the first stage accepts (letters, digits, ._+-/, no ..)`);
+  if (dev !== undefined && !isValidParam('stage2_dev', dev)) throw new UserError(`invalid second stage boot device '${dev}'; expected UUID=, LABEL=, PARTUUID=, PARTLABEL= or /dev/NAME`);
+  return { dev, path };
 }

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// One `update`/`remove` at a time per system: an flock(2) on a lock file. The kernel drops the
+// lock when the holder dies (even by SIGKILL), so there is no stale lock to clean up, unlike a
+// pid file. Bun has no flock, so it is called through bun:ffi.
+import { dlopen, FFIType } from 'bun:ffi';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { info, UserError } from '../log.ts';
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const LIBCS = ['libc.so.6', 'libc.musl-x86_64.so.1', 'libc.musl-aarch64.so.1'];
+
+type Flock = (fd: number, op: number) => number;
+let flockFn: Flock | undefined;
+
+function loadFlock(): Flock {
+  if (flockFn) return flockFn;
+  for (const name of LIBCS) {
+    try {
+      const lib = dlopen(name, { flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } });
+      flockFn = (fd, op) => lib.symbols.flock(fd, op);
+      return flockFn;
+    } catch {
+      // the next C library name
+    }
+  }
+  throw new UserError(`cannot load flock from the C library (tried ${LIBCS.join(', ')})`);
+}
+
+export interface Lock {
+  release(): void;
+}
+
+/**
+ * Takes an exclusive lock on `path`, waiting for it as long as another process holds it. The wait
+ * polls with LOCK_NB so that the event loop (and with it the signal handlers) keeps running.
+ */
+export async function acquireLock(path: string, pollMs = 100): Promise<Lock> {
+  const flock = loadFlock();
+  mkdirSync(dirname(path), { recursive: true });
+  let fd: number;
+  try {
+    fd = openSync(path, 'a', 0o600);
+  } catch (err) {
+    throw new UserError(`cannot open the lock file ${path}: ${(err as Error).message}`);
+  }
+  let told = false;
+  while (flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+    if (!told) info(`waiting for ${path}: another mkruckus update or remove is running`);
+    told = true;
+    await Bun.sleep(pollMs);
+  }
+  return { release: () => closeSync(fd) };
+}
