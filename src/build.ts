@@ -21,6 +21,7 @@ import { readPlanEntries } from './host/pack.ts';
 import { readBootLocation, runMakeSecondStage } from './host/stage2.ts';
 import { listBusyboxApplets } from './host/tools.ts';
 import { readEarlyMicrocode } from './host/ucode.ts';
+import { checkUkiFiles, wrapInUki } from './host/uki.ts';
 import { step, warn } from './log.ts';
 import { VERSION } from './version.ts';
 
@@ -45,6 +46,7 @@ interface Resolved {
 export async function build(req: BuildRequest): Promise<BuildResult> {
   const twoStage = req.secondStage !== 'none';
   if (!req.dryRun) checkOutputAbsent(req.out, req.force);
+  if (!req.dryRun && req.uki) checkUkiFiles(req.uki);
   if (!req.dryRun && twoStage && req.placement === 'boot') checkOutputAbsent(req.secondStageOut, req.force);
   const r = await resolveBuild(req);
   const kmods = await step('resolve kernel modules', () => planKmods(req, r, r.modules));
@@ -70,7 +72,9 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
   const ucode = await step('early microcode', () => readEarlyMicrocode(req.base, req.ucode, req.mtime));
   // The second stage lands first: a new OUT never points at a missing or older second stage.
   if (twoStage && req.placement === 'boot') await step('write second stage', () => writeAtomic(req.secondStageOut, [stage2], 0o644));
-  await step('write output', () => writeAtomic(req.out, [ucode, packed], 0o644));
+  // With --uki the image becomes the UKI's .initrd, and the UKI (signed and checked) is what is written.
+  const out = req.uki ? await step('make UKI', () => wrapInUki(req.base, r.kernelVersion, req.uki!, [ucode, packed])) : [ucode, packed];
+  await step('write output', () => writeAtomic(req.out, out, 0o644));
   const sizes = { ucode: ucode.length, cpio: cpio.length, compressed: packed.length, stage2: stage2.length };
   return { ...result, plan, secondStage: second, sizes };
 }

@@ -102,6 +102,33 @@ export const OPTIONS = [
     doc: 'prepend FILE (an uncompressed microcode cpio)',
   },
   { name: 'no-ucode', type: 'boolean', config: 'no-ucode', conflicts: 'ucode', help: 'no early microcode', doc: 'prepend no microcode at all' },
+  {
+    name: 'uki', type: 'boolean', config: 'uki', default: false,
+    help: 'write OUT as a unified kernel image (an EFI stub with kernel, initramfs, cmdline)',
+    doc: 'write OUT as a unified kernel image: the EFI stub, the kernel, the initramfs, `.cmdline`, `.osrel`, `.uname` (and `.splash`) in one PE file',
+  },
+  {
+    name: 'uki-stub', type: 'string', arg: 'FILE', config: 'uki-stub', complete: 'file',
+    defaultText: "the base's `/usr/lib/systemd/boot/efi/linuxx64.efi.stub` (`systemd-boot-efi`)",
+    help: 'EFI stub of the UKI', doc: 'the EFI stub the UKI is built on (`--uki`)',
+  },
+  {
+    // Not a config key: the kernel image differs per kernel, as OUT does.
+    name: 'kernel-image', type: 'string', arg: 'FILE', complete: 'file', defaultText: "the base's `/boot/vmlinuz-KVER`",
+    help: 'kernel image of the UKI', doc: 'the kernel image put in the UKI (`--uki`)',
+  },
+  {
+    name: 'cmdline', type: 'string', arg: 'TEXT', config: 'cmdline', defaultText: "the base's `/etc/kernel/cmdline`",
+    help: 'kernel command line embedded in the UKI',
+    doc: 'the kernel command line embedded in the UKI (`--uki`); under Secure Boot it is the only one',
+  },
+  { name: 'splash', type: 'string', arg: 'FILE', config: 'splash', complete: 'file', help: 'BMP splash image of the UKI', doc: 'a BMP image shown by the stub while booting (`--uki`)' },
+  {
+    name: 'sign-key', type: 'string', arg: 'KEY', config: 'sign-key', complete: 'file',
+    help: 'sign the UKI with this private key (PEM, with --sign-cert)',
+    doc: 'sign the UKI (Authenticode, `sbsign`) with this PEM private key; the signature is checked with `sbverify` before OUT is replaced. Needs `--sign-cert`',
+  },
+  { name: 'sign-cert', type: 'string', arg: 'CERT', config: 'sign-cert', complete: 'file', help: 'certificate of --sign-key (PEM)', doc: 'the PEM certificate of `--sign-key`' },
 ] as const satisfies readonly OptionSpec[];
 
 /**

@@ -2,7 +2,7 @@
 // Flags and config files → one validated BuildRequest. Which options exist, their defaults and how
 // flags and files merge is the option table's (options.ts); this only shapes the result for build().
 import { UserError } from '../log.ts';
-import { mergeOptions, optionChoices, withDefaults, type ChoiceOf, type FileConfig, type OptionValues } from './options.ts';
+import { mergeOptions, optionChoices, optionField, withDefaults, type ChoiceOf, type FileConfig, type OptionValues } from './options.ts';
 
 export { splitList } from './options.ts';
 
@@ -37,6 +37,35 @@ export interface BuildRequest {
   /** an early microcode cpio to prepend; `false` for none; undefined: the base's microcode */
   ucode?: string | false;
   mtime: number;
+  /** --uki: OUT is a unified kernel image around the initramfs (files are host paths; unset: from the base) */
+  uki?: UkiRequest;
+}
+
+export interface UkiRequest {
+  stub?: string;
+  kernelImage?: string;
+  cmdline?: string;
+  splash?: string;
+  sign?: { key: string; cert: string };
+}
+
+const UKI_ONLY = ['uki-stub', 'kernel-image', 'cmdline', 'splash', 'sign-key', 'sign-cert'] as const;
+
+/** The --uki part of the request; a UKI-only flag without --uki, or half a key pair, is an error. */
+function ukiRequest(flags: CreateFlags, o: ReturnType<typeof withDefaults>): UkiRequest | undefined {
+  if (!o.uki) {
+    const stray = UKI_ONLY.find((n) => (flags as Record<string, unknown>)[optionField(n)] !== undefined);
+    if (stray) throw new UserError(`--${stray} needs --uki`);
+    return undefined;
+  }
+  if ((o.signKey === undefined) !== (o.signCert === undefined)) throw new UserError('--sign-key and --sign-cert go together');
+  return {
+    stub: o.ukiStub,
+    kernelImage: o.kernelImage,
+    cmdline: o.cmdline,
+    splash: o.splash,
+    ...(o.signKey !== undefined && o.signCert !== undefined ? { sign: { key: o.signKey, cert: o.signCert } } : {}),
+  };
 }
 
 export function buildRequest(flags: CreateFlags, file: FileConfig, env: Record<string, string | undefined>): BuildRequest {
@@ -62,5 +91,6 @@ export function buildRequest(flags: CreateFlags, file: FileConfig, env: Record<s
     modules: { defaults, modules: given.modules, add: o.add, omit: o.omit },
     ucode: o.noUcode ? false : o.ucode,
     mtime: epoch === undefined ? 0 : Number(epoch),
+    uki: ukiRequest(flags, o),
   };
 }
