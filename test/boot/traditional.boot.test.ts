@@ -133,7 +133,7 @@ describe.if(canBoot)('traditional root (QEMU)', () => {
     const rescue = Number(/UPTIME-([\d.]+)-END/.exec(r.console)?.[1]);
     // A contract bound, not a benchmark: each try loads drivers, so a count of tries overshoots.
     expect(rescue - mountPhase).toBeGreaterThanOrEqual(10);
-    expect(rescue - mountPhase).toBeLessThan(16);
+    expect(rescue - mountPhase).toBeLessThan(14);
   });
 
   test('rootwait: waits past rootdelay= for a missing device, without a fatal', async () => {

@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BIN, ensureBinary, ROOT } from '../binary.ts';
 
-export const ROOT = join(import.meta.dir, '../..');
-export const BIN = join(ROOT, 'dist/mkruckus');
+export { BIN, ensureBinary, ROOT };
 export const CI = process.env.CI === 'true';
 
 /** Kernel versions with a modules.dep under BASE/lib/modules, as mkruckus sees them. */
@@ -144,16 +144,3 @@ function probeOverlay(): boolean {
 }
 export const CAN_OVERLAY = probeOverlay();
 
-/** Newest modification time under the inputs of the binary. */
-function newestSource(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return Math.max(st.mtimeMs, ...readdirSync(path).map((n) => newestSource(join(path, n))));
-}
-
-export function ensureBinary(): void {
-  const inputs = ['src', 'modules', 'templates', 'scripts', 'package.json'].map((p) => join(ROOT, p));
-  if (existsSync(BIN) && statSync(BIN).mtimeMs >= Math.max(...inputs.map(newestSource))) return;
-  const r = Bun.spawnSync([process.execPath, 'run', 'build'], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' });
-  if (r.exitCode !== 0) throw new Error(`bun run build failed:\n${r.stdout}${r.stderr}`);
-}
