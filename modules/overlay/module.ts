@@ -6,9 +6,14 @@ export default defineModule({
   description: 'assemble an OverlayFS root from squashfs/erofs layers (sqsh_layers), RuckusRD style',
   depends: ['base', 'kmod', 'rootfs'],
   kernelModules: ['overlay', 'squashfs', 'erofs', 'loop'],
-  files: [{ from: 'layers.sh', to: '/lib/ruckusrd/layers.sh' }],
+  files: [
+    { from: 'layers.sh', to: '/lib/ruckusrd/layers.sh' },
+    { from: 'layerops.sh', to: '/lib/ruckusrd/layerops.sh' },
+  ],
+  // /init finishes a pending sqsh-commit of a persistent upper (hooks/55): it squashes the upper.
+  optionalBinaries: ['mksquashfs'],
   hooks: {
-    mount: ['60-assemble-layers.sh'],
+    mount: ['55-finish-layer-ops.sh', '60-assemble-layers.sh'],
     'pre-pivot': ['20-mount-var-layer.sh', '30-stamp-hostname.sh', '95-move-layer-mounts.sh'],
   },
   params: [

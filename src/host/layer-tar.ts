@@ -4,7 +4,7 @@
 // tar2sqfs (squashfs-tools-ng). Nothing is unpacked into a tree for squashfs output.
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { type Entry, fromHeader, HostileEntry } from '../layers/entries.ts';
@@ -28,22 +28,41 @@ export async function tarFileSource(path: string, label = path): Promise<TarSour
   };
 }
 
+export interface DirOptions {
+  /** GNU tar --exclude patterns, relative to the directory (`./upper`) */
+  exclude?: string[];
+  /** stay on the directory's filesystem (mount points stay as empty directories) */
+  oneFileSystem?: boolean;
+  /** a live root: files changing while read (GNU tar's exit status 1) are accepted */
+  live?: boolean;
+}
+
+/**
+ * A tool's stdout as a stream that ends only once the tool exited with an accepted status, so a
+ * failing tool is an error of the reader, never a silently short archive.
+ */
+export function toolStream(argv: string[], okCodes: number[] = [0]): Readable {
+  const out = new PassThrough();
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  child.stdout.pipe(out, { end: false });
+  child.on('error', (e) => out.destroy(new UserError(`cannot run ${argv[0]}: ${e.message}`)));
+  child.on('close', (code) => {
+    if (okCodes.includes(code ?? -1)) out.end();
+    else out.destroy(new UserError(`${argv[0]} failed: ${err.trim().split('\n').at(-1)}`));
+  });
+  return out;
+}
+
 /** A directory as GNU tar sees it: names sorted, numeric owners, xattrs (opaque markers) kept. */
-export function dirSource(dir: string): TarSource {
-  return {
-    label: dir,
-    open: () => {
-      const child = spawn('tar', [
-        '-C', dir, '--sort=name', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--format=pax', '-cf', '-', '.',
-      ], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let err = '';
-      child.stderr.on('data', (d) => (err += d));
-      child.on('close', (code) => {
-        if (code !== 0) child.stdout.destroy(new UserError(`tar of ${dir} failed: ${err.trim()}`));
-      });
-      return child.stdout;
-    },
-  };
+export function dirSource(dir: string, opts: DirOptions = {}): TarSource {
+  const argv = [
+    'tar', '-C', dir, '--sort=name', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--format=pax',
+    ...(opts.oneFileSystem ? ['--one-file-system'] : []), ...(opts.exclude ?? []).map((e) => `--exclude=${e}`),
+    '-cf', '-', '.',
+  ];
+  return { label: dir, open: () => toolStream(argv, opts.live ? [0, 1] : [0]) };
 }
 
 /** Calls `each` for every member in order with its index and body; the body must be consumed. */

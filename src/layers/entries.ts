@@ -41,6 +41,8 @@ export interface Limits {
   allowDevices: boolean;
   /** the sum of all file sizes may not exceed this */
   maxBytes: number;
+  /** a system's own root or layers: symlinks are whatever it had (they resolve inside it at boot) */
+  trustSymlinks?: boolean;
 }
 
 export const DEFAULT_LIMITS: Limits = { allowDevices: false, maxBytes: 64 * 2 ** 30 };
@@ -129,7 +131,7 @@ export function checkEntries(entries: readonly (Entry | null)[], limits: Limits 
       if (target === undefined) throw new HostileEntry(e.path, `hard link to ${e.linkname}, not an earlier member`);
       if (target === 'directory') throw new HostileEntry(e.path, 'hard link to a directory');
     }
-    if (e.type === 'symlink' && symlinkEscapes(e.path, e.linkname)) {
+    if (e.type === 'symlink' && !limits.trustSymlinks && symlinkEscapes(e.path, e.linkname)) {
       throw new HostileEntry(e.path, `symlink ${e.linkname} points outside the root`);
     }
     if ((e.type === 'character-device' || e.type === 'block-device') && !isWhiteout(e) && !limits.allowDevices) {
