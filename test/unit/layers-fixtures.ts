@@ -22,11 +22,11 @@ export async function makeTar(members: Member[]): Promise<Uint8Array> {
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** An OCI image layout archive (as `skopeo copy … oci-archive:` writes) of these layers, bottom first. */
-export async function makeOciArchive(layers: Member[][]): Promise<Uint8Array> {
+export async function makeOciArchive(layers: (Member[] | Uint8Array)[]): Promise<Uint8Array> {
   const blobs: [string, Uint8Array][] = [];
   const descs = [];
   for (const l of layers) {
-    const gz = gzipSync(await makeTar(l));
+    const gz = gzipSync(l instanceof Uint8Array ? l : await makeTar(l));
     blobs.push([sha(gz), gz]);
     descs.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${sha(gz)}`, size: gz.length });
   }

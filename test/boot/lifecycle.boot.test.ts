@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Layer lifecycle (SPEC §3, issue 8) on the Debian kernel in QEMU:
+// - CI: a container image (OCI archive, made here) → `layer build` → the layers and ruckusrd.conf
+//   on a root disk → booted;
+// - a RuckusRD user: traditional root → sqsh-init → layered; change → sqsh-commit → a power cut
+//   while /init squashes the upper → the next boot finishes it → sqsh-merge → fewer layers, the
+//   same files, deletions still in force.
+// The guest runs the real binary: dist/mkruckus, GNU tar, tar2sqfs and sqfs2tar sit on a second
+// disk (/tools, another filesystem, so sqsh-init leaves it out); their libraries are copied into
+// the root (/lib, /lib64), which is busybox-static otherwise.
+import { beforeAll, describe, expect, test } from 'bun:test';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { BIN } from '../binary.ts';
+import { makeOciArchive } from '../unit/layers-fixtures.ts';
+import { buildImage } from './build.ts';
+import { makeExt4, makeGuestRoot, randomToken, run, tempDir } from './disks.ts';
+import { boot, canBoot, section } from './qemu.ts';
+
+const END = /=== end\n/;
+const TOOLS = ['tar', 'tar2sqfs', 'sqfs2tar'];
+let dir = '';
+let img = '';
+
+/** The action's KEY=value lines. */
+function report(consoleText: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of section(consoleText, 'action').matchAll(/^([A-Z_0-9]+)=(.*)$/gm)) out[m[1]!] = m[2]!.trim();
+  return out;
+}
+
+const PRELUDE = `
+mkdir -p /tools && mount -t ext4 -o ro /dev/vdb /tools
+export PATH=/tools/bin:$PATH HOME=/tmp
+echo "MODE=$(sed -n 's/^mode=//p' /run/ruckusrd/state)"
+echo "STACK=$(sed -n 's/^layers=//p' /run/ruckusrd/state)"
+echo "UPPER=$(ls -A /mnt/root-true/upper/upper 2>/dev/null | tr '\\n' ' ')"
+echo "NEW=$(cat /etc/new 2>/dev/null)"
+echo "KEPT=$(cat /etc/kept)"
+[ -e /etc/gone ] && echo GONE=present || echo GONE=gone
+`;
+
+const ACTIONS = {
+  init: `${PRELUDE}
+mkruckus sqsh-init --reboot base /dev/vda; echo "RC=$?"
+echo "CONF=$(grep -v '^#' /ruckusrd.conf | tr '\\n' ' ')"
+sync`,
+  commit: `${PRELUDE}
+echo new > /etc/new && echo changed > /etc/kept && rm /etc/gone
+mkruckus sqsh-commit --reboot c1; echo "RC=$?"
+echo "JOURNAL=$(grep -c . /mnt/root-true/ruckusrd.journal)"
+sync`,
+  merge: `${PRELUDE}
+mkruckus sqsh-merge 2 all; echo "RC=$?"
+mkruckus layers
+sync`,
+  check: `${PRELUDE}
+echo "LAST=$(grep ^result= /mnt/root-true/ruckusrd.last)"
+echo "OPT=$(ls /opt | tr '\\n' ' ')"
+mkruckus layers`,
+};
+
+/** /tools: the binary and the tools it runs; their libraries into the root tree. */
+function makeTools(tools: string, root: string): void {
+  mkdirSync(join(tools, 'bin'), { recursive: true });
+  copyFileSync(BIN, join(tools, 'bin/mkruckus'));
+  const paths = [BIN, ...TOOLS.map((t) => run(['sh', '-c', `command -v ${t}`]).trim())];
+  for (const t of TOOLS) copyFileSync(run(['sh', '-c', `command -v ${t}`]).trim(), join(tools, 'bin', t));
+  run(['chmod', '755', ...[...TOOLS, 'mkruckus'].map((t) => join(tools, 'bin', t))]);
+  const libs = new Set<string>();
+  for (const p of paths) for (const m of run(['ldd', p]).matchAll(/(\/[^\s]+\.so[^\s]*)/g)) libs.add(m[1]!);
+  for (const lib of libs) {
+    const real = run(['readlink', '-f', lib]).trim();
+    mkdirSync(join(root, dirname(lib)), { recursive: true });
+    copyFileSync(real, join(root, lib));
+  }
+}
+
+describe.if(canBoot)('layer lifecycle (QEMU)', () => {
+  let rootDisk = '';
+  let toolsDisk = '';
+  let token = '';
+  beforeAll(() => {
+    dir = tempDir('lifecycle');
+    token = randomToken();
+    const root = join(dir, 'root');
+    makeGuestRoot(root, token, ACTIONS);
+    for (const d of ['mnt/root-true', 'opt', 'tools']) mkdirSync(join(root, d), { recursive: true });
+    writeFileSync(join(root, 'etc/kept'), 'base\n');
+    writeFileSync(join(root, 'etc/gone'), 'base\n');
+    const tools = join(dir, 'tools');
+    makeTools(tools, root);
+    rootDisk = join(dir, 'root.img');
+    makeExt4(root, rootDisk, { sizeMB: 160 });
+    toolsDisk = join(dir, 'tools.img');
+    makeExt4(tools, toolsDisk, { sizeMB: 256 });
+    img = buildImage(join(dir, 'initrd.img'));
+  });
+  const disks = () => [{ file: rootDisk }, { file: toolsDisk, readonly: true }];
+  const bootWith = (action: string, until = END) =>
+    boot({ initrd: img, append: `root=/dev/vda rw test.action=${action}`, disks: disks(), until, memoryMB: 1024, timeoutMs: 300_000 });
+
+  test('traditional → sqsh-init: the next boot is layered on the new layer, without a bootloader change', async () => {
+    const a = await bootWith('init');
+    expect(section(a.console, 'token').trim()).toBe(token);
+    expect(report(a.console)).toMatchObject({ MODE: 'traditional', RC: '0', CONF: 'sqsh_layers=base' });
+    expect(section(a.console, 'action')).toContain('kernel command line (if you keep layers there): root=/dev/vda sqsh_layers=base');
+    const b = await bootWith('commit');
+    expect(section(b.console, 'token').trim()).toBe(token);
+    expect(report(b.console)).toMatchObject({ MODE: 'layered', STACK: 'base', KEPT: 'base', GONE: 'present', RC: '0' });
+    expect(Number(report(b.console).JOURNAL)).toBeGreaterThan(3);
+  }, 900_000);
+
+  test('sqsh-commit: a power cut while /init squashes the upper; the next boot finishes, nothing lost', async () => {
+    const cut = await bootWith('none', /ruckusrd: layer-op: commit-squash\n/);
+    expect(cut.console).toContain('finishing layer operation: commit c1');
+    expect(cut.console).not.toContain('=== token');
+    const d = await bootWith('merge');
+    expect(d.fatal).toBeUndefined();
+    expect(d.console).toContain('ruckusrd: layer-op: commit-finished');
+    expect(d.console).not.toContain('layer-op: commit-squash-written'); // recorded before the cut
+    expect(report(d.console)).toMatchObject({ MODE: 'layered', STACK: 'c1:base', UPPER: '', NEW: 'new', KEPT: 'changed', GONE: 'gone', RC: '0' });
+    expect(section(d.console, 'action')).toContain('merged c1:base into all');
+  }, 900_000);
+
+  test('sqsh-merge: the next boot has one layer, the same files, the deletion in force', async () => {
+    const e = await bootWith('check');
+    expect(report(e.console)).toMatchObject({ MODE: 'layered', STACK: 'all', UPPER: '', NEW: 'new', KEPT: 'changed', GONE: 'gone', LAST: 'result=done' });
+    expect(section(e.console, 'action')).toMatch(/all +squashfs/);
+  }, 900_000);
+
+  test('layer build from a two-layer OCI archive (a deletion, an opaque dir) boots as sqsh_layers from its ruckusrd.conf', async () => {
+    const root = join(dir, 'oci-root');
+    makeGuestRoot(root, token, ACTIONS);
+    for (const d of ['mnt/root-true', 'tools']) mkdirSync(join(root, d), { recursive: true });
+    mkdirSync(join(root, 'opt/old'), { recursive: true });
+    writeFileSync(join(root, 'opt/old/file'), 'old\n');
+    writeFileSync(join(root, 'etc/kept'), 'base\n');
+    writeFileSync(join(root, 'etc/gone'), 'base\n');
+    makeTools(join(dir, 'oci-tools'), root);
+    const baseTar = Bun.spawnSync(['tar', '-C', root, '--numeric-owner', '-cf', '-', '.']).stdout;
+    const oci = join(dir, 'image.oci.tar');
+    writeFileSync(oci, await makeOciArchive([
+      new Uint8Array(baseTar),
+      [{ name: 'etc/.wh.gone', body: '' }, { name: 'opt/', type: 'directory' }, { name: 'opt/.wh..wh..opq', body: '' }, { name: 'opt/new', body: 'n' }, { name: 'etc/new', body: 'new\n' }],
+    ]));
+    const top = join(dir, 'oci-top');
+    mkdirSync(top);
+    const out = run([BIN, 'layer', 'build', 'img', '--from', oci, '--out', top, '--conf', join(top, 'ruckusrd.conf')]);
+    expect(out).toBe('sqsh_layers=img-2:img-1\n');
+    const first = await Bun.file(join(top, 'img-2.sqsh')).bytes();
+    run([BIN, 'layer', 'build', 'img', '--from', oci, '--out', top, '--force']);
+    expect(Buffer.compare(first, await Bun.file(join(top, 'img-2.sqsh')).bytes())).toBe(0);
+    rootDisk = join(dir, 'oci-root.img');
+    makeExt4(top, rootDisk, { sizeMB: 96 });
+    toolsDisk = join(dir, 'oci-tools.img');
+    makeExt4(join(dir, 'oci-tools'), toolsDisk, { sizeMB: 256 });
+    const r = await bootWith('check');
+    expect(section(r.console, 'token').trim()).toBe(token);
+    expect(report(r.console)).toMatchObject({ MODE: 'layered', STACK: 'img-2:img-1', NEW: 'new', KEPT: 'base', GONE: 'gone', OPT: 'new' });
+  }, 900_000);
+});
