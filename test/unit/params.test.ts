@@ -33,7 +33,7 @@ const CASES: Record<Exclude<ParamKind, 'name'>, { ok: string[]; bad: string[] }>
     ok: ['512M', '2G', '50%', '1024', '1k', '1K', '1m', '1g', '0'],
     bad: ['', 'M', '%', '2T', '2GB', '-1', '1.5G', ' 2G', '2G ', 'G2', '2%%', '100x'],
   },
-  number: { ok: ['0', '10', '007'], bad: ['', '1s', '-1', '1.0', ' 1', '1 ', 'a1', '1e3'] },
+  number: { ok: ['0', '10', '999999'], bad: ['007', '08', '00', '1000000', '', '1s', '-1', '1.0', ' 1', '1 ', 'a1', '1e3'] },
   abspath: {
     ok: ['/', '/sbin/init', '/a-b/c_d.e+f', '/a..b', '/a/.b'],
     bad: ['', 'sbin/init', './init', '/a/../b', '/..', '/a/..', '/a b', '/a;b', '/a$b', '/a\\b', '/a:b', '/a*'],
@@ -84,6 +84,23 @@ describe('the table', () => {
     expect(findParam('root')).toEqual({ name: 'root', kind: 'device', help: 'the root device', cmdlineOnly: true });
     expect(findParam('ram_layer')?.kind).toBe('size');
     expect(findParam('ro')?.cmdlineOnly).toBeUndefined();
+  });
+
+  test('every parameter says what it is for', () => {
+    expect(PARAMS.filter((p) => p.help.trim() === '').map((p) => p.name)).toEqual([]);
+  });
+
+  // The contract with templates/lib/params.sh: which parameters /init accepts, how it validates each,
+  // and which it takes from the command line only. A change here is a change of the boot interface.
+  test('the allowlist /init reads, golden', () => {
+    expect(renderParamsAllowlist()).toBe(
+      ['root device cmdline', 'rootfstype fstype cmdline', 'rootflags options cmdline', 'ro flag', 'rw flag', 'rootwait flag cmdline',
+        'rootdelay number cmdline', 'init abspath', 'shell flag cmdline', 'maint flag', 'quiet flag cmdline', 'verbose flag cmdline',
+        'modules-early list cmdline', 'blacklist list cmdline', 'sqsh_layers names', 'sqsh_layerdir relpath', 'sqsh_layerdev device',
+        'sqshfstype fstype', 'ram_layer size', 'to_ram flag', 'overlayflags options', 'root_true_rw flag', 'var_layer sizeordevice',
+        'fwdev devices cmdline', 'modinject flag', 'hoststamp flag', 'initramsys flag cmdline', 'stage2_dev device cmdline',
+        'stage2_path abspath cmdline'].map((l) => `${l}\n`).join(''),
+    );
   });
 
   test('the allowlist has one `name kind [cmdline]` line per parameter, in table order', () => {
