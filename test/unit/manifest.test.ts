@@ -184,3 +184,7 @@ describe('buildPlan: two modules at one path', () => {
     expect(plan.map((e) => [e.owner, e.item.path])).toEqual([['plan', '/etc'], ['m2', '/etc/a']]);
   });
 });
+
+test('hook phases, in the order /init runs them (README "Build modules")', () => {
+  expect(HOOK_PHASES).toEqual(['stage2', 'early', 'devices', 'mount', 'pre-pivot', 'emergency']);
+});

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 import { describe, expect, test } from 'bun:test';
 import type { PlanEntry } from '../../src/core/plan.ts';
-import { overlayDirs, renderStage2Conf, secondStageEntries } from '../../src/core/stages.ts';
+import { EMBEDDED_STAGE2_PATH, overlayDirs, renderStage2Conf, secondStageEntries } from '../../src/core/stages.ts';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const e = (owner: string, item: PlanEntry['item']): PlanEntry => ({ owner, item });
@@ -64,4 +64,10 @@ describe('stage edges', () => {
       'type=squashfs\nplacement=embedded\nimage=/usr/lib/ruckusrd/stage2.img\nsize=0\nsha256=00\n',
     );
   });
+});
+
+test('the embedded second stage lives where README says', async () => {
+  const readme = await Bun.file(new URL('../../README.md', import.meta.url)).text();
+  expect(EMBEDDED_STAGE2_PATH).toBe('/usr/lib/ruckusrd/stage2.img');
+  expect(readme).toContain(`\`${EMBEDDED_STAGE2_PATH}\``);
 });
