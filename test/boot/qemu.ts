@@ -47,6 +47,8 @@ export interface BootOptions {
   interact?: { when: RegExp; text: string }[];
   timeoutMs?: number;
   memoryMB?: number;
+  /** QEMU's -cpu (default qemu64); `max` gives TCG guests AVX2, which the compiled Bun binary needs */
+  cpu?: string;
 }
 
 export interface BootResult {
@@ -62,6 +64,7 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
   const argv = [
     QEMU, '-nodefaults', '-display', 'none', '-no-reboot', '-accel', 'tcg',
     '-m', String(opts.memoryMB ?? 512), '-smp', '1', '-serial', 'stdio', '-monitor', 'none',
+    ...(opts.cpu ? ['-cpu', opts.cpu] : []),
     '-kernel', kernel.vmlinuz, '-initrd', opts.initrd,
     '-append', `console=ttyS0 panic=-1 oops=panic loglevel=4 ${opts.append}`,
     ...(opts.disks ?? []).flatMap((d) => [
