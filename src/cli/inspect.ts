@@ -4,6 +4,8 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { readImageFile, type ImageEntry, type ImageEntryType, type ImageSegment } from '../archive/read.ts';
 import { readSecondStage, type SecondStageReport } from '../host/inspect-stage2.ts';
+import { readUkiFile } from '../host/uki-read.ts';
+import { renderUkiReport, type UkiReport } from '../uki/read.ts';
 
 export interface InspectOptions {
   json?: boolean;
@@ -23,7 +25,7 @@ const TYPE_CHARS: Record<ImageEntryType, string> = {
 const MODULE_RE = /^(\/usr)?\/lib\/modules\/[^/]+\/.+\.ko(\.(xz|zst|gz))?$/;
 const HOOK_RE = /^(\/usr)?\/lib\/ruckusrd\/hooks\//;
 
-export function renderInspect(segments: readonly ImageSegment[], opts: InspectOptions = {}, stage2?: SecondStageReport): string {
+export function renderInspect(segments: readonly ImageSegment[], opts: InspectOptions = {}, stage2?: SecondStageReport, uki?: UkiReport): string {
   // The second stage's files count as one more layer of the tree (it is laid over the first at boot).
   const all = stage2 ? [...segments, { entries: stage2.entries } as ImageSegment] : segments;
   const modules = listPaths(all, (e) => e.type === 'file' && MODULE_RE.test(e.path));
@@ -31,9 +33,10 @@ export function renderInspect(segments: readonly ImageSegment[], opts: InspectOp
   if (opts.json) {
     // File contents (present only when the caller asked readImage for them) do not belong in a listing.
     const plain = segments.map((s) => ({ ...s, entries: s.entries.map(({ data: _data, ...rest }) => rest) }));
-    return JSON.stringify({ segments: plain, secondStage: stage2, kernelModules: modules, hooks }, null, 2) + '\n';
+    return JSON.stringify({ uki, segments: plain, secondStage: stage2, kernelModules: modules, hooks }, null, 2) + '\n';
   }
-  const lines: string[] = [];
+  // A UKI's own parts first; its initramfs is then listed like any image.
+  const lines: string[] = uki ? renderUkiReport(uki) : [];
   segments.forEach((segment, i) => {
     lines.push(renderSegmentTitle(segment, i + 1));
     for (const entry of segment.entries) lines.push('  ' + renderEntry(entry));
@@ -91,19 +94,20 @@ interface InspectArgs {
 
 function builder(y: Argv): Argv<InspectArgs> {
   return y
-    .positional('image', { type: 'string', describe: 'the initramfs image to read', demandOption: true })
+    .positional('image', { type: 'string', describe: 'the initramfs image (or unified kernel image) to read', demandOption: true })
     .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of text' }) as unknown as Argv<InspectArgs>;
 }
 
 export const inspectCommand: CommandModule<{}, InspectArgs> = {
   command: 'inspect <image>',
-  describe: 'list the segments, files, kernel modules and hooks of an initramfs image',
+  describe: 'list the segments, files, kernel modules and hooks of an initramfs image or a UKI (its sections, cmdline, signature)',
   builder,
   handler: async (args: ArgumentsCamelCase<InspectArgs>) => {
     // readImageFile turns a missing file or a non-initramfs into a one-line UserError.
-    const segments = await readImageFile(args.image, { data: true });
+    const uki = await readUkiFile(args.image);
+    const segments = uki ? uki.segments : await readImageFile(args.image, { data: true });
     const stage2 = await readSecondStage(args.image, segments);
-    await writeStdout(renderInspect(segments, { json: args.json }, stage2));
+    await writeStdout(renderInspect(segments, { json: args.json }, stage2, uki?.report));
   },
 };
 

@@ -38,8 +38,16 @@ export const FATAL = /ruckusrd: fatal: [^\n]*\n/;
 const FATAL_GRACE_MS = 3000;
 
 export interface BootOptions {
+  /** the initramfs given to -kernel (unused with `firmware`) */
   initrd: string;
+  /** the command line after the fixed console/panic settings (unused with `firmware`: a UKI carries its own) */
   append: string;
+  /**
+   * Boot through OVMF instead of -kernel/-initrd: `esp` (a FAT image holding \EFI\BOOT\BOOTX64.EFI)
+   * is the first disk; `vars` is written by the firmware, so give each boot its own copy. Secure Boot
+   * needs the secboot `code`, SMM and a secure flash, as QEMU documents.
+   */
+  firmware?: { code: string; vars: string; esp: string; secureBoot?: boolean };
   disks?: { file: string; readonly?: boolean; format?: 'raw' }[];
   /** stop as soon as this appears on the console (the VM is then killed) */
   until?: RegExp;
@@ -65,8 +73,10 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
     QEMU, '-nodefaults', '-display', 'none', '-no-reboot', '-accel', 'tcg',
     '-m', String(opts.memoryMB ?? 512), '-smp', '1', '-serial', 'stdio', '-monitor', 'none',
     ...(opts.cpu ? ['-cpu', opts.cpu] : []),
-    '-kernel', kernel.vmlinuz, '-initrd', opts.initrd,
-    '-append', `console=ttyS0 panic=-1 oops=panic loglevel=4 ${opts.append}`,
+    ...(opts.firmware ? firmwareArgs(opts.firmware) : [
+      '-kernel', kernel.vmlinuz, '-initrd', opts.initrd,
+      '-append', `console=ttyS0 panic=-1 oops=panic loglevel=4 ${opts.append}`,
+    ]),
     ...(opts.disks ?? []).flatMap((d) => [
       '-drive', `file=${d.file},format=raw,if=virtio${d.readonly ? ',readonly=on' : ''}`,
     ]),
@@ -110,6 +120,16 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
   output += await new Response(proc.stderr).text().catch(() => '');
   const text = output.replaceAll('\r', '');
   return { console: text, fatal: FATAL.exec(text)?.[0].trim(), timedOut, exitCode };
+}
+
+function firmwareArgs(fw: NonNullable<BootOptions['firmware']>): string[] {
+  const secure = fw.secureBoot ? ['-machine', 'q35,smm=on', '-global', 'driver=cfi.pflash01,property=secure,value=on'] : ['-machine', 'q35'];
+  return [
+    ...secure,
+    '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${fw.code}`,
+    '-drive', `if=pflash,format=raw,unit=1,file=${fw.vars}`,
+    '-drive', `file=${fw.esp},format=raw,if=virtio`,
+  ];
 }
 
 /** Text between `=== NAME` and the next `=== ` line printed by the guest init. */

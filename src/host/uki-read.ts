@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// `inspect` of a unified kernel image: the UKI report (src/uki/read.ts) and the segments of the
+// initramfs in its .initrd section, read like any image.
+import { readFileSync } from 'node:fs';
+import { ImageFormatError, readImage, type ImageSegment } from '../archive/read.ts';
+import { UserError } from '../log.ts';
+import { PeFormatError } from '../uki/pe.ts';
+import { isPe, readUki, type UkiReport } from '../uki/read.ts';
+
+/** The UKI at `path` with its initramfs' segments; undefined when the file is not a PE image. */
+export async function readUkiFile(path: string): Promise<{ report: UkiReport; segments: ImageSegment[] } | undefined> {
+  let head: Uint8Array;
+  try {
+    head = readFileSync(path);
+  } catch {
+    return undefined; // readImageFile reports a missing or unreadable file in its own words
+  }
+  if (!isPe(head)) return undefined;
+  try {
+    const { report, initrd } = readUki(head);
+    const segments = initrd ? await readImage(initrd, { data: true }) : [];
+    return { report, segments };
+  } catch (err) {
+    if (err instanceof PeFormatError) throw new UserError(`${path} is not a valid PE image: ${err.message}`);
+    if (err instanceof ImageFormatError) throw new UserError(`${path}: the .initrd section is not a valid initramfs: ${err.message}`);
+    throw err;
+  }
+}

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// `--uki` through the compiled binary: reproducible with SOURCE_DATE_EPOCH, written atomically (a
+// failed signing leaves the previous OUT and no temporary file), signed so that sbverify accepts it,
+// the key's secret in neither the image nor the log, and `inspect` agreeing with objdump -h and
+// sbverify --list about what the file holds.
+import { describe, expect, test } from 'bun:test';
+import { createPrivateKey } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeNeeding, missing } from '../unit/need.ts';
+import { buildOk, expectUserError, freshDir, haveKernel, inspect, KARG, leftovers, run, sh, sha256, useScratch } from './helpers.ts';
+
+const STUB = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub';
+const NEEDS = missing(STUB, 'sbsign', 'sbverify', 'objdump', 'openssl');
+const CMDLINE = 'root=LABEL=uki-test ro quiet';
+const EPOCH = { SOURCE_DATE_EPOCH: '1700000000' };
+
+interface UkiJson {
+  uki: {
+    sections: { name: string; virtualAddress: number; fileOffset: number; size: number }[];
+    uname: string;
+    cmdline?: string;
+    osrel?: Record<string, string>;
+    signatures: { subject: string; issuer: string; valid: boolean; problem?: string }[];
+  };
+}
+
+function inspectUki(file: string): UkiJson['uki'] {
+  const r = run(['inspect', '--json', file]);
+  if (r.code !== 0) throw new Error(`inspect failed: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as UkiJson).uki;
+}
+
+function makeKey(dir: string, cn: string): { key: string; cert: string } {
+  const key = join(dir, `${cn}.key`);
+  const cert = join(dir, `${cn}.pem`);
+  const r = sh(['openssl', 'req', '-new', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${cn}/`]);
+  if (!r.ok) throw new Error(r.out);
+  return { key, cert };
+}
+
+describe.if(haveKernel)('--uki', () => describeNeeding(NEEDS, '--uki (compiled binary)', () => {
+  useScratch();
+
+  test('two builds with SOURCE_DATE_EPOCH are byte-identical; objdump -h and inspect agree', () => {
+    const dir = freshDir('repro');
+    buildOk(dir, 'a.efi', '--uki', '--cmdline', CMDLINE, '--no-ucode');
+    const r = run(['--kernel', KARG, '--uki', '--cmdline', CMDLINE, '--no-ucode', 'b.efi'], { cwd: dir, env: EPOCH });
+    expect(r.code).toBe(0);
+    const c = run(['--kernel', KARG, '--uki', '--cmdline', CMDLINE, '--no-ucode', 'c.efi'], { cwd: dir, env: EPOCH });
+    expect(c.code).toBe(0);
+    expect(sha256(join(dir, 'b.efi'))).toBe(sha256(join(dir, 'c.efi')));
+    const u = inspectUki(join(dir, 'b.efi'));
+    const dump = [...sh(['objdump', '-h', join(dir, 'b.efi')]).out.matchAll(/^\s*\d+\s+(\S+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)/gm)];
+    expect(dump.map((m) => [m[1], parseInt(m[2]!, 16), parseInt(m[3]!, 16), parseInt(m[4]!, 16)]))
+      .toEqual(u.sections.map((s) => [s.name, s.size, s.virtualAddress, s.fileOffset]));
+    expect(u.sections.map((s) => s.name).slice(-5)).toEqual(['.osrel', '.cmdline', '.uname', '.initrd', '.linux']);
+    expect(u.cmdline).toBe(CMDLINE);
+    expect(u.uname).toStartWith(KARG);
+    expect(u.osrel?.ID).toBe(readFileSync('/etc/os-release', 'utf8').match(/^ID=(.*)$/m)![1]!.replace(/"/g, ''));
+    expect(u.signatures).toEqual([]);
+    expect(sh(['sbverify', '--list', join(dir, 'b.efi')]).out).toContain('No signature table present');
+  });
+
+  test('the .initrd is the image a plain build writes: same segments, same files', () => {
+    const dir = freshDir('initrd');
+    expect(run(['--kernel', KARG, '--uki', '--cmdline', CMDLINE, 'u.efi'], { cwd: dir, env: EPOCH }).code).toBe(0);
+    expect(run(['--kernel', KARG, 'plain.img'], { cwd: dir, env: EPOCH }).code).toBe(0);
+    expect(inspect(join(dir, 'u.efi'))).toEqual(inspect(join(dir, 'plain.img')));
+    expect(run(['inspect', join(dir, 'u.efi')]).stdout).toContain(`command line: ${CMDLINE}`);
+  });
+
+  test('signed: sbverify accepts it, inspect names the signer as sbverify does, the secret key is nowhere', () => {
+    const dir = freshDir('signed');
+    const { key, cert } = makeKey(dir, 'mkruckus uki test');
+    const r = buildOk(dir, 'signed.efi', '--uki', '--cmdline', CMDLINE, '--sign-key', key, '--sign-cert', cert, '--verbose');
+    const out = join(dir, 'signed.efi');
+    expect(sh(['sbverify', '--cert', cert, out]).out).toContain('Signature verification OK');
+    const sig = inspectUki(out).signatures;
+    expect(sig).toHaveLength(1);
+    expect(sig[0]).toMatchObject({ subject: 'CN=mkruckus uki test', issuer: 'CN=mkruckus uki test', valid: true });
+    expect(sh(['sbverify', '--list', out]).out).toContain(' - subject: /CN=mkruckus uki test');
+    // The private exponent and the PEM text: in neither the image nor anything printed.
+    const d = Buffer.from(createPrivateKey(readFileSync(key)).export({ format: 'jwk' }).d!, 'base64url');
+    const image = readFileSync(out);
+    expect(image.includes(d.subarray(0, 32))).toBe(false);
+    const pemBody = readFileSync(key, 'utf8').split('\n')[1]!;
+    expect(image.includes(Buffer.from(pemBody))).toBe(false);
+    expect(r.stdout + r.stderr).not.toContain(pemBody);
+    expect(r.stdout + r.stderr).toContain('make UKI');
+  });
+
+  test('a signing failure leaves the previous OUT byte for byte, no temporary file anywhere', () => {
+    const dir = freshDir('atomic');
+    const tmp = freshDir('tmpdir');
+    const { cert } = makeKey(dir, 'one');
+    const other = makeKey(dir, 'two');
+    writeFileSync(join(dir, 'out.efi'), 'previous\n');
+    const before = sha256(join(dir, 'out.efi'));
+    // A key that does not belong to the certificate: sbsign refuses, nothing is written.
+    const r = run(['--kernel', KARG, '--uki', '--cmdline', CMDLINE, '--force', '--sign-key', other.key, '--sign-cert', cert, 'out.efi'], { cwd: dir, env: { TMPDIR: tmp } });
+    expectUserError(r, /sbsign failed/);
+    expect(sha256(join(dir, 'out.efi'))).toBe(before);
+    expect(leftovers(dir)).toEqual([]);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  test('one-line errors: UKI flags without --uki, half a key pair, a missing stub, a kernel that is not EFI-bootable', () => {
+    const dir = freshDir('errors');
+    expectUserError(run(['--kernel', KARG, '--cmdline', 'x', 'o.img'], { cwd: dir }), /--cmdline needs --uki/);
+    expectUserError(run(['--kernel', KARG, '--uki', '--sign-key', '/etc/hostname', 'o.efi'], { cwd: dir }), /--sign-key and --sign-cert go together/);
+    expectUserError(run(['--kernel', KARG, '--uki', '--uki-stub', '/nonexistent.stub', 'o.efi'], { cwd: dir }), /--uki-stub: cannot read \/nonexistent.stub/);
+    expectUserError(run(['--kernel', KARG, '--uki', '--cmdline', 'x', '--kernel-image', '/etc/os-release', 'o.efi'], { cwd: dir }), /not EFI-bootable/);
+    expect(existsSync(join(dir, 'o.efi'))).toBe(false);
+    expect(existsSync(join(dir, 'o.img'))).toBe(false);
+  });
+}));
