@@ -48,6 +48,8 @@ export interface BootOptions {
    * needs the secboot `code`, SMM and a secure flash, as QEMU documents.
    */
   firmware?: { code: string; vars: string; esp: string; secureBoot?: boolean };
+  /** the kernel image (default: the host's newest, `kernel`) */
+  vmlinuz?: string;
   disks?: { file: string; readonly?: boolean; format?: 'raw' }[];
   /** stop as soon as this appears on the console (the VM is then killed) */
   until?: RegExp;
@@ -74,7 +76,7 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
     '-m', String(opts.memoryMB ?? 512), '-smp', '1', '-serial', 'stdio', '-monitor', 'none',
     ...(opts.cpu ? ['-cpu', opts.cpu] : []),
     ...(opts.firmware ? firmwareArgs(opts.firmware) : [
-      '-kernel', kernel.vmlinuz, '-initrd', opts.initrd,
+      '-kernel', opts.vmlinuz ?? kernel.vmlinuz, '-initrd', opts.initrd,
       '-append', `console=ttyS0 panic=-1 oops=panic loglevel=4 ${opts.append}`,
     ]),
     ...(opts.disks ?? []).flatMap((d) => [

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// What a Debian packager would try: a minimal Debian 12 with systemd (mmdebstrap, cached for the
+// day), our .deb installed with dpkg -i, then the kernel packages with dpkg -i: their postinst runs
+// /etc/kernel/postinst.d/zz-mkruckus, which alone makes /boot/initrd.img-KVER. That kernel and
+// image boot the tree's ext4 disk to systemd's multi-user target (a unit prints a marker). Removing
+// the kernel package removes the image.
+import { beforeAll, describe, expect, test } from 'bun:test';
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { missing } from '../unit/need.ts';
+import { buildDeb, debianTarball, inTree, KERNEL_DEBS } from '../distro/debian-tree.ts';
+import { makeExt4, run, tempDir } from './disks.ts';
+import { boot, canBoot, type BootResult } from './qemu.ts';
+
+const lacking = missing('mmdebstrap', 'dpkg-deb', 'unshare', 'mke2fs');
+if (lacking.length && process.env.CI === 'true') throw new Error(`CI: the Debian boot test needs ${lacking.join(', ')}`);
+const enabled = canBoot && lacking.length === 0;
+if (canBoot && !enabled) console.warn(`SKIPPING the Debian boot test: needs ${lacking.join(', ')}`);
+
+const MARKER = 'MKRUCKUS-DEBIAN';
+// Runs once multi-user.target is reached: what systemd says, what /init assembled, then power off.
+const UNIT = `[Unit]
+Description=mkruckus test marker
+After=multi-user.target
+
+[Service]
+Type=oneshot
+StandardOutput=tty
+TTYPath=/dev/console
+ExecStart=/bin/sh -c 'echo "${MARKER} target=$(systemctl is-active multi-user.target) pid1=$(cat /proc/1/comm) mode=$(sed -n s/^mode=//p /run/ruckusrd/state) root=$(findmnt -n -o SOURCE /) =END"'
+ExecStartPost=/bin/systemctl --no-block poweroff
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+const timings: Record<string, number> = {};
+const time = <T>(name: string, fn: () => T): T => {
+  const start = performance.now();
+  try {
+    return fn();
+  } finally {
+    timings[name] = Math.round((performance.now() - start) / 100) / 10;
+  }
+};
+
+describe.if(enabled)('a Debian 12 system booting through the mkruckus package', () => {
+  let tree = '';
+  let kver = '';
+  let hookOutput = '';
+  let disk = '';
+  let ext4Boot: BootResult;
+
+  beforeAll(async () => {
+    const dir = tempDir('debian');
+    tree = join(dir, 'tree');
+    mkdirSync(tree);
+    const tarball = time('mmdebstrap (0 when cached)', () => debianTarball());
+    time('unpack tree', () => run(['tar', '-C', tree, '--numeric-owner', '-xpf', tarball.path]));
+    const deb = time('build .deb', () => buildDeb(join(dir, 'mkruckus.deb')));
+    run(['cp', deb, join(tree, 'root/mkruckus.deb')]);
+    time('dpkg -i mkruckus.deb', () => inTree(tree, 'chroot "$T" dpkg -i /root/mkruckus.deb'));
+    hookOutput = time('dpkg -i kernel (postinst hook)', () => inTree(tree, `chroot "$T" sh -c 'dpkg -i ${KERNEL_DEBS}/*.deb 2>&1'`));
+    kver = readdirSync(join(tree, 'lib/modules'))[0] ?? '';
+    rmSync(join(tree, KERNEL_DEBS.slice(1)), { recursive: true });
+    writeFileSync(join(tree, 'etc/systemd/system/mkruckus-marker.service'), UNIT);
+    mkdirSync(join(tree, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
+    symlinkSync('../mkruckus-marker.service', join(tree, 'etc/systemd/system/multi-user.target.wants/mkruckus-marker.service'));
+    writeFileSync(join(tree, 'etc/hostname'), 'ruckus-debian\n');
+    disk = join(dir, 'root.img');
+    time('mkfs.ext4 -d', () => makeExt4(tree, disk, { sizeMB: 1536, label: 'debian-root' }));
+    ext4Boot = await timeAsync('boot ext4 root', () =>
+      boot({
+        vmlinuz: join(tree, `boot/vmlinuz-${kver}`),
+        initrd: join(tree, `boot/initrd.img-${kver}`),
+        append: 'root=/dev/vda rw',
+        disks: [{ file: disk }],
+        memoryMB: 1024,
+        until: new RegExp(`${MARKER} .*=END`),
+        timeoutMs: 480_000,
+      }),
+    );
+  });
+
+  test('the kernel package\'s postinst hook made the image with mkruckus', () => {
+    expect(kver).toMatch(/^\d+\.\d+\.\d+-\d+-amd64$/);
+    expect(hookOutput).toContain(`${kver}: /boot/initrd.img-${kver} (`);
+    expect(existsSync(join(tree, `boot/initrd.img-${kver}`))).toBe(true);
+    // Nothing of initramfs-tools: mkruckus is the linux-initramfs-tool.
+    expect(existsSync(join(tree, 'usr/sbin/update-initramfs'))).toBe(false);
+    expect(inTree(tree, 'chroot "$T" dpkg-query -W -f \'${Status}\' mkruckus')).toBe('install ok installed');
+  });
+
+  test('the system boots through it to systemd\'s multi-user target', () => {
+    const line = new RegExp(`${MARKER} target=(\\S*) pid1=(\\S*) mode=(\\S*) root=(\\S*) =END`).exec(ext4Boot.console);
+    if (!line) throw new Error(`no marker; console tail:\n${ext4Boot.console.slice(-3000)}`);
+    expect(ext4Boot.fatal).toBeUndefined();
+    expect(line.slice(1)).toEqual(['active', 'systemd', 'traditional', '/dev/vda']);
+  });
+
+  test('removing the kernel package removes its image', () => {
+    const out = inTree(tree, `chroot "$T" dpkg -r linux-image-amd64 linux-image-${kver} 2>&1`);
+    expect(out).toContain(`${kver}: removed /boot/initrd.img-${kver}`);
+    expect(readdirSync(join(tree, 'boot')).filter((n) => n.includes('initrd'))).toEqual([]);
+    console.log(`Debian boot test timings (s): ${JSON.stringify(timings)}`);
+  });
+});
+
+async function timeAsync<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const start = performance.now();
+  try {
+    return await fn();
+  } finally {
+    timings[name] = Math.round((performance.now() - start) / 100) / 10;
+  }
+}

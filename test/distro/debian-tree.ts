@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// A minimal Debian 12 with systemd, made by mmdebstrap from the machine's apt sources, as a tarball
+// cached for the day (making it takes minutes). The kernel packages are downloaded, not installed:
+// the test installs them with dpkg after our package, so that its postinst hook builds the image.
+// And the project's .deb, built by scripts/build-deb.sh.
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureBinary, ROOT } from '../cli/helpers.ts';
+
+export const CACHE = process.env.MKRUCKUS_CACHE ?? '/var/tmp/mkruckus-cache';
+export const TREE_PACKAGES = ['systemd-sysv', 'udev', 'kmod', 'linux-base', 'busybox-static'];
+/** What the tarball's /root/kernel-debs holds: linux-image-amd64 and the kernel it depends on. */
+export const KERNEL_DEBS = '/root/kernel-debs';
+
+function sh(argv: string[], what: string): string {
+  const r = Bun.spawnSync(argv, { stdout: 'pipe', stderr: 'pipe' });
+  if (r.exitCode !== 0) throw new Error(`${what} failed (${r.exitCode}):\n${r.stdout}${r.stderr.toString().slice(-4000)}`);
+  return r.stdout.toString();
+}
+
+/**
+ * The cached tarball of today, made if missing (older ones are removed). A mirror can be given as
+ * MKRUCKUS_MIRROR; otherwise Debian's, as this machine's apt sources name it.
+ */
+export function debianTarball(): { path: string; seconds: number } {
+  const day = new Date().toISOString().slice(0, 10).replaceAll('-', '');
+  const path = join(CACHE, `bookworm-${day}.tar`);
+  if (existsSync(path)) return { path, seconds: 0 };
+  mkdirSync(CACHE, { recursive: true });
+  for (const old of readdirSync(CACHE).filter((n) => /^bookworm-.*\.tar/.test(n))) rmSync(join(CACHE, old), { force: true });
+  const hook = `chroot "$1" apt-get install -y --download-only linux-image-amd64 && mkdir -p "$1${KERNEL_DEBS}" && cp "$1"/var/cache/apt/archives/linux-image-*.deb "$1${KERNEL_DEBS}/"`;
+  const start = performance.now();
+  sh([
+    'mmdebstrap', '--variant=apt', `--include=${TREE_PACKAGES.join(',')}`, `--customize-hook=${hook}`,
+    'bookworm', `${path}.part`, process.env.MKRUCKUS_MIRROR ?? 'http://deb.debian.org/debian',
+  ], 'mmdebstrap');
+  renameSync(`${path}.part`, path);
+  return { path, seconds: Math.round((performance.now() - start) / 1000) };
+}
+
+/** dist/mkruckus_*.deb from the current sources. */
+export function buildDeb(out: string): string {
+  ensureBinary();
+  const r = Bun.spawnSync([join(ROOT, 'scripts/build-deb.sh'), out], { cwd: ROOT, env: { ...process.env, NO_BUILD: '1' }, stdout: 'pipe', stderr: 'pipe' });
+  if (r.exitCode !== 0) throw new Error(`scripts/build-deb.sh failed:\n${r.stderr}`);
+  return out;
+}
+
+/**
+ * Runs a shell script with the tree as $1, in a private mount namespace where the tree has /proc
+ * and /dev (a chroot for dpkg and for the Bun binary, which reads /proc/self/exe). Nothing stays
+ * mounted: the namespace ends with the script.
+ */
+export function inTree(tree: string, script: string, ...args: string[]): string {
+  const prelude = 'set -eu; T=$1; mount -t proc proc "$T/proc"; mount --rbind /dev "$T/dev"; mount -t tmpfs tmpfs "$T/run";';
+  return sh(['unshare', '-m', '--propagation', 'private', 'sh', '-c', `${prelude}\n${script}`, 'sh', tree, ...args], `in ${tree}: ${script.split('\n')[0]}`);
+}
