@@ -86,7 +86,8 @@ function readCmdline(base: BaseFs, given: string | undefined): string | undefine
   for (const p of ['/etc/kernel/cmdline', '/usr/lib/kernel/cmdline']) {
     if (base.stat(p)?.isFile()) return normalizeCmdline(base.readFile(p).toString());
   }
-  warn('no --cmdline and no /etc/kernel/cmdline: the UKI has no .cmdline (the boot loader\'s is used, and none under Secure Boot)');
+  // systemd-stub then takes the boot loader's command line, Secure Boot or not.
+  warn('no --cmdline and no /etc/kernel/cmdline: the UKI has no .cmdline, so whoever is at the boot loader chooses one');
   return undefined;
 }
 

@@ -10,7 +10,7 @@ export interface UkiParts {
   linux: Uint8Array;
   /** the initramfs: early microcode cpio, then the compressed archive */
   initrd: Uint8Array;
-  /** the kernel command line; without one the boot loader's is used (and refused under Secure Boot) */
+  /** the kernel command line; without one systemd-stub takes the boot loader's, even under Secure Boot */
   cmdline?: string;
   /** os-release of the system the image boots */
   osrel: Uint8Array;
