@@ -129,3 +129,21 @@ describeNeeding([...NEED_KERNEL, ...(CAN_OVERLAY ? [] : ['root and overlay mount
     expect(conf).not.toContain('\ndev=');
   });
 });
+
+describeNeeding(missing('man'), 'the man page', () => {
+  test('renders with man -l and lists every flag that create, update and remove accept', () => {
+    const page = Bun.spawnSync(['man', '-l', join(BIN, '../mkruckus.1')], { stdout: 'pipe', env: { ...process.env, MANWIDTH: '200' } });
+    expect(page.exitCode).toBe(0);
+    const text = page.stdout.toString();
+    // The option headings of OPTIONS (`       --kernel, -k VER`), not mentions in running text.
+    const headings = text.split('\n').filter((l) => /^ {7}--?[a-z]/.test(l)).join('\n');
+    expect(text).toContain('mkruckus update [-k VER|--all]');
+    expect(text).toContain('mkruckus remove -k VER');
+    for (const cmd of ['create', 'update', 'remove']) {
+      const help = run([cmd, '--help']).stdout;
+      const flags = [...new Set(help.match(/--[a-z][a-z-]+/g) ?? [])];
+      expect(flags.length).toBeGreaterThan(cmd === 'remove' ? 3 : 10);
+      for (const f of flags) expect(headings, `${cmd} ${f}`).toMatch(new RegExp(`(^|[ ,])${f}([ ,]|$)`, 'm'));
+    }
+  });
+});
