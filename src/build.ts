@@ -13,13 +13,15 @@ import type { BuildRequest } from './core/request.ts';
 import { EMBEDDED_STAGE2_PATH, overlayDirs, renderStage2Conf, secondStageEntries } from './core/stages.ts';
 import { validateManifest } from './core/validate.ts';
 import { BaseFs } from './host/base.ts';
+import { readBusyboxApplets } from './host/busybox.ts';
 import { listInstalledKernels, runningKernel } from './host/kernels.ts';
 import { planKernelModules } from './host/kmod.ts';
+import { planAdditions } from './host/additions.ts';
 import { collectModuleItems } from './host/module-items.ts';
 import { checkOutputAbsent, writeAtomic } from './host/output.ts';
 import { readPlanEntries } from './host/pack.ts';
 import { readBootLocation, runMakeSecondStage } from './host/stage2.ts';
-import { listBusyboxApplets } from './host/tools.ts';
+import { checkTools, requiredTools } from './host/tools.ts';
 import { readEarlyMicrocode } from './host/ucode.ts';
 import { checkUkiFiles, wrapInUki } from './host/uki.ts';
 import { step, warn } from './log.ts';
@@ -40,12 +42,18 @@ export interface BuildResult {
 interface Resolved {
   kernelVersion: string;
   modules: ModuleManifest[];
+  /** the modules' items, then the user's additions (owners `include`, `install`: the full image only) */
   items: OwnedItem[];
+  /** kernel modules the user (--add-drivers) asks for on top of the modules' */
+  drivers: string[];
 }
+
+const ADDITION_OWNERS = ['include', 'install'];
 
 export async function build(req: BuildRequest): Promise<BuildResult> {
   const twoStage = req.secondStage !== 'none';
   if (!req.dryRun) checkOutputAbsent(req.out, req.force);
+  if (!req.dryRun) checkTools(requiredTools(req));
   if (!req.dryRun && req.uki) checkUkiFiles(req.uki);
   if (!req.dryRun && twoStage && req.placement === 'boot') checkOutputAbsent(req.secondStageOut, req.force);
   const r = await resolveBuild(req);
@@ -90,28 +98,30 @@ async function resolveBuild(req: BuildRequest): Promise<Resolved> {
     kernelVersion,
     base: req.base,
     modules: modules.map((m) => m.name),
-    busyboxApplets: () => busyboxApplets(base),
+    busyboxApplets: async () => readBusyboxApplets(base),
   };
   const items = await step('collect module items', () => collectAll(modules, base, ctx));
-  return { kernelVersion, modules, items };
+  const added = await step('collect additions', () => planAdditions(req.additions, base));
+  return { kernelVersion, modules, items: [...items, ...added], drivers: req.additions.drivers };
 }
 
 async function planKmods(req: BuildRequest, r: Resolved, modules: ModuleManifest[]) {
   const requests = modules.flatMap((m) => [...(m.kernelModules ?? []), ...(m.bootKernelModules ?? [])]);
+  if (modules === r.modules) requests.push(...r.drivers);
   const kmods = await planKernelModules(req.base, r.kernelVersion, requests, { firmware: true });
   for (const name of kmods.missing) warn(`kernel module ${name} not found for ${r.kernelVersion}`);
   return kmods;
 }
 
 function planOf(r: Resolved, modules: ModuleManifest[], kmodItems: OwnedItem['item'][], kver: string, req: BuildRequest): PlanEntry[] {
-  const names = new Set(modules.map((m) => m.name));
+  const names = new Set([...modules.map((m) => m.name), ...(modules === r.modules ? ADDITION_OWNERS : [])]);
   return buildPlan(
     [
       ...r.items.filter((i) => names.has(i.owner)),
       ...kmodItems.map((item) => ({ owner: 'kernel-modules', item })),
       ...generatedItems(modules, kver, req),
     ],
-    overridesOf(modules),
+    overridesOf(modules, r.items),
   );
 }
 
@@ -150,13 +160,8 @@ function generatedItems(modules: ModuleManifest[], kernelVersion: string, req: B
   ];
 }
 
-async function busyboxApplets(base: BaseFs): Promise<string[]> {
-  const found = ['/usr/bin/busybox', '/bin/busybox', '/usr/sbin/busybox', '/sbin/busybox']
-    .map((p) => base.resolve(p))
-    .find((r) => r !== null);
-  return found ? listBusyboxApplets(base.hostPath(found.path)) : [];
-}
-
-function overridesOf(modules: ModuleManifest[]): Map<string, Set<string>> {
-  return new Map(modules.map((m) => [m.name, new Set(m.overrides ?? [])]));
+/** A module's declared overrides; a user's --include wins over any module's file at its paths. */
+function overridesOf(modules: ModuleManifest[], items: OwnedItem[]): Map<string, Set<string>> {
+  const included = new Set(items.filter((i) => i.owner === 'include').map((i) => i.item.path));
+  return new Map([...modules.map((m): [string, Set<string>] => [m.name, new Set(m.overrides ?? [])]), ['include', included]]);
 }

@@ -103,6 +103,21 @@ export const OPTIONS = [
   },
   { name: 'no-ucode', type: 'boolean', config: 'no-ucode', conflicts: 'ucode', help: 'no early microcode', doc: 'prepend no microcode at all' },
   {
+    name: 'add-drivers', type: 'list', arg: 'M,...', config: 'add-drivers', merge: 'append', default: [],
+    help: 'also include these kernel modules (names, aliases or directories ending in /)',
+    doc: 'also include these kernel modules and their dependencies and firmware: names, aliases, or directories of `/lib/modules/KVER` ending in `/` (repeat or comma-separate)',
+  },
+  {
+    name: 'include', type: 'list', arg: 'SRC[:DST]', config: 'include', merge: 'append', complete: 'file', default: [],
+    help: 'copy a file or directory into the image (at DST, default SRC)',
+    doc: 'copy the file or directory SRC into the image at DST (default: SRC); on the command line SRC is a host path, in a config file a path of the base (repeat)',
+  },
+  {
+    name: 'install', type: 'list', arg: 'BINARY', config: 'install', merge: 'append', default: [],
+    help: 'add binaries of the base with their libraries',
+    doc: "add binaries of the base (bare names are searched in `/usr/sbin /usr/bin /sbin /bin`) with their interpreter and libraries (repeat or comma-separate)",
+  },
+  {
     name: 'uki', type: 'boolean', config: 'uki', default: false,
     help: 'write OUT as a unified kernel image (an EFI stub with kernel, initramfs, cmdline)',
     doc: 'write OUT as a unified kernel image: the EFI stub, the kernel, the initramfs, `.cmdline`, `.osrel`, `.uname` (and `.splash`) in one PE file',

@@ -39,6 +39,27 @@ export interface BuildRequest {
   mtime: number;
   /** --uki: OUT is a unified kernel image around the initramfs (files are host paths; unset: from the base) */
   uki?: UkiRequest;
+  /** what the user adds beyond the modules: kernel modules, host files, binaries of the base */
+  additions: Additions;
+  /** --hostonly: only the drivers this machine's root needs */
+  hostonly: boolean;
+}
+
+export interface Additions {
+  drivers: string[];
+  /** `src` a host path (a config file's was resolved inside the base), `dst` an image path */
+  include: { src: string; dst: string }[];
+  binaries: string[];
+}
+
+/** `SRC[:DST]` → { src, dst }; DST defaults to SRC and must be absolute (SRC may be relative to the working directory). */
+export function parseInclude(value: string): { src: string; dst: string } {
+  const i = value.indexOf(':');
+  const src = i < 0 ? value : value.slice(0, i);
+  const dst = i < 0 ? value : value.slice(i + 1);
+  if (src === '' || !dst.startsWith('/')) throw new UserError(`--include ${value}: expected SRC[:DST] with DST (or SRC) an absolute image path`);
+  if (dst.split('/').includes('..')) throw new UserError(`--include ${value}: DST must not contain '..'`);
+  return { src, dst };
 }
 
 export interface UkiRequest {
@@ -92,5 +113,7 @@ export function buildRequest(flags: CreateFlags, file: FileConfig, env: Record<s
     ucode: o.noUcode ? false : o.ucode,
     mtime: epoch === undefined ? 0 : Number(epoch),
     uki: ukiRequest(flags, o),
+    additions: { drivers: o.addDrivers, include: o.include.map(parseInclude), binaries: o.install },
+    hostonly: false,
   };
 }

@@ -3,7 +3,7 @@
 // component at a time, because the host kernel would resolve an absolute link target such as
 // /lib -> /usr/lib against the *host* root and silently mix host files into the image.
 
-import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, type Stats } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { globToRegExp, hasGlobMagic } from '../core/ldconf.ts';
 import { UserError } from '../log.ts';
@@ -111,10 +111,29 @@ export class BaseFs {
     return this.resolve(imagePath) !== null;
   }
 
+  /**
+   * The one way to read a file of the base: resolved inside it, a regular file (a FIFO would hang the
+   * build, a device node would be read raw), opened without following a final symlink.
+   */
   readFile(imagePath: string): Buffer {
-    const resolved = this.resolve(imagePath);
+    const resolved = this.resolveFile(imagePath);
     if (!resolved) throw new UserError(`not found in base ${this.root}: ${imagePath}`);
-    return readFileSync(this.hostPath(resolved.path));
+    return readHostRegular(this.hostPath(resolved.path), imagePath);
+  }
+
+  /** readFile, or undefined when the path does not exist. */
+  readOptional(imagePath: string): Buffer | undefined {
+    return this.resolveFile(imagePath) ? this.readFile(imagePath) : undefined;
+  }
+
+  /** resolve(), refusing anything but a regular file at the end with one line naming the path. */
+  resolveFile(imagePath: string): ResolvedPath | null {
+    const resolved = this.resolve(imagePath);
+    if (!resolved) return null;
+    const st = this.lstatHost(resolved.path);
+    if (!st) return null;
+    if (!st.isFile()) throw new UserError(`${imagePath} in base ${this.root} is ${kindOf(st)}, not a regular file`);
+    return resolved;
   }
 
   /** Entry names of a directory inside the base, sorted; [] if it is missing or not a directory. */
@@ -140,5 +159,45 @@ export class BaseFs {
       );
     }
     return matches.filter((m) => m !== '' && this.exists(m)).sort();
+  }
+}
+
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  return 'not a regular file';
+}
+
+/**
+ * Reads a host file that must be a regular file: O_NOFOLLOW so a final symlink swapped in after
+ * resolution is never followed on the host, O_NONBLOCK so a FIFO cannot hang the open, and the type
+ * checked on the open descriptor. `label` names the file in the error (its path in the base).
+ */
+export function readHostRegular(hostPath: string, label = hostPath): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(hostPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new UserError(`${label} is a symbolic link where a regular file was resolved (${hostPath})`);
+    throw new UserError(`cannot read ${label}: ${code ?? (err as Error).message}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new UserError(`${label} is ${kindOf(st)}, not a regular file (${hostPath})`);
+    const buf = Buffer.allocUnsafe(st.size);
+    let off = 0;
+    while (off < st.size) {
+      const n = readSync(fd, buf, off, st.size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return off === st.size ? buf : buf.subarray(0, off);
+  } finally {
+    closeSync(fd);
   }
 }

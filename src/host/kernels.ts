@@ -1,20 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Installed kernels under --base, and the running kernel.
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { release } from 'node:os';
+import { BaseFs } from './base.ts';
 
-/** Versions with a modules.dep under BASE/lib/modules or BASE/usr/lib/modules. */
+/**
+ * Versions with a modules.dep under BASE/lib/modules or BASE/usr/lib/modules, looked up through the
+ * base resolver: a `lib/modules -> /somewhere` link names the base's /somewhere, never the host's.
+ */
 export function listInstalledKernels(base: string): string[] {
+  const fs = new BaseFs(base);
   const found = new Set<string>();
-  for (const dir of [join(base, 'lib/modules'), join(base, 'usr/lib/modules')]) {
-    let names: string[] = [];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      continue;
-    }
-    for (const name of names) if (existsSync(join(dir, name, 'modules.dep'))) found.add(name);
+  for (const dir of ['/lib/modules', '/usr/lib/modules']) {
+    for (const name of fs.readdir(dir)) if (fs.stat(`${dir}/${name}/modules.dep`)?.isFile()) found.add(name);
   }
   return [...found].sort();
 }

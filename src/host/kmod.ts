@@ -36,30 +36,22 @@ export interface KernelModulePlan {
 
 /** Carried verbatim for `modinfo` on built-ins; Debian's is ~45 KB, so only a pathological one is dropped. */
 const BUILTIN_MODINFO_MAX = 1 << 20;
-const IO_PARALLELISM = 32;
 
 interface KmodTree {
-  /** host path of BASE/lib/modules/KVER, symlinks resolved inside the base */
-  hostDir: string;
+  /** canonical image path of /lib/modules/KVER in the base (symlinks resolved inside it) */
+  dir: string;
   index: KmodIndex;
   builtinModinfo: Uint8Array | undefined;
 }
 
-async function readOptional(path: string): Promise<Uint8Array | undefined> {
-  const file = Bun.file(path);
-  return (await file.exists()) ? file.bytes() : undefined;
-}
-
 async function readKmodTree(fs: BaseFs, kver: string): Promise<KmodTree> {
-  // BaseFs follows /lib -> usr/lib (or an absolute /lib -> /usr/lib) inside the base, never on the host
+  // BaseFs follows /lib -> usr/lib (or an absolute /lib -> /usr/lib) inside the base, never on the host;
+  // every index file is read through it too (a modules.builtin.modinfo -> /etc/shadow stays in the base).
   const found = fs.resolve(`/lib/modules/${kver}`) ?? fs.resolve(`/usr/lib/modules/${kver}`);
   if (!found) throw new UserError(`no kernel modules for ${kver} in ${fs.root}/lib/modules`);
-  const hostDir = fs.hostPath(found.path);
   const names = ['dep', 'alias', 'softdep', 'builtin', 'order', 'builtin.modinfo'];
-  const [dep, alias, softdep, builtin, order, builtinModinfo] = await Promise.all(
-    names.map((n) => readOptional(`${hostDir}/modules.${n}`)),
-  );
-  if (!dep) throw new UserError(`${hostDir}/modules.dep is missing: run depmod ${kver} in the base`);
+  const [dep, alias, softdep, builtin, order, builtinModinfo] = names.map((n) => fs.readOptional(`${found.path}/modules.${n}`));
+  if (!dep) throw new UserError(`${fs.root}${found.path}/modules.dep is missing: run depmod ${kver} in the base`);
   const text = (b: Uint8Array | undefined): string => (b ? new TextDecoder().decode(b) : '');
   const index = parseKmodIndex({
     dep: text(dep),
@@ -69,25 +61,11 @@ async function readKmodTree(fs: BaseFs, kver: string): Promise<KmodTree> {
     order: text(order),
     builtinModinfo: text(builtinModinfo),
   });
-  return { hostDir, index, builtinModinfo };
+  return { dir: found.path, index, builtinModinfo };
 }
 
 export async function readKmodIndex(base: string, kver: string): Promise<KmodIndex> {
   return (await readKmodTree(new BaseFs(base), kver)).index;
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight, keeping the input order in the result. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 /**
@@ -134,19 +112,25 @@ function readVarints(buf: Uint8Array, from: number, to: number): number[] {
   return out;
 }
 
-async function runXz(paths: string[]): Promise<Uint8Array> {
+/** xz -dc over concatenated streams on stdin: the bytes were read through the base resolver, never by path. */
+async function runXz(inputs: Uint8Array[], label: string): Promise<Uint8Array> {
   let proc;
   try {
-    proc = Bun.spawn(['xz', '-dc', '--', ...paths], { stdout: 'pipe', stderr: 'pipe' });
+    proc = Bun.spawn(['xz', '-dc'], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' });
   } catch {
-    throw new UserError('xz is needed to decompress .ko.xz kernel modules but is not installed');
+    throw new UserError('xz (Debian package xz-utils) is needed to decompress .ko.xz kernel modules but is not installed');
   }
+  const feed = (async () => {
+    for (const input of inputs) proc.stdin.write(input);
+    await proc.stdin.end();
+  })();
   const [out, err, code] = await Promise.all([
     new Response(proc.stdout).bytes(),
     new Response(proc.stderr).text(),
     proc.exited,
+    feed,
   ]);
-  if (code !== 0) throw new UserError(`xz -dc failed on ${paths.join(' ')}: ${err.trim()}`);
+  if (code !== 0) throw new UserError(`xz -dc failed on ${label}: ${err.trim()}`);
   return out;
 }
 
@@ -154,43 +138,41 @@ async function runXz(paths: string[]): Promise<Uint8Array> {
  * Neither Bun nor node:zlib decodes xz, so we spawn xz(1): one process per CPU over a share of the
  * files rather than one per module, since spawning hundreds of processes costs more than decoding.
  */
-async function decompressXz(paths: string[]): Promise<Uint8Array[]> {
-  const sizes = await Promise.all(paths.map(async (p) => xzUncompressedSize(await Bun.file(p).bytes())));
-  const chunks = Array.from({ length: Math.min(availableParallelism(), paths.length) }, () => [] as number[]);
-  paths.forEach((_, i) => chunks[i % chunks.length]?.push(i));
-  const out = new Array<Uint8Array>(paths.length);
+async function decompressXz(files: { path: string; data: Uint8Array }[]): Promise<Uint8Array[]> {
+  const sizes = files.map((f) => xzUncompressedSize(f.data));
+  const chunks = Array.from({ length: Math.min(availableParallelism(), files.length) }, () => [] as number[]);
+  files.forEach((_, i) => chunks[i % chunks.length]?.push(i));
+  const out = new Array<Uint8Array>(files.length);
   await Promise.all(
     chunks.map(async (chunk) => {
       const known = chunk.filter((i) => sizes[i] !== undefined);
-      const data = known.length ? await runXz(known.map((i) => paths[i] as string)) : new Uint8Array();
+      const label = `${files[known[0] ?? 0]?.path}…`;
+      const data = known.length ? await runXz(known.map((i) => files[i]!.data), label) : new Uint8Array();
       let at = 0;
       for (const i of known) out[i] = data.subarray(at, (at += sizes[i] as number));
-      if (at !== data.length) throw new UserError(`xz output does not match the sizes in ${paths[chunk[0] ?? 0]}…`);
+      if (at !== data.length) throw new UserError(`xz output does not match the sizes in ${label}`);
       // an index we could not read: decompress that file on its own
-      for (const i of chunk.filter((j) => sizes[j] === undefined)) out[i] = await runXz([paths[i] as string]);
+      for (const i of chunk.filter((j) => sizes[j] === undefined)) out[i] = await runXz([files[i]!.data], files[i]!.path);
     }),
   );
   return out;
 }
 
-async function readOneModule(path: string): Promise<Uint8Array> {
-  const data = await Bun.file(path).bytes();
-  if (path.endsWith('.zst')) return Bun.zstdDecompress(data);
-  if (path.endsWith('.gz')) return Bun.gunzipSync(data);
+function decompressOne(path: string, data: Uint8Array): Uint8Array {
+  if (path.endsWith('.zst')) return Bun.zstdDecompressSync(data);
+  if (path.endsWith('.gz')) return Bun.gunzipSync(data as Uint8Array<ArrayBuffer>);
   return data;
 }
 
-/** Reads every module, decompressed, in the order given. */
-async function readModules(hostDir: string, modules: readonly KmodEntry[]): Promise<Uint8Array[]> {
-  const paths = modules.map((e) => `${hostDir}/${e.path}`);
-  const xzAt = paths.flatMap((p, i) => (p.endsWith('.xz') ? [i] : []));
-  const [plain, xz] = await Promise.all([
-    mapLimit(paths, IO_PARALLELISM, (p) => (p.endsWith('.xz') ? Promise.resolve(undefined) : readOneModule(p))),
-    decompressXz(xzAt.map((i) => paths[i] as string)),
-  ]);
+/** Reads every module through the base resolver, decompressed, in the order given. */
+async function readModules(fs: BaseFs, dir: string, modules: readonly KmodEntry[]): Promise<Uint8Array[]> {
+  const files = modules.map((e) => ({ path: `${dir}/${e.path}`, data: fs.readFile(`${dir}/${e.path}`) as Uint8Array }));
+  const xzAt = files.flatMap((f, i) => (f.path.endsWith('.xz') ? [i] : []));
+  const plain: (Uint8Array | undefined)[] = files.map((f) => (f.path.endsWith('.xz') ? undefined : decompressOne(f.path, f.data)));
+  const xz = await decompressXz(xzAt.map((i) => files[i]!));
   xzAt.forEach((at, k) => (plain[at] = xz[k]));
   return plain.map((data, i) => {
-    if (!data || data[0] !== 0x7f || data[1] !== 0x45) throw new UserError(`${paths[i]}: not a kernel module (no ELF header)`);
+    if (!data || data[0] !== 0x7f || data[1] !== 0x45) throw new UserError(`${files[i]?.path}: not a kernel module (no ELF header)`);
     return data;
   });
 }
@@ -253,7 +235,7 @@ function firmwareCandidates(fs: BaseFs, root: string, name: string): string[] {
  * dereferenced, because its target would not resolve the same way inside the image.
  */
 function stageFirmware(fs: BaseFs, root: string, path: string, items: Map<string, StageItem>): void {
-  const resolved = fs.resolve(path);
+  const resolved = fs.resolveFile(path);
   if (!resolved) return;
   const inRoot = (p: string): boolean => p.startsWith(`${root}/`);
   const image = (p: string): string => `/lib/firmware/${relative(root, p)}`;
@@ -290,7 +272,7 @@ export async function planKernelModules(
   const fs = new BaseFs(base);
   const tree = await readKmodTree(fs, kver);
   const resolved = resolveKmods(tree.index, requests);
-  const data = await readModules(tree.hostDir, resolved.modules);
+  const data = await readModules(fs, tree.dir, resolved.modules);
   const imageDir = `/lib/modules/${kver}`;
   const items: StageItem[] = resolved.modules.map((e, i) => ({
     kind: 'bytes',

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Plan entries → cpio entries with their bytes (reads every `file` source from the base).
+// Plan entries → cpio entries with their bytes (reads every `file` source from the base: regular
+// files only, a final symlink never followed).
 import type { CpioEntry } from '../archive/cpio.ts';
 import type { PlanEntry } from '../core/plan.ts';
+import { readHostRegular } from './base.ts';
 
 export async function readPlanEntries(plan: readonly PlanEntry[]): Promise<CpioEntry[]> {
   return Promise.all(
@@ -10,7 +12,7 @@ export async function readPlanEntries(plan: readonly PlanEntry[]): Promise<CpioE
         case 'dir':
           return { path: item.path, type: 'dir', mode: item.mode ?? 0o755 };
         case 'file':
-          return { path: item.path, type: 'file', mode: item.mode, data: await Bun.file(item.source).bytes() };
+          return { path: item.path, type: 'file', mode: item.mode, data: readHostRegular(item.source, item.path) };
         case 'bytes':
           return { path: item.path, type: 'file', mode: item.mode, data: item.data };
         case 'symlink':

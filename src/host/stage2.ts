@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Making the second-stage image: the entries are written to a scratch tree, then mksquashfs or
 // mkfs.erofs packs it with fixed times, owners and UUID so the image is reproducible.
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { isValidParam } from '../core/params.ts';
 import type { PlanEntry } from '../core/plan.ts';
 import { UserError } from '../log.ts';
+import { readHostRegular } from './base.ts';
 import { probeTool, runMkfs } from './tools.ts';
 
 function writeScratchTree(root: string, entries: readonly PlanEntry[]): void {
@@ -14,7 +15,7 @@ function writeScratchTree(root: string, entries: readonly PlanEntry[]): void {
     const path = join(root, item.path);
     if (item.kind === 'dir') mkdirSync(path, { recursive: true });
     else mkdirSync(dirname(path), { recursive: true });
-    if (item.kind === 'file') copyFileSync(item.source, path);
+    if (item.kind === 'file') writeFileSync(path, readHostRegular(item.source, item.path));
     else if (item.kind === 'bytes') writeFileSync(path, item.data);
     else if (item.kind === 'symlink') symlinkSync(item.target, path);
     if (item.kind === 'dir' || item.kind === 'file' || item.kind === 'bytes') chmodSync(path, item.mode ?? 0o755);

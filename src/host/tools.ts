@@ -1,12 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The one place that spawns host tools (zx, argument arrays only: no shell strings).
-import { $ } from 'zx';
+// The one place that spawns host tools: argument arrays straight to exec, never through a shell
+// (zx ran every command through bash, so a machine without bash silently lost every probe), and
+// the check, before any work, that each tool a build needs is installed.
+import type { BuildRequest } from '../core/request.ts';
+import { UserError } from '../log.ts';
+
+async function runArgv(argv: string[], env?: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
+  let proc;
+  try {
+    proc = Bun.spawn(argv, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', ...(env ? { env } : {}) });
+  } catch (err) {
+    return { code: 127, stdout: '', stderr: `${argv[0]}: ${(err as Error).message}` };
+  }
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
 
 /** Runs argv and returns stdout; never throws (a probe). */
 export async function probeTool(argv: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  // Probes stay quiet even with --verbose: their output is data (300 applet names, say).
-  const result = await $({ nothrow: true, quiet: true, verbose: false })`${argv}`;
-  return { ok: result.exitCode === 0, stdout: result.stdout, stderr: result.stderr };
+  const r = await runArgv(argv);
+  return { ok: r.code === 0, stdout: r.stdout, stderr: r.stderr };
 }
 
 /**
@@ -15,16 +28,33 @@ export async function probeTool(argv: string[]): Promise<{ ok: boolean; stdout: 
  */
 export async function runMkfs(argv: string[]): Promise<{ ok: boolean; stderr: string }> {
   const { SOURCE_DATE_EPOCH: _epoch, ...env } = process.env;
-  const result = await $({ nothrow: true, quiet: true, verbose: false, env })`${argv}`;
-  return { ok: result.exitCode === 0, stderr: result.stderr.trim() || result.stdout.trim() };
+  const r = await runArgv(argv, env);
+  return { ok: r.code === 0, stderr: r.stderr.trim() || r.stdout.trim() };
 }
 
-/** Applet paths of a busybox binary (`busybox --list-full`), as absolute image paths. */
-export async function listBusyboxApplets(busyboxHostPath: string): Promise<string[]> {
-  const { ok, stdout } = await probeTool([busyboxHostPath, '--list-full']);
-  if (!ok) return [];
-  return stdout
-    .split('\n')
-    .filter((line) => line && line !== 'linuxrc')
-    .map((line) => '/' + line.replace(/^\/+/, ''));
+/** A host tool and the Debian package that ships it. */
+export interface HostTool {
+  tool: string;
+  pkg: string;
+  why: string;
+}
+
+/** The external tools this request needs (the base's tools are never run; these are the host's). */
+export function requiredTools(req: BuildRequest): HostTool[] {
+  const tools: HostTool[] = [];
+  if (req.compress === 'xz') tools.push({ tool: 'xz', pkg: 'xz-utils', why: '--compress xz' });
+  if (req.compress === 'lz4') tools.push({ tool: 'lz4', pkg: 'lz4', why: '--compress lz4' });
+  if (req.secondStage === 'squashfs') tools.push({ tool: 'mksquashfs', pkg: 'squashfs-tools', why: '--second-stage squashfs' });
+  if (req.secondStage === 'erofs') tools.push({ tool: 'mkfs.erofs', pkg: 'erofs-utils', why: '--second-stage erofs' });
+  if (req.secondStage !== 'none' && req.placement === 'boot' && req.secondStageBoot.dev === undefined) {
+    tools.push({ tool: 'findmnt', pkg: 'util-linux', why: 'finding the device of the /boot second stage' });
+  }
+  return tools;
+}
+
+/** One line naming the first missing tool and its package, before any work is done. */
+export function checkTools(tools: readonly HostTool[], which: (tool: string) => string | null = (t) => Bun.which(t)): void {
+  for (const t of tools) {
+    if (!which(t.tool)) throw new UserError(`${t.tool} is needed for ${t.why} but is not installed (Debian package ${t.pkg})`);
+  }
 }

@@ -5,7 +5,7 @@
 // and flags win (real builds in a --base whose /usr is an overlay of the host's: root and overlay
 // mounts, a named skip without them, a failure under CI=true).
 import { beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeNeeding } from '../unit/need.ts';
 import {
@@ -184,14 +184,17 @@ describeNeeding(needs, 'config keys in a --base take effect; conf.d after mkruck
     const made = Bun.spawnSync(['sh', '-c', 'mkdir -p kernel/x86/microcode && echo x > kernel/x86/microcode/AuthenticAMD.bin && find kernel | LC_ALL=C sort | cpio --quiet -o -H newc > early.cpio'], { cwd: dir });
     expect(made.exitCode).toBe(0);
     const early = join(dir, 'early.cpio');
+    // A conf's file names a file of the base (issue 12): the same cpio, at /etc/early.cpio in the base.
+    writeFileSync(join(base, 'etc/early.cpio'), readFileSync(early));
+    const inBaseEarly = '/etc/early.cpio';
     const paths = (segments: Segment[]) => segments.length === 1 ? [] : segments[0]!.entries.map((e) => e.path).filter((p) => p.endsWith('.bin'));
     const noUcode = { 'mkruckus.conf': 'modules = base\nno-ucode = yes\n' };
     expect(build(noUcode).map((s) => s.compression)).toEqual(['zstd']);
     expect(paths(build(noUcode, '--ucode', early))).toEqual(['/kernel/x86/microcode/AuthenticAMD.bin']);
-    const laterUcode = { ...noUcode, 'mkruckus.conf.d/10-ucode.conf': `ucode = ${early}\n` };
+    const laterUcode = { ...noUcode, 'mkruckus.conf.d/10-ucode.conf': `ucode = ${inBaseEarly}\n` };
     expect(paths(build(laterUcode))).toEqual(['/kernel/x86/microcode/AuthenticAMD.bin']);
     expect(build(laterUcode, '--no-ucode').map((s) => s.compression)).toEqual(['zstd']);
-    const laterNo = { 'mkruckus.conf': `modules = base\nucode = ${early}\n`, 'mkruckus.conf.d/10-no.conf': 'no-ucode = true\n' };
+    const laterNo = { 'mkruckus.conf': `modules = base\nucode = ${inBaseEarly}\n`, 'mkruckus.conf.d/10-no.conf': 'no-ucode = true\n' };
     expect(build(laterNo).map((s) => s.compression)).toEqual(['zstd']);
     expect(paths(build({ 'mkruckus.conf': 'modules = base\nno-ucode = no\n' }))).toEqual(['/kernel/x86/microcode/GenuineIntel.bin']);
   });
