@@ -78,20 +78,22 @@ describeNeeding(NEED_KERNEL, 'update and remove with --dest', () => {
     expectUserError(run(['remove', '-k', '../x']), /invalid kernel version/);
   });
 
-  testNeeding(missing('flock'), 'a second update waits for the lock, then runs', async () => {
+  testNeeding(missing('flock'), 'a second update waits for the first one\'s lock, then runs', async () => {
     const dir = freshDir('lock');
-    // flock(1) holds the system's lock (base /) for 3 s, as a running update would.
-    const holder = Bun.spawn(['flock', '/run/mkruckus.lock', '-c', 'echo held; sleep 3'], { stdout: 'pipe' });
-    const reader = holder.stdout.getReader();
-    expect(new TextDecoder().decode((await reader.read()).value)).toBe('held\n');
-    const start = performance.now();
-    const r = Bun.spawnSync([BIN, 'update', '-k', KVER, '--dest', join(dir, 'i-{kver}')], { stdout: 'pipe', stderr: 'pipe' });
-    const waited = performance.now() - start;
-    await holder.exited;
-    expect(r.exitCode).toBe(0);
-    expect(r.stderr.toString()).toContain('mkruckus: waiting for /run/mkruckus.lock: another mkruckus update or remove is running\n');
-    expect(waited).toBeGreaterThan(2000);
-    expect(existsSync(join(dir, `i-${KVER}`))).toBe(true);
+    const update = (name: string) => Bun.spawn([BIN, 'update', '-k', KVER, '--dest', join(dir, `${name}-{kver}`)], { stdout: 'pipe', stderr: 'pipe' });
+    const first = update('first');
+    // The first update holds the system's lock (base /) once `flock -n` cannot take it.
+    while (Bun.spawnSync(['flock', '-n', '/run/mkruckus.lock', 'true']).exitCode === 0) {
+      if (first.exitCode !== null) throw new Error('the first update ended before it was seen holding the lock');
+      await Bun.sleep(20);
+    }
+    const second = update('second');
+    const [firstCode, secondCode] = await Promise.all([first.exited, second.exited]);
+    const firstDone = (await Bun.file(join(dir, `first-${KVER}`)).stat()).mtimeMs;
+    expect([firstCode, secondCode]).toEqual([0, 0]);
+    expect(await new Response(second.stderr).text()).toContain('mkruckus: waiting for /run/mkruckus.lock: another mkruckus update or remove is running\n');
+    // The second image was written after the first: the builds did not interleave.
+    expect((await Bun.file(join(dir, `second-${KVER}`)).stat()).mtimeMs).toBeGreaterThan(firstDone);
   });
 });
 
