@@ -141,7 +141,7 @@ export const OPTIONS = [
   {
     name: 'sign-key', type: 'string', arg: 'KEY', config: 'sign-key', complete: 'file',
     help: 'sign the UKI with this private key (PEM, with --sign-cert)',
-    doc: 'sign the UKI (Authenticode, `sbsign`) with this PEM private key; the signature is checked with `sbverify` before OUT is replaced. Needs `--sign-cert`',
+    doc: 'sign the UKI (Authenticode, RSA, no signing time: reproducible) with this PEM private key; the signature is checked with `sbverify` before OUT is replaced. Needs `--sign-cert`',
   },
   { name: 'sign-cert', type: 'string', arg: 'CERT', config: 'sign-cert', complete: 'file', help: 'certificate of --sign-key (PEM)', doc: 'the PEM certificate of `--sign-key`' },
 ] as const satisfies readonly OptionSpec[];

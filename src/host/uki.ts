@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The host side of --uki: reads the stub, the kernel image, os-release and the command line (from
-// the flags' files, else from --base), and signs with sbsign, checking the result with sbverify
-// before anything replaces OUT. The keys are only ever passed to sbsign by path: never read,
-// copied into the image, or logged.
+// the flags' files, else from --base), and signs (src/uki/sign.ts), checking the result with
+// sbverify before anything replaces OUT. The private key is read into memory only: never copied
+// into the image, a file, or a log.
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError, warn } from '../log.ts';
+import { readSignatures } from '../uki/authenticode.ts';
 import { parsePe, PeFormatError } from '../uki/pe.ts';
+import { signPe } from '../uki/sign.ts';
 import { makeUki, normalizeCmdline, type UkiParts } from '../uki/uki.ts';
 import { BaseFs } from './base.ts';
 import { probeTool } from './tools.ts';
@@ -101,31 +104,56 @@ export function assembleUki(stub: Uint8Array, parts: Omit<UkiParts, 'initrd'>, i
   }
 }
 
-/**
- * Signs `image` with sbsign and checks it with sbverify against the same certificate. Works in a
- * private temporary directory (mode 0700), removed whatever happens.
- */
-export async function runSignUki(image: Uint8Array, key: string, cert: string): Promise<Uint8Array> {
-  for (const tool of ['sbsign', 'sbverify']) {
-    if (!Bun.which(tool)) throw new UserError(`signing needs ${tool} (Debian package sbsigntool)`);
+/** The private key of --sign-key, in memory only: never written, copied or printed. */
+function readSigningKey(path: string): KeyObject {
+  try {
+    return createPrivateKey(readFileSync(path));
+  } catch (err) {
+    const encrypted = /passphrase|encrypted|bad decrypt/i.test((err as Error).message);
+    throw new UserError(encrypted
+      ? `--sign-key: ${path} is encrypted; decrypt it to a private file first (openssl pkey -in KEY -out PLAIN)`
+      : `--sign-key: ${path} is not a PEM private key`);
   }
+}
+
+function readCertificate(path: string): X509Certificate {
+  try {
+    return new X509Certificate(readFileSync(path));
+  } catch {
+    throw new UserError(`--sign-cert: ${path} is not an X.509 certificate (PEM or DER)`);
+  }
+}
+
+/**
+ * Signs `image` (src/uki/sign.ts: deterministic, no signing time) and checks the result twice
+ * before anything replaces OUT: with our own reader, and with sbverify against the certificate,
+ * the reference. sbverify reads a file: a private temporary directory, removed whatever happens.
+ */
+export async function runSignUki(image: Uint8Array, keyPath: string, certPath: string): Promise<Uint8Array> {
+  if (!Bun.which('sbverify')) throw new UserError('checking the signature needs sbverify (Debian package sbsigntool)');
+  let signed: Uint8Array;
+  try {
+    signed = signPe(image, readSigningKey(keyPath), readCertificate(certPath));
+  } catch (err) {
+    if (err instanceof PeFormatError) throw new UserError(`cannot sign the UKI: ${err.message}`);
+    throw err;
+  }
+  const own = readSignatures(signed, parsePe(signed));
+  if (own.length !== 1 || !own[0]!.valid) throw new Error(`internal: the UKI signature does not verify (${own[0]?.problem ?? 'none found'})`);
   const dir = mkdtempSync(join(tmpdir(), 'mkruckus-sign-'));
   try {
-    const unsigned = join(dir, 'unsigned.efi');
-    const signed = join(dir, 'signed.efi');
-    writeFileSync(unsigned, image, { mode: 0o600 });
-    const s = await probeTool(['sbsign', '--key', key, '--cert', cert, '--output', signed, unsigned]);
-    if (!s.ok) throw new UserError(`sbsign failed: ${lastLine(s.stderr)}`);
-    const v = await probeTool(['sbverify', '--cert', cert, signed]);
-    if (!v.ok) throw new UserError(`the signed UKI does not verify against ${cert}: ${lastLine(v.stderr + v.stdout)}`);
-    return readFileSync(signed);
+    const file = join(dir, 'signed.efi');
+    writeFileSync(file, signed, { mode: 0o600 });
+    const v = await probeTool(['sbverify', '--cert', certPath, file]);
+    if (!v.ok) throw new UserError(`sbverify refuses the signed UKI: ${lastLine(v.stderr + v.stdout)}`);
+    return signed;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 function lastLine(text: string): string {
-  // sbsigntool warns about "gaps between PE/COFF sections" on every run; the cause is the last line.
+  // sbsigntool warns about "gaps between PE/COFF sections" on some images; the cause is the last line.
   return text.trim().split('\n').filter((l) => !l.startsWith('warning:')).at(-1) ?? 'no output';
 }
 
