@@ -13,6 +13,7 @@ umask 022
 . /lib/ruckusrd/device.sh
 . /lib/ruckusrd/hooks.sh
 . /lib/ruckusrd/stage2.sh
+. /lib/ruckusrd/newroot.sh
 
 mount_pseudo_fs
 timing init
@@ -34,7 +35,7 @@ run_phase pre-pivot
 
 read_param init "/sbin/init"
 RD_INIT=$REPLY
-[ -x "$NEWROOT$RD_INIT" ] || [ -L "$NEWROOT$RD_INIT" ] || fatal "init $RD_INIT not found on the root filesystem"
+check_init "$NEWROOT" "$RD_INIT"
 has_param maint && interactive_shell "maint: leave this shell to continue booting"
 
 grep -q " $NEWROOT " /proc/mounts || fatal "nothing is mounted on $NEWROOT"

@@ -73,10 +73,14 @@ mount_layerdev() {
 	echo "layerdev=$_spec $_dev" >> "$RD_RUN/state"
 }
 
-# to_ram: the layer files are copied into a tmpfs that takes the place of sqsh_layerdev.
+# to_ram: the layer files (or the legacy /squashfs.img) are copied into a tmpfs that takes the
+# place of sqsh_layerdev, so nothing keeps the root device busy once the root is assembled.
 copy_layers_to_ram() {
 	mkdir -p "$RD_LAYERDEV"
 	mount -t tmpfs -o mode=0755 to_ram "$RD_LAYERDEV" || fatal "cannot mount a tmpfs for to_ram"
+	if [ "$RD_MODE" = legacy ]; then
+		cp "$RD_TRUE/squashfs.img" "$RD_LAYERDEV/squashfs.img" || fatal "to_ram: cannot copy /squashfs.img into RAM"
+	fi
 	for _name in $1; do
 		find_layer "$_name"
 		cp "$REPLY" "$RD_LAYERDEV/$_name.sqsh" || fatal "to_ram: cannot copy $REPLY into RAM"
@@ -102,6 +106,38 @@ mount_ram_upper() {
 	RD_LOWER=/sqsh_layer-upper
 	RD_LAYER_NAMES=upper
 	printf 'layer=upper dir %s /mnt/sqsh_layer-upper\n' "${_src#"$RD_TRUE"}" >> "$RD_RUN/state"
+}
+
+# check_layer_names NAMES (blank-separated, validated names): refused before anything is mounted:
+# a name given twice (its mount point would be mounted over), more layers than OverlayFS stacks,
+# and `upper` while a persistent upper takes that place (with ram_layer it is /sqsh_layer-upper).
+check_layer_names() {
+	# shellcheck disable=SC2086 # validated names: no blanks, no glob characters
+	_dup=$(printf '%s\n' $1 | sort | uniq -d | head -n 1)
+	[ -z "$_dup" ] || fatal "layer $_dup is named twice in sqsh_layers"
+	# shellcheck disable=SC2086
+	set -- $1
+	[ "$#" -le 500 ] || fatal "sqsh_layers names $# layers; OverlayFS stacks at most 500"
+	case " $* " in
+	*" upper "*) has_param ram_layer && [ -d "$NEWROOT/upper/upper" ] &&
+		fatal "layer upper: the name is taken by the persistent upper (upper/upper) on the root device" ;;
+	esac
+	return 0
+}
+
+# check_overlayflags: extra options may tune the overlay but never name its layers: a lowerdir=,
+# upperdir=, workdir= or datadir= (or lowerdir+=, datadir+=) there would replace the root's (the
+# last one wins). The value was validated as options: no blanks and no glob characters.
+check_overlayflags() {
+	read_param overlayflags || return 0
+	_of_bad=
+	_of_ifs=$IFS
+	IFS=,
+	for _o in $REPLY; do
+		case ${_o%%=*} in lowerdir | lowerdir+ | upperdir | workdir | datadir | datadir+) _of_bad=${_o%%=*} ;; esac
+	done
+	IFS=$_of_ifs
+	[ -z "$_of_bad" ] || fatal "overlayflags may not set $_of_bad: the layers are sqsh_layers and the upper"
 }
 
 mount_overlay_root() {

@@ -14,11 +14,11 @@ export type ParamKind =
   | 'names' // NAME:NAME:... (colon list of names)
   | 'list' // NAME,NAME,... (comma list of names)
   | 'size' // tmpfs size: 512M, 2G, 50%
-  | 'number' // decimal seconds
+  | 'number' // decimal seconds: 0 or no leading zero, at most 6 digits
   | 'abspath' // absolute path without `..`
   | 'relpath' // relative directory without `..`
   | 'fstype' // a filesystem type name
-  | 'options' // a mount option string: no whitespace
+  | 'options' // a mount option string: letters, digits and ._,=:/+@%~-
   | 'sizeordevice' // var_layer: a tmpfs size or a device
   | 'devices'; // DEV,DEV2,... (comma list of devices)
 
@@ -31,6 +31,11 @@ export interface ParamSpec {
    * the only place it can come from, and ruckusrd.conf is refused to set it (with a warning).
    */
   cmdlineOnly?: true;
+  /**
+   * May be given more than once (`rd.luks.uuid=A rd.luks.uuid=B`): every value is kept, one per
+   * line, in command-line order. Only for cmdlineOnly parameters (the allowlist's 4th column).
+   */
+  multi?: true;
 }
 
 export const PARAMS: readonly ParamSpec[] = [
@@ -63,26 +68,49 @@ export const PARAMS: readonly ParamSpec[] = [
   { name: 'initramsys', kind: 'flag', help: 'stay in the initramfs as a small system', cmdlineOnly: true },
   { name: 'stage2_dev', kind: 'device', help: 'the device holding the second stage (default: recorded at build)', cmdlineOnly: true },
   { name: 'stage2_path', kind: 'abspath', help: 'the second stage file on stage2_dev (default: recorded at build)', cmdlineOnly: true },
+  // Storage (modules crypt, lvm, mdraid, resume): the spellings of systemd/dracut, mkinitcpio and the kernel.
+  { name: 'rd.luks', kind: 'name', help: '0 or no: unlock nothing', cmdlineOnly: true },
+  { name: 'rd.luks.uuid', kind: 'name', help: 'unlock the LUKS device of this UUID as luks-UUID', cmdlineOnly: true, multi: true },
+  { name: 'rd.luks.name', kind: 'options', help: 'UUID=NAME: unlock the LUKS device of this UUID as NAME', cmdlineOnly: true, multi: true },
+  { name: 'rd.luks.options', kind: 'options', help: '[UUID=]OPTIONS (discard, readonly, tries=N) for the LUKS devices', cmdlineOnly: true, multi: true },
+  { name: 'cryptdevice', kind: 'options', help: 'DEV:NAME[:allow-discards] (mkinitcpio): unlock DEV as NAME', cmdlineOnly: true },
+  { name: 'rd.lvm', kind: 'name', help: '0 or no: activate no LVM volume', cmdlineOnly: true },
+  { name: 'rd.lvm.vg', kind: 'name', help: 'activate this volume group (only the named ones)', cmdlineOnly: true, multi: true },
+  { name: 'rd.lvm.lv', kind: 'relpath', help: 'VG/LV: activate this logical volume (only the named ones)', cmdlineOnly: true, multi: true },
+  { name: 'rd.md', kind: 'name', help: '0 or no: assemble no MD RAID array', cmdlineOnly: true },
+  { name: 'rd.md.uuid', kind: 'options', help: 'assemble the MD RAID array of this UUID (only the named ones)', cmdlineOnly: true, multi: true },
+  { name: 'resume', kind: 'device', help: 'resume from the hibernation image on this swap device', cmdlineOnly: true },
+  { name: 'noresume', kind: 'flag', help: 'do not resume from hibernation', cmdlineOnly: true },
 ];
 
 const NAME = /^[A-Za-z0-9._-]+$/;
 const safeName = (v: string): boolean => NAME.test(v) && !v.includes('..');
 const noDotDot = (v: string): boolean => !v.split('/').includes('..');
+/** 0 or digits without a leading zero (busybox ash reads 010 as 8, and 08 is an error ending PID 1). */
+const decimal = (digits: number): RegExp => new RegExp(`^(0|[1-9][0-9]{0,${digits - 1}})$`);
+const NUMBER = decimal(6);
+const SIZE_DIGITS = decimal(12);
+/**
+ * The most a value may hold (templates/lib/params.sh RD_MAX_VALUE): a command line is 2048 bytes on
+ * x86, an OverlayFS option string one page. Every kind but flag is a positive ASCII class, so UTF-16
+ * length, characters and bytes agree wherever a value can be valid.
+ */
+export const MAX_VALUE = 4096;
 
 const VALIDATORS: Record<ParamKind, (v: string) => boolean> = {
   flag: () => true,
   device: (v) =>
-    /^(LABEL|UUID|PARTUUID|PARTLABEL)=[^\s]+$/.test(v) ||
+    /^(LABEL|UUID|PARTUUID|PARTLABEL)=[A-Za-z0-9._:+\/@%~-]+$/.test(v) ||
     (/^\/dev\/[A-Za-z0-9._\/:+-]+$/.test(v) && noDotDot(v)),
   name: safeName,
   names: (v) => v.split(':').every(safeName),
   list: (v) => v.split(',').every(safeName),
-  size: (v) => /^[0-9]+[kKmMgG%]?$/.test(v),
-  number: (v) => /^[0-9]+$/.test(v),
+  size: (v) => SIZE_DIGITS.test(v.replace(/[kKmMgG%]$/, '')),
+  number: (v) => NUMBER.test(v),
   abspath: (v) => /^\/[A-Za-z0-9._\/+-]*$/.test(v) && noDotDot(v),
   relpath: (v) => /^[A-Za-z0-9._\/+-]+$/.test(v) && !v.startsWith('/') && noDotDot(v),
   fstype: (v) => /^[a-z0-9_.]+$/.test(v),
-  options: (v) => /^[^\s'"`$\\;|&<>()]+$/.test(v),
+  options: (v) => /^[A-Za-z0-9._,=:\/+@%~-]+$/.test(v),
   sizeordevice: (v) => VALIDATORS.size(v) || VALIDATORS.device(v),
   devices: (v) => v.split(',').every(VALIDATORS.device),
 };
@@ -95,10 +123,11 @@ export function findParam(name: string): ParamSpec | undefined {
 
 export function isValidParam(name: string, value: string): boolean {
   const spec = BY_NAME.get(name);
-  return spec !== undefined && VALIDATORS[spec.kind](value);
+  if (spec === undefined) return false;
+  return spec.kind === 'flag' || (value.length <= MAX_VALUE && VALIDATORS[spec.kind](value));
 }
 
-/** The allowlist /init reads: one `name kind [cmdline]` line per parameter. */
+/** The allowlist /init reads: one `name kind [cmdline [multi]]` line per parameter. */
 export function renderParamsAllowlist(): string {
-  return PARAMS.map((p) => `${p.name} ${p.kind}${p.cmdlineOnly ? ' cmdline' : ''}\n`).join('');
+  return PARAMS.map((p) => `${p.name} ${p.kind}${p.cmdlineOnly ? ' cmdline' : ''}${p.multi ? ' multi' : ''}\n`).join('');
 }

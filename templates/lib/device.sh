@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Finding block devices: /dev/NAME, LABEL=, UUID=, PARTUUID=, PARTLABEL=, with a bounded wait.
 
-RD_DEFAULT_WAIT=${RD_DEFAULT_WAIT:-10}
+# Set here, never inherited: the kernel puts unknown `key=value` words into the environment.
+RD_DEFAULT_WAIT=10
 
 # find_device_once SPEC: sets REPLY to the device node, or fails.
 find_device_once() {
@@ -23,18 +24,27 @@ now_cs() {
 	REPLY=$((${_up%.*} * 100 + ${_cs#0}))
 }
 
-# wait_for_device SPEC: waits rootdelay= seconds, forever with rootwait, else RD_DEFAULT_WAIT;
-# sets REPLY to the node or ends in fatal. The bound is time, not tries: a try that loads
+# wait_for_device SPEC [soft]: waits rootdelay= seconds, forever with rootwait, else RD_DEFAULT_WAIT;
+# sets REPLY to the node or ends in fatal (`soft`: fails instead). The bound is time, not tries: a try that loads
 # drivers can take far longer than the 0.1 s sleep between tries.
 wait_for_device() {
 	read_param rootdelay "$RD_DEFAULT_WAIT"
 	_secs=$REPLY
 	now_cs
 	_deadline=$((REPLY + _secs * 100))
+	_late=$((REPLY + _secs * 50))
 	until find_device_once "$1"; do
+		RD_PROMPTED=0
 		coldplug_devices
 		now_cs
+		# Time spent typing a passphrase is not time spent waiting for a device.
+		[ "$RD_PROMPTED" = 1 ] && _deadline=$((REPLY + _secs * 100)) && _late=$((REPLY + _secs * 50))
+		if [ "$REPLY" -ge "$_late" ]; then
+			_late=2147483647
+			for _step in $RD_LATE_STEPS; do "$_step"; done
+		fi
 		if ! has_param rootwait && [ "$REPLY" -ge "$_deadline" ]; then
+			[ "${2-}" = soft ] && return 1
 			fatal "device $1 not found after $_secs seconds"
 		fi
 		sleep 0.1
@@ -53,8 +63,23 @@ load_device_drivers() {
 	return 0
 }
 
+# Storage modules (crypt, lvm, mdraid) append a function name to RD_DEVICE_STEPS from their
+# devices-phase hook: one handler for every block device, whatever waits. The steps run in
+# registration order (assemble, unlock, activate) whenever the set of block devices has changed,
+# so what one step makes (md, dm) comes back through all of them on the next round.
+# RD_LATE_STEPS run once when half the wait has passed (a RAID started degraded).
+RD_DEVICE_STEPS=
+RD_LATE_STEPS=
+RD_BLOCK_SEEN=
+RD_PROMPTED=0
+
 coldplug_devices() {
 	load_device_drivers
+	[ -n "$RD_DEVICE_STEPS" ] || return 0
+	_blk=$(ls /sys/class/block 2>/dev/null)
+	[ "$_blk" = "$RD_BLOCK_SEEN" ] && return 0
+	RD_BLOCK_SEEN=$_blk
+	for _step in $RD_DEVICE_STEPS; do "$_step"; done
 }
 
 # fs_type DEV: sets REPLY to the filesystem type by magic (empty when unknown).

@@ -14,11 +14,12 @@ mount_pseudo_fs() {
 	: > "$RD_RUN/timings"
 }
 
-# The new root keeps /dev, /proc, /sys and /run (with /run/ruckusrd) instead of mounting them anew.
+# The new root keeps /dev, /proc, /sys and /run (with /run/ruckusrd) instead of mounting them anew;
+# each place is resolved inside the new root (newroot.sh), never through its symlinks from here.
 move_pseudo_fs() {
 	for _fs in dev proc sys run; do
-		if [ -d "$1/$_fs" ]; then
-			mount --move "/$_fs" "$1/$_fs" || warn "could not move /$_fs into the new root"
+		if root_path "$1" "/$_fs" && [ -d "$1$REPLY" ]; then
+			mount --move "/$_fs" "$1$REPLY" || warn "could not move /$_fs into the new root"
 		fi
 	done
 }

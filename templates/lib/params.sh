@@ -4,16 +4,26 @@
 # Each accepted parameter becomes a file $RD_RUN/params/<key> holding its value, so no variable
 # name is ever built from input.
 
-RD_PARAM_LIST=${RD_PARAM_LIST:-/etc/ruckusrd/params}
+# Set here, never inherited: the kernel puts unknown `key=value` words of its command line into
+# /init's environment (test/shell/ sets them after sourcing this file).
+RD_PARAM_LIST=/etc/ruckusrd/params
+RD_CMDLINE=/proc/cmdline
+# The most a value may hold: a command line is 2048 bytes on x86, an OverlayFS option string one page.
+RD_MAX_VALUE=4096
+RD_MAX_CONF=65536
+RD_CR=$(printf '\r')
 REPLY=
 PARAM_SCOPE=
+PARAM_MULTI=
 
-# param_kind KEY: sets REPLY to the kind of an allowed key and PARAM_SCOPE to `cmdline` for keys
-# read before ruckusrd.conf is (empty otherwise); fails for anything else.
+# param_kind KEY: sets REPLY to the kind of an allowed key, PARAM_SCOPE to `cmdline` for keys
+# read before ruckusrd.conf is (empty otherwise) and PARAM_MULTI to `multi` for keys that keep every
+# value given (rd.luks.uuid=A rd.luks.uuid=B); fails for anything else. Dots are allowed in keys
+# (rd.luks.uuid): a key is only ever used once it equals a line of the allowlist.
 param_kind() {
-	case $1 in '' | *[!A-Za-z0-9_-]*) return 1 ;; esac
-	while read -r _name _kind _scope; do
-		[ "$_name" = "$1" ] && REPLY=$_kind && PARAM_SCOPE=$_scope && return 0
+	case $1 in '' | *[!A-Za-z0-9_.-]*) return 1 ;; esac
+	while read -r _name _kind _scope _multi; do
+		[ "$_name" = "$1" ] && REPLY=$_kind && PARAM_SCOPE=$_scope && PARAM_MULTI=${_multi-} && return 0
 	done < "$RD_PARAM_LIST"
 	return 1
 }
@@ -24,46 +34,62 @@ is_name() {
 	return 0
 }
 
-# all_items VALUE SEP CHECK: CHECK (one of the is_* functions here) holds for every item.
+# all_items VALUE SEP CHECK: CHECK (one of the is_* functions here) holds for every item. Split by
+# IFS in one pass (linear: cutting the rest item by item is quadratic in the length); globbing is
+# off while splitting and restored as it was.
 all_items() {
-	_rest=$1
-	while :; do
-		"$3" "${_rest%%"$2"*}" || return 1
-		case $_rest in *"$2"*) _rest=${_rest#*"$2"} ;; *) return 0 ;; esac
-	done
+	case $1 in '' | "$2"* | *"$2") return 1 ;; esac
+	_ai_ok=0
+	_ai_ifs=$IFS
+	case $- in *f*) _ai_glob=off ;; *) _ai_glob=on; set -f ;; esac
+	IFS=$2
+	for _ai_item in $1; do "$3" "$_ai_item" || { _ai_ok=1; break; }; done
+	IFS=$_ai_ifs
+	[ "$_ai_glob" = off ] || set +f
+	return "$_ai_ok"
 }
 
+# is_decimal VALUE MAXDIGITS: 0, or digits without a leading zero (ash reads 010 as 8 and 08 as an
+# arithmetic error that ends PID 1), at most MAXDIGITS of them (no overflow in $(( ))).
+is_decimal() {
+	case $1 in 0) return 0 ;; '' | 0* | *[!0-9]*) return 1 ;; esac
+	[ "${#1}" -le "$2" ]
+}
+
+# is_size VALUE: a tmpfs size: a decimal with one optional k/m/g/% suffix.
 is_size() {
-	case $1 in '' | *[!0-9kKmMgG%]* | [!0-9]*) return 1 ;; esac
-	case ${1%[kKmMgG%]} in *[!0-9]*) return 1 ;; esac
-	return 0
+	is_decimal "${1%[kKmMgG%]}" 12
 }
 
 is_device() {
 	case $1 in
-	LABEL=?* | UUID=?* | PARTUUID=?* | PARTLABEL=?*) return 0 ;;
+	LABEL=?* | UUID=?* | PARTUUID=?* | PARTLABEL=?*)
+		case ${1#*=} in *[!A-Za-z0-9._:+/@%~-]*) return 1 ;; esac
+		return 0 ;;
 	/dev/*/../* | /dev/../* | */..) return 1 ;;
 	/dev/?*) case $1 in *[!A-Za-z0-9._/:+-]*) return 1 ;; esac; return 0 ;;
 	esac
 	return 1
 }
 
-# param_valid KIND VALUE: the same rules as src/core/params.ts.
+# param_valid KIND VALUE: the same rules as src/core/params.ts. Every kind but flag is a positive
+# class of ASCII characters, so a length in characters is one in bytes in every locale.
 param_valid() {
+	[ "$1" = flag ] && return 0
+	[ "${#2}" -le "$RD_MAX_VALUE" ] || return 1
 	case $1 in
-	flag) return 0 ;;
 	device) is_device "$2" ;;
 	name) is_name "$2" ;;
 	names) all_items "$2" : is_name ;;
 	list) all_items "$2" , is_name ;;
 	size) is_size "$2" ;;
-	number) case $2 in '' | *[!0-9]*) return 1 ;; esac ;;
+	number) is_decimal "$2" 6 ;;
 	abspath | relpath)
 		case $2 in '' | *[!A-Za-z0-9._/+-]* | .. | ../* | */.. | */../*) return 1 ;; esac
 		case $1:$2 in abspath:/* | relpath:[!/]*) return 0 ;; esac
 		return 1 ;;
 	fstype) case $2 in '' | *[!a-z0-9_.]*) return 1 ;; esac ;;
-	options) case $2 in '' | *[\'\"\`\$\\\;\|\&\<\>\(\)\ \	]*) return 1 ;; esac ;;
+	options) case $2 in '' | *[!A-Za-z0-9._,=:/+@%~-]*) return 1 ;; esac ;;
 	sizeordevice) is_size "$2" || is_device "$2" ;;
 	devices) all_items "$2" , is_device ;;
 	*) return 1 ;;
@@ -79,7 +105,11 @@ set_param() {
 		return 0
 	fi
 	[ "$3" = conf ] && [ -e "$RD_RUN/params/$1.cmdline" ] && return 0
-	printf '%s\n' "$2" > "$RD_RUN/params/$1"
+	if [ "$PARAM_MULTI" = multi ]; then
+		printf '%s\n' "$2" >> "$RD_RUN/params/$1"
+	else
+		printf '%s\n' "$2" > "$RD_RUN/params/$1"
+	fi
 	[ "$3" = cmdline ] && : > "$RD_RUN/params/$1.cmdline"
 	return 0
 }
@@ -95,7 +125,7 @@ parse_word() {
 # Reads /proc/cmdline once. Words split on blanks with globbing off; a double-quoted span keeps
 # its blanks (as the kernel allows: key="a b"), and the quotes are dropped. `--` ends our part.
 parse_cmdline() {
-	read -r _line < "${RD_CMDLINE:-/proc/cmdline}" || _line=
+	read -r _line < "$RD_CMDLINE" || _line=
 	set -f
 	_word=
 	_quoted=0
@@ -121,10 +151,19 @@ toggle_quotes() {
 	done
 }
 
-# parse_conf FILE: `key=value` lines (and bare flags); `#` comments. The command line wins.
+# parse_conf FILE: `key=value` lines (and bare flags); `#` comments; CRLF line ends are read as LF.
+# The command line wins. A symlink (it could point anywhere in the initramfs), anything but a
+# regular file, or a file over RD_MAX_CONF bytes is refused before a line is read.
 parse_conf() {
-	[ -f "$1" ] || return 0
+	[ -e "$1" ] || [ -L "$1" ] || return 0
+	[ -L "$1" ] && fatal "$1 is a symlink; ruckusrd.conf must be a regular file"
+	[ -f "$1" ] || fatal "$1 is not a regular file"
+	_conf_size=$(stat -c %s "$1" 2>/dev/null) || _conf_size=
+	if ! is_decimal "$_conf_size" 12 || [ "$_conf_size" -gt "$RD_MAX_CONF" ]; then
+		fatal "$1 has ${_conf_size:-an unknown number of} bytes, more than $RD_MAX_CONF"
+	fi
 	while IFS= read -r _cl || [ -n "$_cl" ]; do
+		_cl=${_cl%"$RD_CR"}
 		case $_cl in '' | '#'*) continue ;; esac
 		parse_word "$_cl" conf
 	done < "$1"

@@ -12,7 +12,7 @@ const BY_KIND = (kind: ParamKind): string => {
   return p.name;
 };
 
-const CASES: Record<Exclude<ParamKind, 'name'>, { ok: string[]; bad: string[] }> = {
+const CASES: Record<ParamKind, { ok: string[]; bad: string[] }> = {
   flag: { ok: ['', '1', 'anything at all'], bad: [] },
   device: {
     ok: ['/dev/vda', '/dev/vda1', '/dev/disk/by-id/ata-X_1:2+3', '/dev/mapper/vg-root', '/dev/a.b', '/dev/..x',
@@ -20,6 +20,10 @@ const CASES: Record<Exclude<ParamKind, 'name'>, { ok: string[]; bad: string[] }>
     bad: ['', '/dev/', '/dev', 'dev/vda', '/devx/vda', 'x/dev/vda', ' /dev/vda', '/dev/vda ', '/dev/v da', '/dev/v*',
       '/dev/../etc/passwd', '/dev/a/../b', '/dev/a/..', 'LABEL=', 'LABEL=a b', 'LABEL=a\tb', 'label=root', 'XLABEL=root',
       'LABELS=root', 'ID=root', 'UUID', '/dev/vda;reboot', '/dev/$x'],
+  },
+  name: {
+    ok: ['0', 'no', '5f1f9a3e-7c1b-4f5e-9c2a-1d2e3f4a5b6c', 'luks-5f1f', 'vg0', 'a.b-c_D9'],
+    bad: ['', '..', 'a..b', 'a/b', 'a:b', 'a,b', 'a b', 'a=b', 'a*', 'a;b', '$x'],
   },
   names: {
     ok: ['base', 'a.b-c_D9', 'extra:server:base', '-'],
@@ -86,6 +90,11 @@ describe('the table', () => {
     expect(findParam('ro')?.cmdlineOnly).toBeUndefined();
   });
 
+  test('a multi parameter is cmdlineOnly (its `multi` is the 4th column of the allowlist)', () => {
+    expect(PARAMS.filter((p) => p.multi && !p.cmdlineOnly).map((p) => p.name)).toEqual([]);
+    expect(PARAMS.filter((p) => p.multi).length).toBeGreaterThan(0);
+  });
+
   test('every parameter says what it is for', () => {
     expect(PARAMS.filter((p) => p.help.trim() === '').map((p) => p.name)).toEqual([]);
   });
@@ -99,7 +108,10 @@ describe('the table', () => {
         'modules-early list cmdline', 'blacklist list cmdline', 'sqsh_layers names', 'sqsh_layerdir relpath', 'sqsh_layerdev device',
         'sqshfstype fstype', 'ram_layer size', 'to_ram flag', 'overlayflags options', 'root_true_rw flag', 'var_layer sizeordevice',
         'fwdev devices cmdline', 'modinject flag', 'hoststamp flag', 'initramsys flag cmdline', 'stage2_dev device cmdline',
-        'stage2_path abspath cmdline'].map((l) => `${l}\n`).join(''),
+        'stage2_path abspath cmdline', 'rd.luks name cmdline', 'rd.luks.uuid name cmdline multi', 'rd.luks.name options cmdline multi',
+        'rd.luks.options options cmdline multi', 'cryptdevice options cmdline', 'rd.lvm name cmdline', 'rd.lvm.vg name cmdline multi',
+        'rd.lvm.lv relpath cmdline multi', 'rd.md name cmdline', 'rd.md.uuid options cmdline multi', 'resume device cmdline',
+        'noresume flag cmdline'].map((l) => `${l}\n`).join(''),
     );
   });
 
@@ -107,7 +119,7 @@ describe('the table', () => {
     const text = renderParamsAllowlist();
     expect(text.endsWith('\n')).toBe(true);
     const lines = text.slice(0, -1).split('\n');
-    expect(lines).toEqual(PARAMS.map((p) => [p.name, p.kind, ...(p.cmdlineOnly ? ['cmdline'] : [])].join(' ')));
+    expect(lines).toEqual(PARAMS.map((p) => [p.name, p.kind, ...(p.cmdlineOnly ? ['cmdline'] : []), ...(p.multi ? ['multi'] : [])].join(' ')));
     expect(lines).toContain('root device cmdline');
     expect(lines).toContain('ro flag');
     expect(lines).toContain('sqsh_layers names');

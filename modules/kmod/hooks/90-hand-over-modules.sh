@@ -2,19 +2,23 @@
 # Before switch_root: the firmware of fwdev= moves into the new root (the initramfs is freed), and
 # modinject copies this kernel's modules from the initramfs into the new root when it lacks them.
 
+# Paths in the new root go through root_path: its /lib is often a symlink to /usr/lib, which
+# followed from here would name the initramfs's own /usr/lib.
 # /proc/mounts names the canonical path: /lib is a symlink to usr/lib in the image.
-if grep -q " $(readlink -f /lib/firmware) " /proc/mounts && [ -d "$NEWROOT/lib/firmware" ]; then
-	mount --move "$(readlink -f /lib/firmware)" "$NEWROOT/lib/firmware" || warn "fwdev: cannot move /lib/firmware into the new root"
-	mkdir -p "$NEWROOT/mnt/fwdev" 2>/dev/null && mount --move /fwdev "$NEWROOT/mnt/fwdev"
+if grep -q " $(readlink -f /lib/firmware) " /proc/mounts && root_path "$NEWROOT" /lib/firmware && [ -d "$NEWROOT$REPLY" ]; then
+	mount --move "$(readlink -f /lib/firmware)" "$NEWROOT$REPLY" || warn "fwdev: cannot move /lib/firmware into the new root"
+	root_path "$NEWROOT" /mnt/fwdev && mkdir -p "$NEWROOT$REPLY" 2>/dev/null && mount --move /fwdev "$NEWROOT$REPLY"
 fi
 
 if has_param modinject; then
 	_kver=$(uname -r)
-	if [ -d "$NEWROOT/lib/modules/$_kver" ]; then
+	root_path "$NEWROOT" /lib/modules || REPLY=/lib/modules
+	_moddir=$REPLY
+	if [ -d "$NEWROOT$_moddir/$_kver" ]; then
 		vmsg "modinject: the root already has modules for $_kver"
-	elif mkdir -p "$NEWROOT/lib/modules" 2>/dev/null && cp -a "/lib/modules/$_kver" "$NEWROOT/lib/modules/"; then
-		echo "modinject=$_kver" >> "$RD_RUN/state"
+	elif mkdir -p "$NEWROOT$_moddir" 2>/dev/null && cp -a "/lib/modules/$_kver" "$NEWROOT$_moddir/"; then
+		echo "modinject=$_kver $_moddir" >> "$RD_RUN/state"
 	else
-		warn "modinject: cannot write $NEWROOT/lib/modules (read-only root?)"
+		warn "modinject: cannot write $_moddir in the new root (read-only root?)"
 	fi
 fi

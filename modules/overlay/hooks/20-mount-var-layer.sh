@@ -5,7 +5,8 @@
 
 if read_param var_layer; then
 	_var_spec=$REPLY
-	[ -d "$NEWROOT/var" ] || fatal "var_layer: the root has no /var"
+	if ! root_path "$NEWROOT" /var || ! [ -d "$NEWROOT$REPLY" ]; then fatal "var_layer: the root has no /var"; fi
+	_var_dir=$NEWROOT$REPLY
 	mkdir -p /var-layer
 	if is_size "$_var_spec"; then
 		mount -t tmpfs -o "size=$_var_spec,mode=0755" var_layer /var-layer || fatal "var_layer: cannot mount a tmpfs of size $_var_spec"
@@ -15,7 +16,7 @@ if read_param var_layer; then
 		_var_top=/var-layer/var
 	fi
 	mkdir -p "$_var_top/upper" "$_var_top/work" || fatal "var_layer: cannot create upper and work on $_var_spec"
-	mount -t overlay -o "lowerdir=$NEWROOT/var,upperdir=$_var_top/upper,workdir=$_var_top/work" var_layer "$NEWROOT/var" ||
+	mount -t overlay -o "lowerdir=$_var_dir,upperdir=$_var_top/upper,workdir=$_var_top/work" var_layer "$_var_dir" ||
 		fatal "var_layer: cannot mount the /var overlay"
 	# The overlay holds its own reference to the upper; the staging mount point can go.
 	umount -l /var-layer

@@ -14,11 +14,13 @@ fi
 if [ "$RD_MODE" != traditional ]; then
 	has_param to_ram && has_param sqsh_layerdev && fatal "sqsh_layerdev cannot be combined with to_ram"
 	has_param to_ram && ! has_param ram_layer && fatal "to_ram needs ram_layer"
+	check_layer_names "$_layers"
+	check_overlayflags
 	# One modprobe: each call re-reads the module index. Layer filesystems load per layer type.
 	modprobe -q -a loop overlay
 	prepare_root_true
 	mount_layerdev
-	has_param to_ram && [ "$RD_MODE" = layered ] && copy_layers_to_ram "$_layers"
+	has_param to_ram && copy_layers_to_ram "$_layers"
 	if read_param ram_layer; then
 		echo "ram_layer=$REPLY" >> "$RD_RUN/state"
 		mount_ram_upper "$REPLY"
@@ -27,7 +29,9 @@ if [ "$RD_MODE" != traditional ]; then
 		RD_UPPER=$RD_TRUE/upper
 	fi
 	if [ "$RD_MODE" = legacy ]; then
-		mount_layer squashfs "$RD_TRUE/squashfs.img"
+		_img=$RD_TRUE/squashfs.img
+		has_param to_ram && _img=$RD_LAYERDEV/squashfs.img
+		mount_layer squashfs "$_img"
 	else
 		for _name in $_layers; do
 			if has_param to_ram; then REPLY=$RD_LAYERDEV/$_name.sqsh; else find_layer "$_name"; fi

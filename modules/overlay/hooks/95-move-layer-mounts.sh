@@ -2,10 +2,12 @@
 # Moves the layered root's mounts to their places in the new root (SPEC §2), releases the root
 # device with to_ram, and hands over the overlay read-only unless `rw`.
 
-# move_mount FROM TO: TO is created in the (still writable) overlay.
+# move_mount FROM TO: TO is resolved inside the new root (its /mnt may be a symlink) and created in
+# the (still writable) overlay.
 move_mount() {
-	mkdir -p "$NEWROOT$2" || fatal "cannot create $2 in the new root"
-	mount --move "$1" "$NEWROOT$2" || fatal "cannot move $1 to $2"
+	root_path "$NEWROOT" "$2" || fatal "cannot resolve $2 in the new root (a symlink loop)"
+	mkdir -p "$NEWROOT$REPLY" || fatal "cannot create $2 in the new root"
+	mount --move "$1" "$NEWROOT$REPLY" || fatal "cannot move $1 to $2"
 }
 
 if [ "$RD_MODE" != traditional ]; then
