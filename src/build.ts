@@ -20,6 +20,7 @@ import { planAdditions } from './host/additions.ts';
 import { collectModuleItems } from './host/module-items.ts';
 import { checkOutputAbsent, writeAtomic } from './host/output.ts';
 import { readPlanEntries } from './host/pack.ts';
+import { checkBootable } from './host/verify.ts';
 import { readBootLocation, runMakeSecondStage } from './host/stage2.ts';
 import { checkTools, requiredTools } from './host/tools.ts';
 import { readEarlyMicrocode } from './host/ucode.ts';
@@ -75,6 +76,8 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
   }
   if (req.dryRun) return { ...result, plan, secondStage: second, sizes: { ucode: 0, cpio: 0, compressed: 0, stage2: 0 } };
   const entries = await step('read files', () => readPlanEntries(plan));
+  // The build fails here rather than write an image that cannot boot (mkruckus verify checks the same).
+  await step('verify', async () => checkBootable(entries, twoStage ? await readPlanEntries(second) : []));
   const cpio = await step('write cpio', () => writeNewc(entries, { mtime: req.mtime }));
   const packed = await step(`compress (${req.compress})`, () => compress(cpio, req.compress));
   const ucode = await step('early microcode', () => readEarlyMicrocode(req.base, req.ucode, req.mtime));

@@ -5,6 +5,7 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { createCommand, yargsOptions } from './cli/create.ts';
 import { inspectCommand } from './cli/inspect.ts';
 import { removeCommand, updateCommand } from './cli/update.ts';
+import { verifyCommand } from './cli/verify.ts';
 import { checkOutName, commandNames } from './core/command-names.ts';
 import { invokedAs, layerCommands } from './cli/layers.ts';
 import { GLOBAL_OPTIONS } from './core/options.ts';
@@ -19,9 +20,10 @@ import { VERSION } from './version.ts';
 export function cli(argv: string[], create: CommandModule<object, CreateFlags> = createCommand): Argv {
   const y = yargs(argv)
     .scriptName(invokedAs())
-    .usage('$0 [create] [options] OUT.img\n$0 inspect IMG\n$0 update [-k VER|--all] [--dest PATTERN]\n$0 remove -k VER\n$0 sqsh-init|sqsh-commit|sqsh-merge|layers|layer build …')
+    .usage('$0 [create] [options] OUT.img\n$0 inspect IMG\n$0 verify IMG\n$0 update [-k VER|--all] [--dest PATTERN]\n$0 remove -k VER\n$0 sqsh-init|sqsh-commit|sqsh-merge|layers|layer build …')
     .command(create)
     .command(inspectCommand)
+    .command(verifyCommand)
     .command(updateCommand)
     .command(removeCommand)
     .command(layerCommands)

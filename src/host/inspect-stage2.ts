@@ -1,15 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// `inspect` of two-stage images: finds the second stage (inside the image, or beside it), checks
-// it against the size and sha256 the first stage carries, and lists it by extracting it with the
-// filesystem's own tool (unsquashfs, fsck.erofs) into a scratch directory.
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+// `inspect` and `verify` of two-stage images: finds the second stage (inside the image, or beside
+// it), checks it against the size and sha256 the first stage carries, and lists it by extracting it
+// with the filesystem's own tool (unsquashfs, fsck.erofs) into a scratch directory. Every way it can
+// be wrong is a problem (a line), never an empty listing.
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import type { ImageEntry, ImageSegment } from '../archive/read.ts';
 import { probeTool } from './tools.ts';
 
+/** What the first stage records about its second stage, and what was found. */
+export interface SecondStageData {
+  type?: string;
+  placement?: string;
+  size?: number;
+  sha256?: string;
+  /** directories laid over the first stage's */
+  dirs: string[];
+  /** where the image was looked for, and where it was found (undefined: not found) */
+  expected: string;
+  found?: string;
+  /** the file found has the recorded size and sha256 */
+  matches: boolean;
+  actual?: { size: number; sha256: string };
+}
+
 export interface SecondStageReport {
   summary: string;
+  data: SecondStageData;
+  /** each a sentence: missing, altered, unreadable */
+  problems: string[];
   entries: ImageEntry[];
 }
 
@@ -21,7 +41,7 @@ function parseConf(text: string): Record<string, string> {
   return Object.fromEntries(text.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
 
-function walkTree(root: string, dir = root): ImageEntry[] {
+function walkTree(root: string, data: boolean, dir = root): ImageEntry[] {
   return readdirSync(dir).sort().flatMap((name) => {
     const path = join(dir, name);
     const st = lstatSync(path);
@@ -31,39 +51,72 @@ function walkTree(root: string, dir = root): ImageEntry[] {
       mode: st.mode & 0o7777,
       size: st.isFile() ? st.size : 0,
       ...(st.isSymbolicLink() ? { target: readlinkSync(path) } : {}),
+      ...(data && st.isFile() ? { data: readFileSync(path) } : {}),
     };
-    return st.isDirectory() ? [e, ...walkTree(root, path)] : [e];
+    return st.isDirectory() ? [e, ...walkTree(root, data, path)] : [e];
   });
 }
 
-async function runExtract(type: string, file: string, into: string): Promise<ImageEntry[]> {
-  const argv = type === 'squashfs' ? ['unsquashfs', '-no-xattrs', '-q', '-n', '-d', into, file] : ['fsck.erofs', `--extract=${into}`, file];
-  const { ok } = await probeTool(argv);
-  return ok && existsSync(into) ? walkTree(into) : [];
-}
+const EXTRACTORS: Record<string, { argv: (into: string, file: string) => string[]; pkg: string }> = {
+  squashfs: { argv: (into, file) => ['unsquashfs', '-no-xattrs', '-q', '-n', '-d', into, file], pkg: 'squashfs-tools' },
+  erofs: { argv: (into, file) => ['fsck.erofs', `--extract=${into}`, file], pkg: 'erofs-utils' },
+};
 
-/** Undefined for a single-stage image. */
-export async function readSecondStage(imagePath: string, segments: readonly ImageSegment[]): Promise<SecondStageReport | undefined> {
-  const confEntry = findEntry(segments, '/etc/ruckusrd/stage2.conf');
-  if (!confEntry?.data) return undefined;
-  const conf = parseConf(new TextDecoder().decode(confEntry.data));
-  let bytes: Uint8Array | undefined = conf.image ? findEntry(segments, conf.image)?.data : undefined;
-  let where = conf.image ? `inside the image at ${conf.image}` : '';
-  if (conf.placement === 'boot') {
-    const beside = [`${imagePath}.stage2`, join(dirname(imagePath), conf.path ?? '')].find((p) => existsSync(p));
-    bytes = beside ? await Bun.file(beside).bytes() : undefined;
-    where = beside ? `beside the image at ${beside}` : `not found beside the image (${imagePath}.stage2)`;
-  }
-  const head = `second stage: ${conf.type}, ${conf.placement} placement, ${conf.size} bytes, sha256 ${conf.sha256}; ${where}`;
-  if (!bytes) return { summary: head, entries: [] };
-  const sum = new Bun.CryptoHasher('sha256').update(bytes).digest('hex');
-  const check = bytes.length === Number(conf.size) && sum === conf.sha256 ? 'matches' : `DOES NOT MATCH (${bytes.length} bytes, sha256 ${sum})`;
+async function runExtract(type: string, bytes: Uint8Array, data: boolean): Promise<{ entries: ImageEntry[]; problem?: string }> {
+  const tool = EXTRACTORS[type];
+  if (!tool) return { entries: [], problem: `the second stage's type '${type}' is unknown` };
   const scratch = mkdtempSync(join(tmpdir(), 'mkruckus-inspect-'));
   try {
-    writeFileSync(join(scratch, 'stage2.img'), bytes);
-    const entries = await runExtract(conf.type ?? '', join(scratch, 'stage2.img'), join(scratch, 'tree'));
-    return { summary: `${head}; ${check}; overlaid on /${(conf.dirs ?? '').split(' ').join(', /')}`, entries };
+    const file = join(scratch, 'stage2.img');
+    const into = join(scratch, 'tree');
+    writeFileSync(file, bytes);
+    const argv = tool.argv(into, file);
+    if (!Bun.which(argv[0]!)) return { entries: [], problem: `${argv[0]} is needed to read the ${type} second stage but is not installed (Debian package ${tool.pkg})` };
+    const { ok, stderr } = await probeTool(argv);
+    if (!ok || !existsSync(into)) return { entries: [], problem: `the ${type} second stage cannot be read: ${stderr.trim().split('\n')[0] ?? ''}` };
+    return { entries: walkTree(into, data) };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** Undefined for a single-stage image. `data`: keep file contents (for verify). */
+export async function readSecondStage(imagePath: string, segments: readonly ImageSegment[], opts: { data?: boolean } = {}): Promise<SecondStageReport | undefined> {
+  const confEntry = findEntry(segments, '/etc/ruckusrd/stage2.conf');
+  if (!confEntry?.data) return undefined;
+  const conf = parseConf(new TextDecoder().decode(confEntry.data));
+  const d: SecondStageData = {
+    type: conf.type, placement: conf.placement, size: conf.size === undefined ? undefined : Number(conf.size), sha256: conf.sha256,
+    dirs: (conf.dirs ?? '').split(' ').filter(Boolean), expected: '', matches: false,
+  };
+  let bytes: Uint8Array | undefined;
+  if (conf.placement === 'boot') {
+    const candidates = [`${imagePath}.stage2`, ...(conf.path ? [join(dirname(imagePath), conf.path)] : [])];
+    d.expected = candidates.join(' or ');
+    d.found = candidates.find((p) => existsSync(p));
+    bytes = d.found ? await Bun.file(d.found).bytes() : undefined;
+  } else {
+    d.expected = `${conf.image ?? '(no image= recorded)'} inside the image`;
+    bytes = conf.image ? findEntry(segments, conf.image)?.data : undefined;
+    if (bytes) d.found = d.expected;
+  }
+  const problems: string[] = [];
+  let entries: ImageEntry[] = [];
+  if (!bytes) problems.push(`the second stage is missing: expected ${d.expected}`);
+  else {
+    d.actual = { size: bytes.length, sha256: new Bun.CryptoHasher('sha256').update(bytes).digest('hex') };
+    d.matches = d.actual.size === d.size && d.actual.sha256 === d.sha256;
+    if (!d.matches) problems.push(`the second stage ${d.found} does not match: ${d.actual.size} bytes, sha256 ${d.actual.sha256}; recorded ${d.size} bytes, sha256 ${d.sha256}`);
+    const x = await runExtract(conf.type ?? '', bytes, opts.data ?? false);
+    entries = x.entries;
+    if (x.problem) problems.push(x.problem);
+  }
+  return { summary: renderSummary(d), data: d, problems, entries };
+}
+
+function renderSummary(d: SecondStageData): string {
+  const head = `second stage: ${d.type}, ${d.placement} placement, ${d.size} bytes, sha256 ${d.sha256}`;
+  if (!d.found) return `${head}; MISSING (expected ${d.expected})`;
+  const check = d.matches ? 'matches' : `DOES NOT MATCH (${d.actual?.size} bytes, sha256 ${d.actual?.sha256})`;
+  return `${head}; ${d.placement === 'boot' ? `beside the image at ${d.found}` : `inside the image at ${d.found}`}; ${check}; overlaid on /${d.dirs.join(', /')}`;
 }
