@@ -11,7 +11,8 @@ export default defineModule({
     { from: 'layerops.sh', to: '/lib/ruckusrd/layerops.sh' },
   ],
   // /init finishes a pending sqsh-commit of a persistent upper (hooks/55): it squashes the upper.
-  optionalBinaries: ['mksquashfs'],
+  // glibc dlopens libgcc_s when mksquashfs's threads exit (pthread_exit): no ELF reader sees that.
+  optionalBinaries: ['mksquashfs', '/lib/x86_64-linux-gnu/libgcc_s.so.1'],
   hooks: {
     mount: ['55-finish-layer-ops.sh', '60-assemble-layers.sh'],
     'pre-pivot': ['20-mount-var-layer.sh', '30-stamp-hostname.sh', '95-move-layer-mounts.sh'],

@@ -13,7 +13,7 @@ function opFlags(y: Argv): Argv<Flags> {
     .option('force', { type: 'boolean', default: false, describe: 'replace an existing layer file; go on when the command line names the stack' })
     .option('dry-run', { type: 'boolean', default: false, describe: 'print the steps, change nothing' })
     .option('reboot', { type: 'boolean', default: false, describe: 'reboot when done (required by commands that need one, refused by the others)' })
-    .conflicts('force', 'dry-run') as unknown as Argv<Flags>;
+    .check((a) => !(a.force && a['dry-run']) || 'use either --force or --dry-run') as unknown as Argv<Flags>;
 }
 
 const name = (v: unknown): string => {

@@ -34,7 +34,8 @@ mkdir -p /tools && mount -t ext4 -o ro /dev/vdb /tools
 export PATH=/tools/bin:$PATH HOME=/tmp
 echo "MODE=$(sed -n 's/^mode=//p' /run/ruckusrd/state)"
 echo "STACK=$(sed -n 's/^layers=//p' /run/ruckusrd/state)"
-echo "UPPER=$(ls -A /mnt/root-true/upper/upper 2>/dev/null | tr '\\n' ' ')"
+# the upper's files (directories aside: /init creates the new layers' mount points in it)
+echo "UPPER=$(cd /mnt/root-true/upper/upper 2>/dev/null && find . ! -type d | tr '\\n' ' ')"
 echo "NEW=$(cat /etc/new 2>/dev/null)"
 echo "KEPT=$(cat /etc/kept)"
 [ -e /etc/gone ] && echo GONE=present || echo GONE=gone
@@ -42,7 +43,9 @@ echo "KEPT=$(cat /etc/kept)"
 
 const ACTIONS = {
   init: `${PRELUDE}
+t0=$(cut -d' ' -f1 /proc/uptime)
 mkruckus sqsh-init --reboot base /dev/vda; echo "RC=$?"
+echo "SECONDS_INIT=$t0 $(cut -d' ' -f1 /proc/uptime)"
 echo "CONF=$(grep -v '^#' /ruckusrd.conf | tr '\\n' ' ')"
 sync`,
   commit: `${PRELUDE}
@@ -97,8 +100,11 @@ describe.if(canBoot)('layer lifecycle (QEMU)', () => {
     img = buildImage(join(dir, 'initrd.img'));
   });
   const disks = () => [{ file: rootDisk }, { file: toolsDisk, readonly: true }];
-  const bootWith = (action: string, until = END) =>
-    boot({ initrd: img, append: `root=/dev/vda rw test.action=${action}`, disks: disks(), until, memoryMB: 1024, timeoutMs: 300_000 });
+  const bootWith = async (action: string, until = END) => {
+    const r = await boot({ initrd: img, append: `root=/dev/vda rw test.action=${action}`, disks: disks(), until, memoryMB: 1024, cpu: 'max', timeoutMs: 300_000 });
+    if (process.env.LIFECYCLE_DEBUG) console.log(r.console);
+    return r;
+  };
 
   test('traditional → sqsh-init: the next boot is layered on the new layer, without a bootloader change', async () => {
     const a = await bootWith('init');
@@ -112,7 +118,7 @@ describe.if(canBoot)('layer lifecycle (QEMU)', () => {
   }, 900_000);
 
   test('sqsh-commit: a power cut while /init squashes the upper; the next boot finishes, nothing lost', async () => {
-    const cut = await bootWith('none', /ruckusrd: layer-op: commit-squash\n/);
+    const cut = await bootWith('none', /ruckusrd: layer-op: commit-squash\r?\n/);
     expect(cut.console).toContain('finishing layer operation: commit c1');
     expect(cut.console).not.toContain('=== token');
     const d = await bootWith('merge');
