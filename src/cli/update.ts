@@ -14,6 +14,7 @@ import { listInstalledKernels, runningKernel } from '../host/kernels.ts';
 import { acquireLock } from '../host/lock.ts';
 import { UserError } from '../log.ts';
 import { yargsOptions } from './create.ts';
+import { plainImageFlags, removeOwnUkis, updateOwnUkis } from './update-uki.ts';
 
 type UpdateFlags = Omit<CreateFlags, 'out'> & { all?: boolean; dest?: string };
 
@@ -47,7 +48,7 @@ function megabytes(n: number): string {
 }
 
 async function updateOne(args: UpdateFlags, kver: string, dest: string): Promise<string> {
-  const flags: CreateFlags = { ...args, kernel: kver, out: dest, force: true, secondStageOut: `${dest}.stage2` };
+  const flags: CreateFlags = plainImageFlags({ ...args, kernel: kver, out: dest, force: true, secondStageOut: `${dest}.stage2` });
   const req = buildRequest(flags, readConfigFiles(baseOf(args)), process.env);
   const result = await build(req);
   const companion = req.secondStage !== 'none' && req.placement === 'boot';
@@ -67,7 +68,10 @@ async function updateHandler(args: ArgumentsCamelCase<UpdateFlags>): Promise<voi
   }
   const lock = await acquireLock(lockPath(base));
   try {
-    for (const kver of kernels) process.stdout.write(`${await updateOne(args, kver, destinationOf(base, pattern, kver))}\n`);
+    for (const kver of kernels) {
+      process.stdout.write(`${await updateOne(args, kver, destinationOf(base, pattern, kver))}\n`);
+      for (const line of await updateOwnUkis(args, base, kver)) process.stdout.write(`${line}\n`);
+    }
   } finally {
     lock.release();
   }
@@ -84,6 +88,7 @@ async function removeHandler(args: ArgumentsCamelCase<{ kernel: string; base?: s
     // whose second stage is gone would stop the boot.
     for (const f of gone) rmSync(f, { force: true });
     process.stdout.write(gone.length ? `${args.kernel}: removed ${gone.join(' ')}\n` : `${args.kernel}: no image at ${dest}\n`);
+    for (const line of await removeOwnUkis(base, args.kernel)) process.stdout.write(`${line}\n`);
   } finally {
     lock.release();
   }
