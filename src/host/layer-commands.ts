@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // sqsh-init, sqsh-commit, sqsh-merge and `layers` as flows over the journal (src/layers/journal.ts)
 // and the steps in layer-ops.ts. Messages go to stdout; errors are UserErrors (one line).
-import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { checkEntries } from '../layers/entries.ts';
@@ -40,9 +40,12 @@ function checkRebootFlag(needed: boolean, f: OpFlags, what: string): void {
   if (!needed && f.reboot) throw new UserError(`--reboot: ${what} needs no reboot`);
 }
 
-function rebootNow(): void {
+/** `reboot`, or the command in RUCKUSRD_REBOOT (tests: never the machine running them). */
+export function rebootNow(): void {
+  const argv = (process.env.RUCKUSRD_REBOOT ?? 'reboot').split(' ');
   say('rebooting');
-  spawn('reboot', [], { stdio: 'ignore', detached: true }).on('error', () => say('reboot failed: reboot by hand'));
+  const r = spawnSync(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+  if (r.status !== 0) say('reboot failed: reboot by hand');
 }
 
 function printPlan(j: Journal): void {

@@ -9,7 +9,7 @@ import { describeJournal, LAST, renderJournal } from '../layers/journal.ts';
 import { planMerge } from '../layers/merge.ts';
 import { parseConf, renderConf, withLayers } from '../layers/stack.ts';
 import { UserError } from '../log.ts';
-import { finishPending, type OpFlags } from './layer-commands.ts';
+import { finishPending, type OpFlags, rebootNow } from './layer-commands.ts';
 import { layerFile, readJournalAt, readSys, readText, syncPath, writeConfAtomic } from './layer-ops.ts';
 import { dirSource, readEntries, tarToSquashfs, writePlan } from './layer-tar.ts';
 
@@ -65,8 +65,7 @@ export async function sqshInit(layer: string, rootname: string, f: OpFlags): Pro
   say(`wrote ${out} (${statSync(out).size} bytes) and ruckusrd.conf: the next boot is layered (sqsh_layers=${layer})`);
   say(`kernel command line (if you keep layers there): ${cmdline}`);
   if (top !== '/') spawnSync('umount', [top]);
-  say('rebooting');
-  spawnSync('reboot', [], { stdio: 'ignore' });
+  rebootNow();
 }
 
 const size = (p: string): string => {

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The layer commands' flows against a fake booted system (RUCKUSRD_RUN: a state file;
+// RUCKUSRD_TOP: the root device's top): which need --reboot and which refuse it, --dry-run writes
+// nothing, a live commit with ram_layer, a persistent commit left for /init, `layers`.
+import { afterAll, beforeEach, describe, expect, test } from 'bun:test';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildLayers } from '../../src/host/layer-build.ts';
+import { sqshCommit, sqshMerge } from '../../src/host/layer-commands.ts';
+import { layersStatus } from '../../src/host/layer-init.ts';
+import { DEFAULT_LIMITS } from '../../src/layers/entries.ts';
+import { makeTar, readSquashfs } from './layers-fixtures.ts';
+import { describeNeeding, missing } from './need.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'mkruckus-layers-cmd-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const F = { force: false, dryRun: false, reboot: false };
+// --reboot must never reach the machine running the tests.
+process.env.RUCKUSRD_REBOOT = 'true';
+
+let top = '';
+let run = '';
+async function fakeSystem(ram: boolean): Promise<void> {
+  const dir = mkdtempSync(join(tmp, 'sys-'));
+  top = join(dir, 'top');
+  run = join(dir, 'run');
+  mkdirSync(join(run, 'params'), { recursive: true });
+  mkdirSync(join(top, 'upper/upper/etc'), { recursive: true });
+  for (const [name, body] of [['base', 'base'], ['mid', 'mid']] as const) {
+    writeFileSync(join(dir, `${name}.tar`), await makeTar([{ name: 'etc/who', body }, { name: `etc/${name}`, body }]));
+    await buildLayers({ name, from: join(dir, `${name}.tar`), outDir: top, format: 'squashfs', squash: false, force: false, limits: DEFAULT_LIMITS, epoch: 0 });
+  }
+  writeFileSync(join(top, 'ruckusrd.conf'), `sqsh_layers=mid:base\n${ram ? 'ram_layer=50%\n' : ''}`);
+  const upper = ram ? join(dir, 'ram/upper') : join(top, 'upper/upper');
+  mkdirSync(join(upper, 'etc'), { recursive: true });
+  writeFileSync(join(upper, 'etc/new'), 'new');
+  Bun.spawnSync(['mknod', join(upper, 'etc/mid'), 'c', '0', '0']);
+  writeFileSync(join(run, 'state'), [
+    'root=/dev/vda', 'rootdev=/dev/vda', `layer=mid squashfs ${top}/mid.sqsh /mnt/sqsh_layer-mid`,
+    `layer=base squashfs ${top}/base.sqsh /mnt/sqsh_layer-base`, 'layers=mid:base', `upper=${upper}`,
+    ...(ram ? ['ram_layer=50%'] : []), 'mode=layered', '',
+  ].join('\n'));
+  process.env.RUCKUSRD_RUN = run;
+  process.env.RUCKUSRD_TOP = top;
+}
+
+async function stdoutOf(fn: () => Promise<void>): Promise<string> {
+  const write = process.stdout.write;
+  let out = '';
+  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
+  try {
+    await fn();
+  } finally {
+    process.stdout.write = write;
+  }
+  return out;
+}
+const conf = () => readFileSync(join(top, 'ruckusrd.conf'), 'utf8');
+
+describeNeeding(missing('tar2sqfs', 'sqfs2tar', 'tar', 'mknod'), 'layer commands on a fake booted system', () => {
+  describe('persistent upper', () => {
+    beforeEach(() => fakeSystem(false));
+    test('sqsh-commit needs --reboot; --dry-run prints the steps and writes nothing', async () => {
+      await expect(sqshCommit('c1', 0, F)).rejects.toThrow('needs a reboot: run again with --reboot');
+      const out = await stdoutOf(() => sqshCommit('c1', 0, { ...F, dryRun: true }));
+      expect(out).toBe('would commit c1: mid:base → c1:mid:base\n  step squash\n  step conf\n  step clean\n');
+      expect(readdirSync(top).sort()).toEqual(['base.sqsh', 'mid.sqsh', 'ruckusrd.conf', 'upper']);
+    });
+    test('sqsh-commit records the operation for /init; `layers` reports it; another operation waits', async () => {
+      expect(await stdoutOf(() => sqshCommit('c1', 0, { ...F, reboot: true }))).toContain('rebooting');
+      expect(readFileSync(join(top, 'ruckusrd.journal'), 'utf8')).toBe('op=commit\nname=c1\nlayerdir=\nbefore=mid:base\nafter=c1:mid:base\n');
+      expect(readFileSync(join(top, 'ruckusrd.conf.next'), 'utf8')).toContain('sqsh_layers=c1:mid:base\n');
+      expect(conf()).toBe('sqsh_layers=mid:base\n');
+      const status = await stdoutOf(() => layersStatus());
+      expect(status).toContain('pending operation: commit c1 (mid:base → c1:mid:base): done nothing; to do squash, conf, clean; boots mid:base (by /init at the next boot)');
+      expect(status).toMatch(/mid +squashfs +0\.0 MiB/);
+      await expect(sqshMerge(2, 'm', F)).rejects.toThrow('finished at the next boot first');
+    }, 30_000);
+    test('--merge with a persistent upper is refused; sqsh_layers on the command line needs --force', async () => {
+      await expect(sqshCommit('c1', 1, { ...F, reboot: true })).rejects.toThrow('commit, reboot, then sqsh-merge');
+      writeFileSync(join(run, 'params/sqsh_layers.cmdline'), '');
+      await expect(sqshCommit('c1', 0, { ...F, reboot: true })).rejects.toThrow('sqsh_layers is on the kernel command line');
+    });
+    test('sqsh-merge is live: --reboot refused; the merged layer keeps the whiteout-free view', async () => {
+      await expect(sqshMerge(2, 'all', { ...F, reboot: true })).rejects.toThrow('needs no reboot');
+      const out = await stdoutOf(() => sqshMerge(2, 'all', F));
+      expect(out).toContain('merged mid:base into all: the next boot assembles all');
+      expect(conf()).toContain('sqsh_layers=all\n');
+      const s = await readSquashfs(join(top, 'all.sqsh'));
+      expect(s.get('etc/who')!.body).toBe('mid');
+      expect([...s.keys()].sort()).toEqual(['etc', 'etc/base', 'etc/mid', 'etc/who']);
+      expect(readFileSync(join(top, 'ruckusrd.last'), 'utf8')).toContain('result=done');
+      expect(existsSync(join(top, 'ruckusrd.journal'))).toBe(false);
+    }, 30_000);
+  });
+
+  describe('ram_layer', () => {
+    beforeEach(() => fakeSystem(true));
+    test('sqsh-commit is written live (--reboot refused); the upper and its whiteout become the top layer', async () => {
+      await expect(sqshCommit('c1', 0, { ...F, reboot: true })).rejects.toThrow('needs no reboot');
+      const out = await stdoutOf(() => sqshCommit('c1', 0, F));
+      expect(out).toContain('committed c1: the next boot assembles c1:mid:base');
+      expect(conf()).toContain('sqsh_layers=c1:mid:base\nram_layer=50%\n');
+      const s = await readSquashfs(join(top, 'c1.sqsh'));
+      expect(s.get('etc/new')!.body).toBe('new');
+      expect(s.get('etc/mid')).toMatchObject({ type: 'character-device', dev: '0,0' });
+    }, 30_000);
+    test('sqsh-commit --merge=1: one layer of the upper and mid, the deletion of mid\'s file kept over base', async () => {
+      await stdoutOf(() => sqshCommit('c1', 1, F));
+      expect(conf()).toContain('sqsh_layers=c1:base\n');
+      const s = await readSquashfs(join(top, 'c1.sqsh'));
+      expect(s.get('etc/who')!.body).toBe('mid');
+      expect(s.get('etc/new')!.body).toBe('new');
+      expect(s.get('etc/mid')).toMatchObject({ type: 'character-device' });
+    }, 30_000);
+  });
+});
