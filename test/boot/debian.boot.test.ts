@@ -3,10 +3,10 @@
 // day), our .deb installed with dpkg -i, then the kernel packages with dpkg -i: their postinst runs
 // /etc/kernel/postinst.d/zz-mkruckus, which alone makes /boot/initrd.img-KVER. That kernel and
 // image boot the tree's ext4 disk to systemd's multi-user target (a unit prints a marker). Removing
-// the kernel package removes the image.
+// the kernel package removes the image. The same tree squashed into a layer boots as well.
 import { beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname as dirOf, join } from 'node:path';
 import { missing } from '../unit/need.ts';
 import { buildDeb, debianTarball, inTree, KERNEL_DEBS } from '../distro/debian-tree.ts';
 import { makeExt4, run, tempDir } from './disks.ts';
@@ -69,17 +69,7 @@ describe.if(enabled)('a Debian 12 system booting through the mkruckus package', 
     writeFileSync(join(tree, 'etc/hostname'), 'ruckus-debian\n');
     disk = join(dir, 'root.img');
     time('mkfs.ext4 -d', () => makeExt4(tree, disk, { sizeMB: 1536, label: 'debian-root' }));
-    ext4Boot = await timeAsync('boot ext4 root', () =>
-      boot({
-        vmlinuz: join(tree, `boot/vmlinuz-${kver}`),
-        initrd: join(tree, `boot/initrd.img-${kver}`),
-        append: 'root=/dev/vda rw',
-        disks: [{ file: disk }],
-        memoryMB: 1024,
-        until: new RegExp(`${MARKER} .*=END`),
-        timeoutMs: 480_000,
-      }),
-    );
+    ext4Boot = await timeAsync('boot ext4 root', () => bootTree(tree, kver, disk, 'root=/dev/vda rw'));
   });
 
   test('the kernel package\'s postinst hook made the image with mkruckus', () => {
@@ -92,10 +82,20 @@ describe.if(enabled)('a Debian 12 system booting through the mkruckus package', 
   });
 
   test('the system boots through it to systemd\'s multi-user target', () => {
-    const line = new RegExp(`${MARKER} target=(\\S*) pid1=(\\S*) mode=(\\S*) root=(\\S*) =END`).exec(ext4Boot.console);
-    if (!line) throw new Error(`no marker; console tail:\n${ext4Boot.console.slice(-3000)}`);
     expect(ext4Boot.fatal).toBeUndefined();
-    expect(line.slice(1)).toEqual(['active', 'systemd', 'traditional', '/dev/vda']);
+    expect(markerOf(ext4Boot)).toEqual(['active', 'systemd', 'traditional', '/dev/vda']);
+  });
+
+  test('the same tree squashed into a layer (sqsh_layers=) boots to the multi-user target too', async () => {
+    const layers = join(dirOf(tree), 'layers');
+    mkdirSync(layers);
+    time('mksquashfs layer', () => run(['mksquashfs', tree, join(layers, 'debian.sqsh'), '-comp', 'lz4', '-noappend', '-quiet', '-no-progress']));
+    const sizeMB = Math.ceil(Bun.file(join(layers, 'debian.sqsh')).size / 2 ** 20) + 128;
+    const layerDisk = join(dirOf(tree), 'layers.img');
+    time('mkfs.ext4 -d layers', () => makeExt4(layers, layerDisk, { sizeMB }));
+    const r = await timeAsync('boot layered root', () => bootTree(tree, kver, layerDisk, 'root=/dev/vda sqsh_layers=debian rw'));
+    expect(r.fatal).toBeUndefined();
+    expect(markerOf(r)).toEqual(['active', 'systemd', 'layered', 'overlay']);
   });
 
   test('removing the kernel package removes its image', () => {
@@ -105,6 +105,26 @@ describe.if(enabled)('a Debian 12 system booting through the mkruckus package', 
     console.log(`Debian boot test timings (s): ${JSON.stringify(timings)}`);
   });
 });
+
+/** The tree's own kernel and the image its hook made, on one disk. */
+function bootTree(tree: string, kver: string, disk: string, append: string): Promise<BootResult> {
+  return boot({
+    vmlinuz: join(tree, `boot/vmlinuz-${kver}`),
+    initrd: join(tree, `boot/initrd.img-${kver}`),
+    append,
+    disks: [{ file: disk }],
+    memoryMB: 1024,
+    until: new RegExp(`${MARKER} .*=END`),
+    timeoutMs: 480_000,
+  });
+}
+
+/** target, PID 1, /init's mode and the root's source, as the marker unit printed them. */
+function markerOf(r: BootResult): string[] {
+  const line = new RegExp(`${MARKER} target=(\\S*) pid1=(\\S*) mode=(\\S*) root=(\\S*) =END`).exec(r.console);
+  if (!line) throw new Error(`no marker; console tail:\n${r.console.slice(-3000)}`);
+  return line.slice(1);
+}
 
 async function timeAsync<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const start = performance.now();

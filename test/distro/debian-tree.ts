@@ -31,7 +31,7 @@ export function debianTarball(): { path: string; seconds: number } {
   const hook = `chroot "$1" apt-get install -y --download-only linux-image-amd64 && mkdir -p "$1${KERNEL_DEBS}" && cp "$1"/var/cache/apt/archives/linux-image-*.deb "$1${KERNEL_DEBS}/"`;
   const start = performance.now();
   sh([
-    'mmdebstrap', '--variant=apt', `--include=${TREE_PACKAGES.join(',')}`, `--customize-hook=${hook}`,
+    'mmdebstrap', '--variant=apt', '--format=tar', `--include=${TREE_PACKAGES.join(',')}`, `--customize-hook=${hook}`,
     'bookworm', `${path}.part`, process.env.MKRUCKUS_MIRROR ?? 'http://deb.debian.org/debian',
   ], 'mmdebstrap');
   renameSync(`${path}.part`, path);
