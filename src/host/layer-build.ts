@@ -27,17 +27,27 @@ export interface BuildRequest {
 /** One layer file to write: its name and its sources (top first) with their entries. */
 interface LayerJob { name: string; sources: TarSource[]; entries: (Entry | null)[][]; bottom: boolean }
 
-async function checkedEntries(src: TarSource, limits: Limits, oci: boolean): Promise<(Entry | null)[]> {
+/** Reads (pass 1) and, unless `check` is false, checks a source; hostile input is a UserError. */
+async function checkedEntries(src: TarSource, limits: Limits, oci: boolean, check = true): Promise<(Entry | null)[]> {
   try {
     let entries = await readEntries(src);
     if (oci) {
       const c = ociToOverlay(entries);
       entries = [...c.entries, ...c.extra];
     }
-    checkEntries(entries, limits);
+    if (check) checkEntries(entries, limits);
     return entries;
   } catch (err) {
     if (err instanceof HostileEntry) throw new UserError(`${src.label}: refused: ${err.message}`);
+    throw err;
+  }
+}
+
+function refuseHostile(label: string, entries: (Entry | null)[], limits: Limits): void {
+  try {
+    checkEntries(entries, limits);
+  } catch (err) {
+    if (err instanceof HostileEntry) throw new UserError(`${label}: refused: ${err.message}`);
     throw err;
   }
 }
@@ -93,11 +103,12 @@ export async function buildLayers(req: BuildRequest): Promise<string[]> {
       jobs = [{ name: req.name, sources: [s], entries: [await checkedEntries(s, req.limits, false)], bottom: false }];
     } else {
       const plain = await tarFileSource(req.from);
-      const names = new Set((await readEntries(plain).catch(() => [])).filter((e) => e).map((e) => e!.path));
-      if (isImageArchive(names)) {
+      const entries = await checkedEntries(plain, req.limits, false, false);
+      if (isImageArchive(new Set(entries.flatMap((e) => (e ? [e.path] : []))))) {
         jobs = await imageJobs(req, tmp, await unpackImageArchive(req.from, tmp));
       } else {
-        jobs = [{ name: req.name, sources: [plain], entries: [await checkedEntries(plain, req.limits, false)], bottom: false }];
+        refuseHostile(plain.label, entries, req.limits);
+        jobs = [{ name: req.name, sources: [plain], entries: [entries], bottom: false }];
       }
     }
     for (const j of jobs) {

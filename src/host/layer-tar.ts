@@ -59,7 +59,8 @@ export function toolStream(argv: string[], okCodes: number[] = [0]): Readable {
 export function dirSource(dir: string, opts: DirOptions = {}): TarSource {
   const argv = [
     'tar', '-C', dir, '--sort=name', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--format=pax',
-    ...(opts.oneFileSystem ? ['--one-file-system'] : []), ...(opts.exclude ?? []).map((e) => `--exclude=${e}`),
+    // `*` in an exclude pattern stops at `/`: ./*.sqsh is the top's layer files, not every .sqsh
+    ...(opts.oneFileSystem ? ['--one-file-system'] : []), '--no-wildcards-match-slash', ...(opts.exclude ?? []).map((e) => `--exclude=${e}`),
     '-cf', '-', '.',
   ];
   return { label: dir, open: () => toolStream(argv, opts.live ? [0, 1] : [0]) };
