@@ -14,7 +14,9 @@ export default {
   coverageAnalysis: 'off',
   // the machine is shared and has two cores
   concurrency: 2,
-  timeoutMS: 10000,
+  // a run's time limit: the dry run's (all the files) plus this; each mutant runs a subset of them
+  timeoutFactor: 1,
+  timeoutMS: 5000,
   tempDirName: '.stryker-tmp',
   // Stryker rewrites tsconfig `extends`/`references` for its sandbox through the TypeScript JS API, which
   // TypeScript 7 no longer has; ours has neither, so point it at no file and it leaves tsconfig alone.

@@ -32,6 +32,8 @@ if [ -n "$id" ]; then
 		tests=$(for t in $tests; do printf 'test/unit/%s.test.ts ' "$t"; done)
 	fi
 fi
+# only the files this tree has (bun test fails on a missing one, which would count as a kill)
+tests=$(for t in $tests; do [ ! -e "$t" ] || printf '%s ' "$t"; done)
 # -t: the bash completion tests of options.test.ts check scripts/gen-docs.ts output (bash, and the
 # linter): nothing of src/core, and a second more per run.
 # shellcheck disable=SC2086 # a word list
