@@ -20,6 +20,7 @@ import { planAdditions } from './host/additions.ts';
 import { collectModuleItems } from './host/module-items.ts';
 import { checkOutputAbsent, writeAtomic } from './host/output.ts';
 import { readPlanEntries } from './host/pack.ts';
+import { readRescueItems } from './host/rescue.ts';
 import { checkBootable } from './host/verify.ts';
 import { readBootLocation, runMakeSecondStage } from './host/stage2.ts';
 import { checkTools, requiredTools } from './host/tools.ts';
@@ -105,7 +106,9 @@ async function resolveBuild(req: BuildRequest): Promise<Resolved> {
   };
   const items = await step('collect module items', () => collectAll(modules, base, ctx));
   const added = await step('collect additions', () => planAdditions(req.additions, base));
-  return { kernelVersion, modules, items: [...items, ...added], drivers: req.additions.drivers };
+  // The shell policy is the base module's data (first stage): /init reads it before anything else.
+  const rescue = readRescueItems(req.rescueShell, base, req.base).map((item) => ({ owner: 'base', item }));
+  return { kernelVersion, modules, items: [...items, ...added, ...rescue], drivers: req.additions.drivers };
 }
 
 async function planKmods(req: BuildRequest, r: Resolved, modules: ModuleManifest[]) {

@@ -17,7 +17,10 @@ umask 022
 
 mount_pseudo_fs
 timing init
+# The build's shell policy first: a fatal while parsing already follows it.
+read_build_shell_policy
 parse_cmdline
+read_param rescue && tighten_shell "$REPLY"
 has_param quiet && RD_QUIET=1
 has_param verbose && RD_VERBOSE=1
 has_param shell && interactive_shell "shell requested on the command line"
@@ -35,6 +38,11 @@ run_phase pre-pivot
 
 read_param init "/sbin/init"
 RD_INIT=$REPLY
+# init=/bin/sh is a root shell: where console shells are not open, only /sbin/init runs.
+if [ "$RD_SHELL" != open ] && [ "$RD_INIT" != /sbin/init ]; then
+	warn "init=$RD_INIT ignored: console shells are $RD_SHELL (rescue policy)"
+	RD_INIT=/sbin/init
+fi
 check_init "$NEWROOT" "$RD_INIT"
 has_param maint && interactive_shell "maint: leave this shell to continue booting"
 

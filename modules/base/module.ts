@@ -21,7 +21,7 @@ export default defineModule({
     { from: 'templates/init.sh', to: '/init', mode: 0o755 },
     ...LIBS.map((l) => ({ from: `templates/lib/${l}.sh`, to: `/lib/ruckusrd/${l}.sh`, mode: 0o644 })),
   ],
-  params: ['init', 'shell', 'maint', 'quiet', 'verbose', 'initramsys', 'rootdelay', 'rootwait'],
+  params: ['init', 'shell', 'maint', 'rescue', 'quiet', 'verbose', 'initramsys', 'rootdelay', 'rootwait'],
   plan: async (ctx) => [
     ...MERGED_LINKS,
     ...DIRS.map((path): StageItem => ({ kind: 'dir', path, mode: path === '/tmp' ? 0o1777 : 0o755 })),

@@ -118,6 +118,11 @@ export const OPTIONS = [
     doc: "add binaries of the base (bare names are searched in `/usr/sbin /usr/bin /sbin /bin`) with their interpreter and libraries (repeat or comma-separate)",
   },
   {
+    name: 'rescue-shell', type: 'string', arg: 'POLICY', config: 'rescue-shell', default: 'auto', choices: ['auto', 'open', 'password', 'off'],
+    help: 'who gets a console shell: the rescue shell, shell, maint, init=',
+    doc: "`open`: a root shell on the console after a fatal error, and `shell`, `maint`, `init=` work (RuckusRD's behaviour); `password`: the shells ask for root's password (the base's `/etc/shadow` root entry goes into the image, which is then written 0600) and `init=` is ignored; `off`: no shell, a reboot 10 s after a fatal error, `init=` ignored. `auto` is `open` until a disk is unlocked without a person (a key in the image), then `off`. The boot parameter `rescue=` can only make it stricter",
+  },
+  {
     name: 'uki', type: 'boolean', config: 'uki', default: false,
     help: 'write OUT as a unified kernel image (an EFI stub with kernel, initramfs, cmdline)',
     doc: 'write OUT as a unified kernel image: the EFI stub, the kernel, the initramfs, `.cmdline`, `.osrel`, `.uname` (and `.splash`) in one PE file',

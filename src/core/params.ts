@@ -49,6 +49,7 @@ export const PARAMS: readonly ParamSpec[] = [
   { name: 'init', kind: 'abspath', help: 'program run after switch_root (default /sbin/init)' },
   { name: 'shell', kind: 'flag', help: 'a rescue shell before anything is done', cmdlineOnly: true },
   { name: 'maint', kind: 'flag', help: 'a shell just before switch_root' },
+  { name: 'rescue', kind: 'name', help: 'console shells: open, password or off; never looser than the build (--rescue-shell)', cmdlineOnly: true },
   { name: 'quiet', kind: 'flag', help: 'print only errors', cmdlineOnly: true },
   { name: 'verbose', kind: 'flag', help: 'print every step', cmdlineOnly: true },
   { name: 'modules-early', kind: 'list', help: 'kernel modules loaded first', cmdlineOnly: true },

@@ -43,6 +43,8 @@ export interface BuildRequest {
   additions: Additions;
   /** --hostonly: only the drivers this machine's root needs */
   hostonly: boolean;
+  /** --rescue-shell: who gets a console shell at boot */
+  rescueShell: ChoiceOf<'rescue-shell'>;
 }
 
 export interface Additions {
@@ -115,5 +117,6 @@ export function buildRequest(flags: CreateFlags, file: FileConfig, env: Record<s
     uki: ukiRequest(flags, o),
     additions: { drivers: o.addDrivers, include: o.include.map(parseInclude), binaries: o.install },
     hostonly: false,
+    rescueShell: o.rescueShell,
   };
 }

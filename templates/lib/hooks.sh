@@ -32,6 +32,7 @@ run_phase() {
 # initramsys: drivers are loaded, and the initramfs itself is the system: a console shell,
 # started again whenever it exits.
 stay_in_initramfs() {
+	[ "$RD_SHELL" = off ] && fatal "initramsys needs a console shell; the rescue policy is off"
 	echo "mode=initramsys" >> "$RD_RUN/state"
 	while :; do interactive_shell "initramsys: the initramfs is the system; no root is mounted"; done
 }

@@ -5,6 +5,13 @@ RD_RUN=/run/ruckusrd
 RD_KMSG=/dev/kmsg
 RD_QUIET=0
 RD_VERBOSE=0
+# Who gets a console shell (the rescue shell, shell, maint, initramsys): open, password or off.
+# The build's policy (/etc/ruckusrd/rescue) is read first; rescue= and an unattended unlock can
+# only make it stricter (shell_policy, lock_consoles).
+RD_SHELL=open
+RD_SHELL_AUTO=0
+RD_RESCUE_CONF=/etc/ruckusrd/rescue
+RD_REBOOT_DELAY=10
 
 msg() {
 	[ "$RD_QUIET" = 1 ] || echo "ruckusrd: $*"
@@ -26,11 +33,50 @@ timing() {
 	vmsg "phase $1 at $_up"
 }
 
-# A shell on the console. Used by `shell`, `maint` and `initramsys`; returning continues the boot.
+# tighten_shell POLICY: RD_SHELL becomes POLICY when that is stricter (open < password < off); an
+# unknown POLICY counts as off.
+tighten_shell() {
+	case $1 in open) _ts_new=0 ;; password) _ts_new=1 ;; *) _ts_new=2 ;; esac
+	case $RD_SHELL in open) _ts_now=0 ;; password) _ts_now=1 ;; *) _ts_now=2 ;; esac
+	[ "$_ts_new" -le "$_ts_now" ] && return 0
+	case $_ts_new in 1) RD_SHELL=password ;; *) RD_SHELL=off ;; esac
+}
+
+# read_build_shell_policy: the build's `shell=POLICY` line; `auto` is open until lock_consoles.
+read_build_shell_policy() {
+	[ -f "$RD_RESCUE_CONF" ] || return 0
+	read -r _sp < "$RD_RESCUE_CONF" || _sp=
+	case $_sp in
+	shell=auto) RD_SHELL_AUTO=1 ;;
+	shell=open) ;;
+	*) tighten_shell "${_sp#shell=}" ;;
+	esac
+}
+
+# lock_consoles WHY: a disk was unlocked without a person (a key in the image): with the build's
+# `auto` policy, no console shell and no init= from here on (anyone at the console would get the
+# unlocked data).
+lock_consoles() {
+	[ "$RD_SHELL_AUTO" = 1 ] || return 0
+	tighten_shell off
+	msg "$1: console shells are off"
+}
+
+# A shell on the console as the policy allows. Used by `shell`, `maint`, `initramsys` and fatal;
+# returning continues the boot.
 interactive_shell() {
 	echo "ruckusrd: $1"
-	echo "ruckusrd: starting shell"
-	setsid cttyhack sh -i </dev/console >/dev/console 2>&1 || sh -i </dev/console >/dev/console 2>&1
+	case $RD_SHELL in
+	open)
+		echo "ruckusrd: starting shell"
+		setsid cttyhack sh -i </dev/console >/dev/console 2>&1 || sh -i </dev/console >/dev/console 2>&1 ;;
+	password)
+		# sulogin asks for root's password (the image's /etc/shadow, from the build) and starts
+		# root's shell; Control-D or a timeout returns without one.
+		echo "ruckusrd: starting shell after root's password"
+		setsid cttyhack sulogin </dev/console >/dev/console 2>&1 || sulogin </dev/console >/dev/console 2>&1 ;;
+	*) echo "ruckusrd: no console shell (rescue policy: off)" ;;
+	esac
 	return 0
 }
 
@@ -41,8 +87,18 @@ fatal() {
 	echo "ruckusrd: fatal: $*" > "$RD_KMSG" 2>/dev/null
 	echo "fatal=$*" >> "$RD_RUN/state" 2>/dev/null
 	run_hooks emergency
+	if [ "$RD_SHELL" = off ]; then
+		echo "ruckusrd: no rescue shell (policy off): rebooting in $RD_REBOOT_DELAY seconds" >&2
+		sleep "$RD_REBOOT_DELAY"
+		reboot -f
+		while :; do sleep 60; done
+	fi
 	while :; do
 		echo "ruckusrd: starting rescue shell" >&2
-		setsid cttyhack sh -i </dev/console >/dev/console 2>&1 || sh -i </dev/console >/dev/console 2>&1
+		if [ "$RD_SHELL" = password ]; then
+			setsid cttyhack sulogin </dev/console >/dev/console 2>&1 || sulogin </dev/console >/dev/console 2>&1
+		else
+			setsid cttyhack sh -i </dev/console >/dev/console 2>&1 || sh -i </dev/console >/dev/console 2>&1
+		fi
 	done
 }

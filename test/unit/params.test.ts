@@ -104,7 +104,7 @@ describe('the table', () => {
   test('the allowlist /init reads, golden', () => {
     expect(renderParamsAllowlist()).toBe(
       ['root device cmdline', 'rootfstype fstype cmdline', 'rootflags options cmdline', 'ro flag', 'rw flag', 'rootwait flag cmdline',
-        'rootdelay number cmdline', 'init abspath', 'shell flag cmdline', 'maint flag', 'quiet flag cmdline', 'verbose flag cmdline',
+        'rootdelay number cmdline', 'init abspath', 'shell flag cmdline', 'maint flag', 'rescue name cmdline', 'quiet flag cmdline', 'verbose flag cmdline',
         'modules-early list cmdline', 'blacklist list cmdline', 'sqsh_layers names', 'sqsh_layerdir relpath', 'sqsh_layerdev device',
         'sqshfstype fstype', 'ram_layer size', 'to_ram flag', 'overlayflags options', 'root_true_rw flag', 'var_layer sizeordevice',
         'fwdev devices cmdline', 'modinject flag', 'hoststamp flag', 'initramsys flag cmdline', 'stage2_dev device cmdline',
