@@ -33,7 +33,9 @@ export function renderInspect(segments: readonly ImageSegment[], opts: InspectOp
   if (opts.json) {
     // File contents (present only when the caller asked readImage for them) do not belong in a listing.
     const plain = segments.map((s) => ({ ...s, entries: s.entries.map(({ data: _data, ...rest }) => rest) }));
-    return JSON.stringify({ uki, segments: plain, secondStage: stage2, kernelModules: modules, hooks }, null, 2) + '\n';
+    // JSON.stringify escapes C0 but leaves DEL and C1 (0x9b is a CSI on 8-bit terminals) raw.
+    const json = JSON.stringify({ uki, segments: plain, secondStage: stage2, kernelModules: modules, hooks }, null, 2);
+    return json.replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
   }
   // A UKI's own parts first; its initramfs is then listed like any image.
   const lines: string[] = uki ? renderUkiReport(uki) : [];
@@ -49,7 +51,16 @@ export function renderInspect(segments: readonly ImageSegment[], opts: InspectOp
   }
   lines.push(`kernel modules (${modules.length}):`, ...modules.map((p) => `  ${p}`), '');
   lines.push(`hooks (${hooks.length}):`, ...hooks.map((p) => `  ${p}`));
-  return lines.join('\n') + '\n';
+  // Names and UKI texts come from the image: a newline would forge lines, an ESC drive the terminal.
+  return lines.map(escapeControls).join('\n') + '\n';
+}
+
+/**
+ * Control characters (C0, DEL, C1) as `\xNN`, as `ls -b` does: one entry is one line, and nothing
+ * in a name reaches the terminal as a command. JSON output escapes by itself.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 function renderSegmentTitle(s: ImageSegment, n: number): string {

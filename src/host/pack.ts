@@ -5,6 +5,13 @@ import type { CpioEntry } from '../archive/cpio.ts';
 import type { PlanEntry } from '../core/plan.ts';
 import { readHostRegular } from './base.ts';
 
+/**
+ * setuid, setgid and sticky bits of files taken from the base are dropped: everything in an
+ * initramfs runs as root, so they serve nothing there, and an image unpacked elsewhere (inspect
+ * tools, a rescue system) would otherwise carry setuid-root programs of another system.
+ */
+const BASE_FILE_MODE = 0o777;
+
 export async function readPlanEntries(plan: readonly PlanEntry[]): Promise<CpioEntry[]> {
   return Promise.all(
     plan.map(async ({ item }): Promise<CpioEntry> => {
@@ -12,7 +19,7 @@ export async function readPlanEntries(plan: readonly PlanEntry[]): Promise<CpioE
         case 'dir':
           return { path: item.path, type: 'dir', mode: item.mode ?? 0o755 };
         case 'file':
-          return { path: item.path, type: 'file', mode: item.mode, data: readHostRegular(item.source, item.path) };
+          return { path: item.path, type: 'file', mode: item.mode & BASE_FILE_MODE, data: readHostRegular(item.source, item.path) };
         case 'bytes':
           return { path: item.path, type: 'file', mode: item.mode, data: item.data };
         case 'symlink':
