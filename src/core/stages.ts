@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Two-stage images: which plan entries go into the second stage, and the data file that tells the
 // first stage how to find and check it.
+import { UserError } from '../log.ts';
 import { sameContent, type PlanEntry } from './plan.ts';
 
 /**
@@ -52,7 +53,15 @@ export function renderStage2Conf(info: Stage2Info): string {
     ['sha256', info.sha256],
     ['dirs', info.dirs.join(' ')],
   ];
+  // One record per line, read with `read` and split on blanks by the shell: a value with a newline
+  // would add records (dev=... injected), a blank or glob character would split or expand a dir.
+  const badDir = info.dirs.find((d) => !DIR_NAME.test(d));
+  const bad = badDir !== undefined ? ['dirs', badDir] : rows.find(([k, v]) => k !== 'dirs' && v !== undefined && !RECORD_VALUE.test(String(v)));
+  if (bad) throw new UserError(`cannot record the second stage's ${bad[0]} ${JSON.stringify(bad[1])}: only printable characters without blanks (dirs: names of letters, digits, ._-)`);
   return rows.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `${k}=${v}\n`).join('');
 }
+
+const RECORD_VALUE = /^[\x21-\x7e]*$/;
+const DIR_NAME = /^[A-Za-z0-9._-]+$/;
 
 export const EMBEDDED_STAGE2_PATH = '/usr/lib/ruckusrd/stage2.img';
