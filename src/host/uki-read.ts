@@ -3,7 +3,9 @@
 // initramfs in its .initrd section, read like any image.
 import { readFileSync } from 'node:fs';
 import { ImageFormatError, readImage, type ImageSegment } from '../archive/read.ts';
+import type { Problem } from '../core/verify.ts';
 import { UserError } from '../log.ts';
+import { checkUki } from '../uki/check.ts';
 import { PeFormatError } from '../uki/pe.ts';
 import { isPe, readUki, type UkiReport } from '../uki/read.ts';
 
@@ -25,4 +27,14 @@ export async function readUkiFile(path: string): Promise<{ report: UkiReport; se
     if (err instanceof ImageFormatError) throw new UserError(`${path}: the .initrd section is not a valid initramfs: ${err.message}`);
     throw err;
   }
+}
+
+/** `verify`'s UKI checks (src/uki/check.ts) for the file at `path`, given its initramfs' segments. */
+export function checkUkiFile(path: string, segments: readonly ImageSegment[]): Problem[] {
+  const versions = new Set<string>();
+  for (const e of segments.flatMap((s) => s.entries)) {
+    const m = /^\/(?:usr\/)?lib\/modules\/([^/]+)\/modules\.dep$/.exec(e.path);
+    if (m) versions.add(m[1]!);
+  }
+  return checkUki(readFileSync(path), [...versions].sort());
 }

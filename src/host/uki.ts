@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError, warn } from '../log.ts';
 import { readSignatures } from '../uki/authenticode.ts';
+import { checkUki } from '../uki/check.ts';
 import { parsePe, PeFormatError } from '../uki/pe.ts';
 import { signPe } from '../uki/sign.ts';
-import { makeUki, normalizeCmdline, type UkiParts } from '../uki/uki.ts';
+import { bzImageVersion, makeUki, normalizeCmdline, type UkiParts } from '../uki/uki.ts';
 import { BaseFs } from './base.ts';
 import { probeTool } from './tools.ts';
 
@@ -73,6 +74,9 @@ export function readUkiParts(baseDir: string, kver: string, u: UkiOptions): { st
   } catch {
     throw new UserError(`kernel image for ${kver} is not EFI-bootable (no PE header)`);
   }
+  // A kernel image of another version than the modules would boot without any of them.
+  const version = bzImageVersion(linux);
+  if (version !== undefined && version !== kver) throw new UserError(`the kernel image is ${version}, but the modules are for ${kver}: give --kernel ${version} or a matching --kernel-image`);
   const stubPath = STUBS[machine];
   const stub = u.stub !== undefined ? readHostFile('--uki-stub', u.stub)
     : stubPath ? readBaseFile(base, 'EFI stub (systemd-boot-efi, or --uki-stub)', [stubPath])
@@ -161,5 +165,9 @@ function lastLine(text: string): string {
 export async function wrapInUki(baseDir: string, kver: string, u: UkiOptions, initrd: Uint8Array[]): Promise<Uint8Array[]> {
   const { stub, parts } = readUkiParts(baseDir, kver, u);
   const uki = assembleUki(stub, parts, Buffer.concat(initrd));
-  return [u.sign ? await runSignUki(uki, u.sign.key, u.sign.cert) : uki];
+  const out = u.sign ? await runSignUki(uki, u.sign.key, u.sign.cert) : uki;
+  // What `verify` would say of the UKI itself (its initramfs was checked before it was packed).
+  const errors = checkUki(out, [kver]).filter((p) => p.severity === 'error');
+  if (errors.length) throw new UserError(`the UKI would not boot, so it was not written: ${errors[0]!.text}`);
+  return [out];
 }

@@ -6,14 +6,16 @@ import { readImageFile } from '../archive/read.ts';
 import { ImageTree, verifyTree, type Problem, type TreeEntry } from '../core/verify.ts';
 import { debug, UserError } from '../log.ts';
 import { readSecondStage } from './inspect-stage2.ts';
+import { checkUkiFile, readUkiFile } from './uki-read.ts';
 
-/** Every problem of the image file at `path` (a UKI's initramfs is not looked into here). */
+/** Every problem of the image file at `path` (of a UKI: its own, then its initramfs'). */
 export async function verifyImageFile(path: string): Promise<Problem[]> {
-  const segments = await readImageFile(path, { data: true });
+  const uki = await readUkiFile(path);
+  const segments = uki ? uki.segments : await readImageFile(path, { data: true });
   const stage2 = await readSecondStage(path, segments, { data: true });
   const tree = new ImageTree([...segments.flatMap((s) => s.entries), ...(stage2?.entries ?? [])]);
   const staged = (stage2?.problems ?? []).map((text): Problem => ({ severity: 'error', text }));
-  return [...staged, ...verifyTree(tree)];
+  return [...(uki ? checkUkiFile(path, segments) : []), ...staged, ...verifyTree(tree)];
 }
 
 /** The build's own check, on what it is about to write: the first stage's entries, then the second's. */

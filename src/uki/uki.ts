@@ -53,6 +53,19 @@ export function checkKernel(linux: Uint8Array, machine: number): string | undefi
   return undefined;
 }
 
+/**
+ * The version a bzImage carries (the x86 boot header's kernel_version: an offset, from 0x200, of
+ * "6.1.0-56-amd64 (debian-kernel@…) #1 SMP …"), as `file` and ukify read it; undefined without one.
+ */
+export function bzImageVersion(linux: Uint8Array): string | undefined {
+  if (linux.length < 0x210 || new TextDecoder().decode(linux.subarray(0x202, 0x206)) !== 'HdrS') return undefined;
+  const offset = (linux[0x20e]! | (linux[0x20f]! << 8)) + 0x200;
+  if (offset === 0x200 || offset >= linux.length) return undefined;
+  const end = linux.indexOf(0, offset);
+  const text = new TextDecoder().decode(linux.subarray(offset, end < 0 ? Math.min(linux.length, offset + 256) : end));
+  return /^(\S+)/.exec(text)?.[1];
+}
+
 export function isBmp(data: Uint8Array): boolean {
   return data.length > 54 && data[0] === 0x42 && data[1] === 0x4d;
 }

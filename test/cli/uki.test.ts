@@ -8,7 +8,7 @@ import { createPrivateKey } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeNeeding, missing } from '../unit/need.ts';
-import { buildOk, expectUserError, freshDir, haveKernel, inspect, KARG, leftovers, run, sh, sha256, useScratch } from './helpers.ts';
+import { buildOk, expectUserError, freshDir, haveKernel, inspect, KARG, KVER, leftovers, run, sh, sha256, useScratch } from './helpers.ts';
 
 const STUB = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub';
 const NEEDS = missing(STUB, 'sbsign', 'sbverify', 'objdump', 'openssl');
@@ -125,6 +125,40 @@ describe.if(haveKernel)('--uki', () => describeNeeding(NEEDS, '--uki (compiled b
     expect(sha256(join(dir, 'out.efi'))).toBe(before);
     expect(leftovers(dir)).toEqual([]);
     expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  test('verify: a fresh UKI boots; no .cmdline is a warning; a changed byte under the signature is an error', () => {
+    const dir = freshDir('verify');
+    const { key, cert } = makeKey(dir, 'verify');
+    buildOk(dir, 'signed.efi', '--uki', '--cmdline', CMDLINE, '--sign-key', key, '--sign-cert', cert);
+    const ok = run(['verify', join(dir, 'signed.efi')]);
+    expect([ok.code, ok.stdout, ok.stderr]).toEqual([0, '', '']);
+    buildOk(dir, 'nocmd.efi', '--uki');
+    const warned = run(['verify', join(dir, 'nocmd.efi')]);
+    expect(warned.code).toBe(0);
+    expect(warned.stdout).toMatch(/nocmd\.efi: warning: no \.cmdline section/);
+    // One byte of the command line: the firmware would refuse it under Secure Boot.
+    const bytes = readFileSync(join(dir, 'signed.efi'));
+    const at = bytes.indexOf(Buffer.from(CMDLINE));
+    bytes[at] = bytes[at]! ^ 0x20;
+    writeFileSync(join(dir, 'changed.efi'), bytes);
+    const bad = run(['verify', join(dir, 'changed.efi')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/changed\.efi: error: the signature by CN=verify does not verify \(the image was changed after signing/);
+    expectUserError(bad, /would not boot: 1 problem$/);
+  });
+
+  test('a --kernel-image of another version than the modules is refused', () => {
+    const dir = freshDir('kver');
+    const kernel = readFileSync(`/boot/vmlinuz-${KVER}`);
+    // The version string of the bzImage header (what `file` shows), changed in place.
+    const at = kernel.indexOf(Buffer.from(`${KVER} (`));
+    kernel[at] = kernel[at] === 0x39 ? 0x38 : 0x39;
+    writeFileSync(join(dir, 'vmlinuz'), kernel);
+    const other = `${String.fromCharCode(kernel[at]!)}${KVER.slice(1)}`;
+    const r = run(['--kernel', KVER, '--uki', '--cmdline', 'x', '--kernel-image', join(dir, 'vmlinuz'), 'o.efi'], { cwd: dir });
+    expectUserError(r, new RegExp(`the kernel image is ${other.replaceAll('.', '\\.')}, but the modules are for ${KVER.replaceAll('.', '\\.')}`));
+    expect(existsSync(join(dir, 'o.efi'))).toBe(false);
   });
 
   test('one-line errors: UKI flags without --uki, half a key pair, a missing stub, a kernel that is not EFI-bootable', () => {

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { readSignatures } from '../../src/uki/authenticode.ts';
 import { findSection, parsePe } from '../../src/uki/pe.ts';
 import { parseOsRelease, readUki } from '../../src/uki/read.ts';
-import { makeUki } from '../../src/uki/uki.ts';
+import { bzImageVersion, makeUki } from '../../src/uki/uki.ts';
+import { checkUki } from '../../src/uki/check.ts';
 import { missing, testNeeding } from './need.ts';
 
 const STUB = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub';
@@ -68,4 +69,30 @@ testNeeding(missing(STUB, KERNEL, 'sbsign', 'sbverify', 'openssl'), 'a UKI signe
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+testNeeding(missing(KERNEL, 'file'), 'bzImageVersion: the version `file` reads from the boot header', () => {
+  const version = /version (\S+)/.exec(sh(['file', '-b', KERNEL]).out)![1]!;
+  expect(bzImageVersion(readFileSync(KERNEL))).toBe(version);
+  expect(bzImageVersion(readFileSync(STUB))).toBeUndefined();
+});
+
+testNeeding(missing(STUB, KERNEL), 'checkUki: what verify reports beyond the initramfs', () => {
+  const enc = new TextEncoder();
+  const linux = readFileSync(KERNEL);
+  const kver = bzImageVersion(linux)!;
+  const parts = { linux, initrd: enc.encode('i'), cmdline: 'root=/dev/vda', osrel: enc.encode('ID=t\n'), uname: kver };
+  expect(checkUki(makeUki(readFileSync(STUB), parts), [kver])).toEqual([]);
+  expect(checkUki(makeUki(readFileSync(STUB), parts), ['0.0.1-other'])).toEqual([
+    { severity: 'error', text: `the kernel is ${kver}, but the initramfs has kernel modules for 0.0.1-other` },
+  ]);
+  expect(checkUki(makeUki(readFileSync(STUB), { ...parts, uname: '0.0.1-other' }), [])).toEqual([
+    { severity: 'error', text: `the kernel in .linux is ${kver}, the UKI says 0.0.1-other (.uname)` },
+  ]);
+  const { cmdline: _none, ...noCmdline } = parts;
+  expect(checkUki(makeUki(readFileSync(STUB), noCmdline), [kver]).map((p) => p.severity)).toEqual(['warning']);
+  expect(checkUki(readFileSync(STUB), []).filter((p) => p.severity === 'error').map((p) => p.text)).toEqual([
+    'the UKI has no .linux section: there is no kernel to start',
+    'the UKI has no .initrd section',
+  ]);
 });
