@@ -25,7 +25,7 @@ import { checkBootable } from './host/verify.ts';
 import { readBootLocation, runMakeSecondStage } from './host/stage2.ts';
 import { checkTools, requiredTools } from './host/tools.ts';
 import { readEarlyMicrocode } from './host/ucode.ts';
-import { checkUkiFiles, wrapInUki } from './host/uki.ts';
+import { checkUkiFiles, describeUki, wrapInUki } from './host/uki.ts';
 import { step, warn } from './log.ts';
 import { VERSION } from './version.ts';
 
@@ -39,6 +39,8 @@ export interface BuildResult {
   kernelModules: string[];
   /** bytes of each part written */
   sizes: { ucode: number; cpio: number; compressed: number; stage2: number };
+  /** --dry-run --uki: what the UKI would hold, in words */
+  uki?: string[];
 }
 
 interface Resolved {
@@ -75,7 +77,10 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
     plan = await step('plan first stage', async () =>
       buildPlan([...firstPlan, ...(await stage2Items(req, second, stage2))]));
   }
-  if (req.dryRun) return { ...result, plan, secondStage: second, sizes: { ucode: 0, cpio: 0, compressed: 0, stage2: 0 } };
+  if (req.dryRun) {
+    const uki = req.uki ? { uki: describeUki(req.base, r.kernelVersion, req.uki) } : {};
+    return { ...result, plan, secondStage: second, sizes: { ucode: 0, cpio: 0, compressed: 0, stage2: 0 }, ...uki };
+  }
   const entries = await step('read files', () => readPlanEntries(plan));
   // The build fails here rather than write an image that cannot boot (mkruckus verify checks the same).
   await step('verify', async () => checkBootable(entries, twoStage ? await readPlanEntries(second) : []));

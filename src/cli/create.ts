@@ -70,6 +70,7 @@ export function renderDryRun(r: BuildResult): string {
     `entries: ${r.plan.length}`,
     ...renderEntries(r.plan),
     ...(r.secondStage.length ? [`second stage entries: ${r.secondStage.length}`, ...renderEntries(r.secondStage)] : []),
+    ...(r.uki ?? []),
   ];
   return lines.join('\n') + '\n';
 }

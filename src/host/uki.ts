@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { UserError, warn } from '../log.ts';
 import { readSignatures } from '../uki/authenticode.ts';
 import { checkUki } from '../uki/check.ts';
-import { parsePe, PeFormatError } from '../uki/pe.ts';
+import { machineName, parsePe, PeFormatError } from '../uki/pe.ts';
 import { signPe } from '../uki/sign.ts';
 import { bzImageVersion, makeUki, normalizeCmdline, type UkiParts } from '../uki/uki.ts';
 import { BaseFs } from './base.ts';
@@ -170,4 +170,15 @@ export async function wrapInUki(baseDir: string, kver: string, u: UkiOptions, in
   const errors = checkUki(out, [kver]).filter((p) => p.severity === 'error');
   if (errors.length) throw new UserError(`the UKI would not boot, so it was not written: ${errors[0]!.text}`);
   return [out];
+}
+
+/** --dry-run: the UKI's parts resolved and read as the build would (the initramfs aside), in words. */
+export function describeUki(baseDir: string, kver: string, u: UkiOptions): string[] {
+  const { stub, parts } = readUkiParts(baseDir, kver, u);
+  const signer = u.sign ? (readSigningKey(u.sign.key), readCertificate(u.sign.cert).subject.replaceAll('\n', ', ')) : undefined;
+  return [
+    `uki: ${machineName(parsePe(stub).machine)} stub ${u.stub ?? '(the base\'s systemd-boot-efi)'}, kernel ${bzImageVersion(parts.linux) ?? kver} ${u.kernelImage ?? `(the base's /boot/vmlinuz-${kver})`}`,
+    `uki .cmdline: ${parts.cmdline ?? '(none: the boot loader\'s)'}`,
+    `uki signed by: ${signer ?? '(unsigned)'}`,
+  ];
 }

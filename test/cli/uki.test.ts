@@ -161,6 +161,16 @@ describe.if(haveKernel)('--uki', () => describeNeeding(NEEDS, '--uki (compiled b
     expect(existsSync(join(dir, 'o.efi'))).toBe(false);
   });
 
+  test('--dry-run --uki: the stub, kernel, command line and signer resolved, nothing written', () => {
+    const dir = freshDir('dry');
+    const { key, cert } = makeKey(dir, 'dry run');
+    const r = run(['--kernel', KARG, '--uki', '--dry-run', '--cmdline', CMDLINE, '--sign-key', key, '--sign-cert', cert, 'o.efi'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`\nuki: x86-64 stub (the base's systemd-boot-efi), kernel ${KVER} (the base's /boot/vmlinuz-${KVER})\n`);
+    expect(r.stdout).toContain(`\nuki .cmdline: ${CMDLINE}\nuki signed by: CN=dry run\n`);
+    expect(existsSync(join(dir, 'o.efi'))).toBe(false);
+  });
+
   test('one-line errors: UKI flags without --uki, half a key pair, a missing stub, a kernel that is not EFI-bootable', () => {
     const dir = freshDir('errors');
     expectUserError(run(['--kernel', KARG, '--cmdline', 'x', 'o.img'], { cwd: dir }), /--cmdline needs --uki/);
