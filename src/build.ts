@@ -21,6 +21,7 @@ import { collectModuleItems } from './host/module-items.ts';
 import { checkOutputAbsent, writeAtomic } from './host/output.ts';
 import { readPlanEntries } from './host/pack.ts';
 import { readRescueItems } from './host/rescue.ts';
+import { verityItems } from './core/verity.ts';
 import { checkBootable } from './host/verify.ts';
 import { readBootLocation, runMakeSecondStage } from './host/stage2.ts';
 import { checkTools, requiredTools } from './host/tools.ts';
@@ -112,7 +113,8 @@ async function resolveBuild(req: BuildRequest): Promise<Resolved> {
   const items = await step('collect module items', () => collectAll(modules, base, ctx));
   const added = await step('collect additions', () => planAdditions(req.additions, base));
   // The shell policy is the base module's data (first stage): /init reads it before anything else.
-  const rescue = readRescueItems(req.rescueShell, base, req.base).map((item) => ({ owner: 'base', item }));
+  const rescue = [...readRescueItems(req.rescueShell, base, req.base), ...verityItems(req.layerVerity.policy, req.layerVerity.trust)]
+    .map((item) => ({ owner: 'base', item }));
   return { kernelVersion, modules, items: [...items, ...added, ...rescue], drivers: req.additions.drivers };
 }
 

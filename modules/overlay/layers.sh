@@ -31,18 +31,82 @@ find_layer() {
 	fatal "layer $1 not found: no $_rel on $_where"
 }
 
-# mount_layer NAME FILE: loop-mounts one read-only layer and records it.
+# mount_layer NAME FILE: mounts one read-only layer (through dm-verity when it has a trusted root
+# hash, else loop-mounted) and records it.
 mount_layer() {
 	layer_fstype "$2" || fatal "layer $1: $2 is neither squashfs nor erofs"
+	_ltype=$REPLY
 	case " $RD_LAYER_TYPES " in
-	*" $REPLY "*) ;;
-	*) modprobe -q "$REPLY"; RD_LAYER_TYPES="$RD_LAYER_TYPES $REPLY" ;;
+	*" $_ltype "*) ;;
+	*) modprobe -q "$_ltype"; RD_LAYER_TYPES="$RD_LAYER_TYPES $_ltype" ;;
 	esac
+	verity_layer "$1" "$2"
+	_lopts=ro
+	[ "$REPLY" = "$2" ] && _lopts=ro,loop
 	mkdir -p "/sqsh_layer-$1"
-	mount -t "$REPLY" -o ro,loop "$2" "/sqsh_layer-$1" || fatal "cannot mount layer $1 ($2, $REPLY)"
+	mount -t "$_ltype" -o "$_lopts" "$REPLY" "/sqsh_layer-$1" || fatal "cannot mount layer $1 ($REPLY, $_ltype)"
 	RD_LOWER=${RD_LOWER:+$RD_LOWER:}/sqsh_layer-$1
 	RD_LAYER_NAMES="$RD_LAYER_NAMES $1"
-	state_layer "$1" "$2" "$REPLY"
+	state_layer "$1" "$2" "$_ltype"
+}
+
+# Verified layers (dm-verity). A layer's trusted root hash comes from the image (/etc/ruckusrd/verity,
+# `trust NAME HASH` lines from --trust-layer) or else from sqsh_verity_roots=NAME=HASH,... on the
+# command line (never from ruckusrd.conf, which lies on the disk being checked); its hash tree is the
+# file NAME.sqsh.verity beside it. sqsh_verity=off|auto|require: auto verifies the layers that have
+# a trusted hash, require refuses any other; the command line cannot go below the build's require.
+RD_VERITY_CONF=/etc/ruckusrd/verity
+RD_VERITY=auto
+
+# verity_policy: sets RD_VERITY from the build's policy line and sqsh_verity=.
+verity_policy() {
+	_vp_build=auto
+	[ -f "$RD_VERITY_CONF" ] && grep -qx 'policy=require' "$RD_VERITY_CONF" && _vp_build=require
+	read_param sqsh_verity "$_vp_build"
+	case $_vp_build:$REPLY in
+	require:*) RD_VERITY=require ;;
+	auto:off | auto:auto | auto:require) RD_VERITY=$REPLY ;;
+	*) fatal "sqsh_verity=$REPLY: expected off, auto or require" ;;
+	esac
+}
+
+# verity_root NAME: sets REPLY to the trusted root hash of layer NAME, or fails.
+verity_root() {
+	if [ -f "$RD_VERITY_CONF" ]; then
+		while read -r _vk _vn _vh; do
+			[ "$_vk" = trust ] && [ "$_vn" = "$1" ] && REPLY=$_vh && return 0
+		done < "$RD_VERITY_CONF"
+	fi
+	read_param sqsh_verity_roots || return 1
+	_vr_found=
+	_vr_ifs=$IFS
+	IFS=,
+	for _vr in $REPLY; do
+		case $_vr in "$1="?*) _vr_found=${_vr#*=}; break ;; esac
+	done
+	IFS=$_vr_ifs
+	[ -n "$_vr_found" ] && REPLY=$_vr_found
+}
+
+# verity_layer NAME FILE: sets REPLY to what to mount: FILE, or the dm-verity device over it. A
+# layer whose data or hash tree does not match its trusted root hash fails to open or to mount.
+verity_layer() {
+	REPLY=$2
+	[ "$RD_VERITY" = off ] && return 0
+	if ! verity_root "$1"; then
+		[ "$RD_VERITY" = require ] && fatal "layer $1 has no trusted root hash (sqsh_verity=require)"
+		REPLY=$2
+		return 0
+	fi
+	_vroot=$REPLY
+	case $_vroot in '' | *[!0-9a-f]*) fatal "layer $1: the trusted root hash is not lower-case hex: $_vroot" ;; esac
+	[ -f "$2.verity" ] || fatal "layer $1: no hash tree $2.verity for its trusted root hash"
+	command -v veritysetup >/dev/null || fatal "layer $1 has a trusted root hash but the image has no veritysetup (--add verity)"
+	modprobe -q dm-verity
+	veritysetup open "$2" "ruckus-layer-$1" "$2.verity" "$_vroot" ||
+		fatal "layer $1: dm-verity refuses $2 (it or its hash tree does not match the trusted root hash)"
+	REPLY=/dev/mapper/ruckus-layer-$1
+	echo "verity=$1 $_vroot" >> "$RD_RUN/state"
 }
 
 # state_layer NAME FILE FSTYPE: the file as the running system will see it.
@@ -80,10 +144,16 @@ copy_layers_to_ram() {
 	mount -t tmpfs -o mode=0755 to_ram "$RD_LAYERDEV" || fatal "cannot mount a tmpfs for to_ram"
 	if [ "$RD_MODE" = legacy ]; then
 		cp "$RD_TRUE/squashfs.img" "$RD_LAYERDEV/squashfs.img" || fatal "to_ram: cannot copy /squashfs.img into RAM"
+		if [ -f "$RD_TRUE/squashfs.img.verity" ]; then
+			cp "$RD_TRUE/squashfs.img.verity" "$RD_LAYERDEV/squashfs.img.verity" || fatal "to_ram: cannot copy /squashfs.img.verity into RAM"
+		fi
 	fi
 	for _name in $1; do
 		find_layer "$_name"
 		cp "$REPLY" "$RD_LAYERDEV/$_name.sqsh" || fatal "to_ram: cannot copy $REPLY into RAM"
+		if [ -f "$REPLY.verity" ]; then
+			cp "$REPLY.verity" "$RD_LAYERDEV/$_name.sqsh.verity" || fatal "to_ram: cannot copy $REPLY.verity into RAM"
+		fi
 	done
 	msg "to_ram: copied layers into RAM"
 }

@@ -123,6 +123,16 @@ export const OPTIONS = [
     doc: "`open`: a root shell on the console after a fatal error, and `shell`, `maint`, `init=` work (RuckusRD's behaviour); `password`: the shells ask for root's password (the base's `/etc/shadow` root entry goes into the image, which is then written 0600) and `init=` is ignored; `off`: no shell, a reboot 10 s after a fatal error, `init=` ignored. `auto` is `open` until a disk is unlocked without a person (a key in the image), then `off`. The boot parameter `rescue=` can only make it stricter",
   },
   {
+    name: 'trust-layer', type: 'list', arg: 'NAME=ROOTHASH', config: 'trust-layer', merge: 'append', default: [],
+    help: 'trust layer NAME with this dm-verity root hash (repeat)',
+    doc: "mount layer NAME through dm-verity with this root hash (as `veritysetup format` prints it; the hash tree is `NAME.sqsh.verity` beside the layer); adds the `verity` module (repeat or comma-separate)",
+  },
+  {
+    name: 'layer-verity', type: 'string', arg: 'POLICY', config: 'layer-verity', default: 'auto', choices: ['auto', 'require'],
+    help: 'auto: verify the layers with a trusted hash; require: refuse any other',
+    doc: '`auto`: layers with a trusted root hash (`--trust-layer`, or `sqsh_verity_roots=` on the command line) are verified, others mounted as they are; `require`: a layer without one is `ruckusrd: fatal`. The boot parameter `sqsh_verity=` can turn `auto` into `off` or `require`, never `require` into less',
+  },
+  {
     name: 'uki', type: 'boolean', config: 'uki', default: false,
     help: 'write OUT as a unified kernel image (an EFI stub with kernel, initramfs, cmdline)',
     doc: 'write OUT as a unified kernel image: the EFI stub, the kernel, the initramfs, `.cmdline`, `.osrel`, `.uname` (and `.splash`) in one PE file',

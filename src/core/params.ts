@@ -61,6 +61,8 @@ export const PARAMS: readonly ParamSpec[] = [
   { name: 'ram_layer', kind: 'size', help: 'tmpfs upper layer of this size' },
   { name: 'to_ram', kind: 'flag', help: 'copy the layers into RAM, release the root device' },
   { name: 'overlayflags', kind: 'options', help: 'extra OverlayFS mount options' },
+  { name: 'sqsh_verity', kind: 'name', help: 'off, auto or require: dm-verity for layers (never below the build)', cmdlineOnly: true },
+  { name: 'sqsh_verity_roots', kind: 'options', help: 'NAME=ROOTHASH,...: trusted dm-verity root hashes of layers', cmdlineOnly: true },
   { name: 'root_true_rw', kind: 'flag', help: 'keep /mnt/root-true read-write with ram_layer' },
   { name: 'var_layer', kind: 'sizeordevice', help: 'a writable /var overlay: tmpfs SIZE or a device' },
   { name: 'fwdev', kind: 'devices', help: 'devices holding fw.sqsh for /lib/firmware', cmdlineOnly: true },

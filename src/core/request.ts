@@ -2,6 +2,7 @@
 // Flags and config files → one validated BuildRequest. Which options exist, their defaults and how
 // flags and files merge is the option table's (options.ts); this only shapes the result for build().
 import { UserError } from '../log.ts';
+import { parseTrustLayer, type LayerTrust } from './verity.ts';
 import { mergeOptions, optionChoices, optionField, withDefaults, type ChoiceOf, type FileConfig, type OptionValues } from './options.ts';
 
 export { splitList } from './options.ts';
@@ -45,6 +46,8 @@ export interface BuildRequest {
   hostonly: boolean;
   /** --rescue-shell: who gets a console shell at boot */
   rescueShell: ChoiceOf<'rescue-shell'>;
+  /** --trust-layer, --layer-verity: dm-verity root hashes of layers, and whether every layer needs one */
+  layerVerity: { policy: ChoiceOf<'layer-verity'>; trust: LayerTrust[] };
 }
 
 export interface Additions {
@@ -111,12 +114,14 @@ export function buildRequest(flags: CreateFlags, file: FileConfig, env: Record<s
     secondStageOut: o.secondStageOut ?? `${flags.out}.stage2`,
     secondStageBoot: { path: o.secondStageBootPath, dev: o.secondStageBootDev },
     // `modules` given (by a flag or a file) replaces the default set.
-    modules: { defaults, modules: given.modules, add: o.add, omit: o.omit },
+    // Verified layers need veritysetup and dm-verity in the image: the verity module.
+    modules: { defaults, modules: given.modules, add: [...o.add, ...(o.trustLayer.length || o.layerVerity === 'require' ? ['verity'] : [])], omit: o.omit },
     ucode: o.noUcode ? false : o.ucode,
     mtime: epoch === undefined ? 0 : Number(epoch),
     uki: ukiRequest(flags, o),
     additions: { drivers: o.addDrivers, include: o.include.map(parseInclude), binaries: o.install },
     hostonly: false,
     rescueShell: o.rescueShell,
+    layerVerity: { policy: o.layerVerity, trust: o.trustLayer.map(parseTrustLayer) },
   };
 }

@@ -106,7 +106,7 @@ describe('the table', () => {
       ['root device cmdline', 'rootfstype fstype cmdline', 'rootflags options cmdline', 'ro flag', 'rw flag', 'rootwait flag cmdline',
         'rootdelay number cmdline', 'init abspath', 'shell flag cmdline', 'maint flag', 'rescue name cmdline', 'quiet flag cmdline', 'verbose flag cmdline',
         'modules-early list cmdline', 'blacklist list cmdline', 'sqsh_layers names', 'sqsh_layerdir relpath', 'sqsh_layerdev device',
-        'sqshfstype fstype', 'ram_layer size', 'to_ram flag', 'overlayflags options', 'root_true_rw flag', 'var_layer sizeordevice',
+        'sqshfstype fstype', 'ram_layer size', 'to_ram flag', 'overlayflags options', 'sqsh_verity name cmdline', 'sqsh_verity_roots options cmdline', 'root_true_rw flag', 'var_layer sizeordevice',
         'fwdev devices cmdline', 'modinject flag', 'hoststamp flag', 'initramsys flag cmdline', 'stage2_dev device cmdline',
         'stage2_path abspath cmdline', 'rd.luks name cmdline', 'rd.luks.uuid name cmdline multi', 'rd.luks.name options cmdline multi',
         'rd.luks.options options cmdline multi', 'cryptdevice options cmdline', 'rd.lvm name cmdline', 'rd.lvm.vg name cmdline multi',

@@ -16,6 +16,7 @@ if [ "$RD_MODE" != traditional ]; then
 	has_param to_ram && ! has_param ram_layer && fatal "to_ram needs ram_layer"
 	check_layer_names "$_layers"
 	check_overlayflags
+	verity_policy
 	# One modprobe: each call re-reads the module index. Layer filesystems load per layer type.
 	modprobe -q -a loop overlay
 	prepare_root_true
