@@ -6,13 +6,13 @@ import { describe, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decompressStream, detectCompression, ImageFormatError } from '../../src/archive/compress.ts';
+import { decompressStream, detectCompression, ImageFormatError, type DetectedCompression } from '../../src/archive/compress.ts';
 import { writeNewc, type CpioEntry } from '../../src/archive/cpio.ts';
-import { readImage, readImageFile } from '../../src/archive/read.ts';
+import { readImage, readImageFile, type ImageEntryType } from '../../src/archive/read.ts';
 import { UserError } from '../../src/log.ts';
 
 const enc = new TextEncoder();
-const concat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
+const concat = (...parts: Uint8Array[]): Uint8Array<ArrayBuffer> => new Uint8Array(Buffer.concat(parts));
 function run(cmd: string[], input: Uint8Array): Uint8Array {
   const r = Bun.spawnSync({ cmd, stdin: input });
   if (r.exitCode !== 0) throw new Error(`${cmd.join(' ')}: ${r.stderr.toString()}`);
@@ -30,7 +30,7 @@ describe('detectCompression', () => {
     [[0x28, 0xb5, 0x2f, 0xfd], 'zstd'], [[0x1f, 0x8b], 'gzip'], [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], 'xz'],
     [[0x02, 0x21, 0x4c, 0x18], 'lz4'], [[0x5d, 0x00], 'lzma'], [[0x28, 0xb5, 0x2f], null], [[0x1f, 0x8c], null],
     [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x01], null], [[0x02, 0x21, 0x4c, 0x19], null], [[0x5d, 0x01], null], [[0x30, 0x37], null], [[], null],
-  ] as [number[], string | null][])('%p at offset 3 is %p', (magic, want) => {
+  ] as [number[], DetectedCompression | null][])('%p at offset 3 is %p', (magic, want) => {
     expect(detectCompression(new Uint8Array([9, 9, 9, ...magic]), 3)).toBe(want);
     expect(detectCompression(new Uint8Array(magic))).toBe(want);
   });
@@ -139,7 +139,7 @@ describe('readImage on unusual archives', () => {
   const one: CpioEntry[] = [{ path: '/x', type: 'file', mode: 0o644, data: enc.encode('abc') }];
   test.each([
     ['fifo', '00001124', 'fifo'], ['socket', '0000C124', 'socket'],
-  ])('a %s entry is listed as such', async (_name, mode, type) => {
+  ] as [string, string, ImageEntryType][])('a %s entry is listed as such', async (_name, mode, type) => {
     const [segment] = await readImage(patchField(writeNewc([{ path: '/p', type: 'dir', mode: 0o444 }], { mtime: 0 }), 0, 1, mode));
     expect(segment!.entries).toEqual([{ path: '/p', type, mode: 0o444, size: 0 }]);
   });
