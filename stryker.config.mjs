@@ -10,7 +10,13 @@ export default {
   testRunner: 'command',
   // picks the unit test files that import the mutated source file, and runs them with `bun test --bail`
   commandRunner: { command: 'sh test/unit/stryker-tests.sh' },
-  mutate: ['src/core/**/*.ts', 'src/archive/**/*.ts'],
+  // The whole of src/core and src/archive (`--mutate 'src/core/**/*.ts,src/archive/**/*.ts'`) is 3200+
+  // mutants, over 100 minutes here: the default is the format writer and the planning core the unit
+  // tests were written for. compress.ts and read.ts spawn the compressors in every run.
+  mutate: [
+    'src/archive/cpio.ts',
+    'src/core/{params,config,kmod,plan,stage,stages,validate,modules}.ts',
+  ],
   coverageAnalysis: 'off',
   // the machine is shared and has two cores
   concurrency: 2,
