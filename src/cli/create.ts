@@ -43,6 +43,8 @@ const DEFAULT_BASE = withDefaults({}).base;
 
 // yargs' camel-case expansion gives every option its OptionValues field (`dry-run` → `dryRun`).
 async function handler(args: ArgumentsCamelCase<CreateFlags>): Promise<void> {
+  // yargs hands a positional `-` over as ''; `-` (standard output) is what was typed.
+  if (args.out === '' && process.argv.slice(2).includes('-')) args.out = '-';
   const req = buildRequest(args, readConfigFiles(args.base ?? DEFAULT_BASE), process.env);
   const result = await build(req);
   if (req.dryRun) process.stdout.write(renderDryRun(result));
