@@ -82,17 +82,22 @@ export function readUkiParts(baseDir: string, kver: string, u: UkiOptions): { st
     : stubPath ? readBaseFile(base, 'EFI stub (systemd-boot-efi, or --uki-stub)', [stubPath])
     : (() => { throw new UserError(`no EFI stub known for this kernel's machine; give --uki-stub`); })();
   const osrel = readBaseFile(base, 'os-release', ['/etc/os-release', '/usr/lib/os-release']);
-  const cmdline = readCmdline(base, u.cmdline);
+  const cmdline = readCmdline(base, u.cmdline, u.sign !== undefined);
   const splash = u.splash === undefined ? undefined : readHostFile('--splash', u.splash);
   return { stub, parts: { linux, osrel, uname: kver, ...(cmdline === undefined ? {} : { cmdline }), ...(splash ? { splash } : {}) } };
 }
 
-/** --cmdline, else the base's /etc/kernel/cmdline or /usr/lib/kernel/cmdline (kernel-install's files). */
-function readCmdline(base: BaseFs, given: string | undefined): string | undefined {
+/**
+ * --cmdline, else the base's /etc/kernel/cmdline or /usr/lib/kernel/cmdline (kernel-install's files).
+ * A signed UKI must carry one: without it systemd-stub takes the boot loader's, Secure Boot or not,
+ * and `init=/bin/sh` typed there would run a shell that the signature was meant to rule out.
+ */
+function readCmdline(base: BaseFs, given: string | undefined, signed: boolean): string | undefined {
   if (given !== undefined) return normalizeCmdline(given);
   for (const p of ['/etc/kernel/cmdline', '/usr/lib/kernel/cmdline']) {
     if (base.stat(p)?.isFile()) return normalizeCmdline(base.readFile(p).toString());
   }
+  if (signed) throw new UserError('a signed UKI needs a command line (--cmdline or /etc/kernel/cmdline): without one, whoever is at the boot loader chooses it');
   // systemd-stub then takes the boot loader's command line, Secure Boot or not.
   warn('no --cmdline and no /etc/kernel/cmdline: the UKI has no .cmdline, so whoever is at the boot loader chooses one');
   return undefined;

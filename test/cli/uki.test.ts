@@ -176,6 +176,8 @@ describe.if(haveKernel)('--uki', () => describeNeeding(NEEDS, '--uki (compiled b
     expectUserError(run(['--kernel', KARG, '--cmdline', 'x', 'o.img'], { cwd: dir }), /--cmdline needs --uki/);
     expectUserError(run(['--kernel', KARG, '--uki', '--sign-key', '/etc/hostname', 'o.efi'], { cwd: dir }), /--sign-key and --sign-cert go together/);
     expectUserError(run(['--kernel', KARG, '--uki', '--uki-stub', '/nonexistent.stub', 'o.efi'], { cwd: dir }), /--uki-stub: cannot read \/nonexistent.stub/);
+    const { key, cert } = makeKey(dir, 'nocmdline');
+    expectUserError(run(['--kernel', KARG, '--uki', '--sign-key', key, '--sign-cert', cert, 'o.efi'], { cwd: dir }), /a signed UKI needs a command line/);
     expectUserError(run(['--kernel', KARG, '--uki', '--cmdline', 'x', '--kernel-image', '/etc/os-release', 'o.efi'], { cwd: dir }), /not EFI-bootable/);
     expect(existsSync(join(dir, 'o.efi'))).toBe(false);
     expect(existsSync(join(dir, 'o.img'))).toBe(false);
