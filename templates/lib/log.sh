@@ -91,7 +91,7 @@ fatal() {
 		echo "ruckusrd: no rescue shell (policy off): rebooting in $RD_REBOOT_DELAY seconds" >&2
 		sleep "$RD_REBOOT_DELAY"
 		reboot -f
-		while :; do sleep 60; done
+		while sleep 60; do :; done
 	fi
 	while :; do
 		echo "ruckusrd: starting rescue shell" >&2
