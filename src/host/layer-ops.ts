@@ -100,10 +100,20 @@ const TRUSTED = { allowDevices: true, maxBytes: Number.MAX_SAFE_INTEGER, trustSy
 /**
  * Runs a merge journal's pending steps: `build` writes NAME.sqsh from `sources` (top first, the
  * whiteout-preserving merge), `conf` replaces ruckusrd.conf with the planned one. `paths` maps
- * each source name to its file or directory. onStep is called after each durable step (tests cut
- * the power there by throwing).
+ * each source name to its file or directory. onStep is called after each durable step: by default
+ * a `mkruckus: layer-op: STEP` line on stderr (the boot test kills QEMU there); unit tests cut the
+ * power there by throwing.
  */
-export async function runMerge(top: string, j: Journal, paths: string[], onStep: (marker: string) => void = () => {}): Promise<void> {
+/**
+ * A step's console line. MKRUCKUS_TEST_FREEZE_AT=MARKER freezes the process at MARKER, so a boot
+ * test's power cut (QEMU killed on the line) lands at exactly that point, not a few steps later.
+ */
+function printStep(marker: string): void {
+  process.stderr.write(`mkruckus: layer-op: ${marker}\n`);
+  if (process.env.MKRUCKUS_TEST_FREEZE_AT === marker) for (;;) Bun.sleepSync(60_000);
+}
+
+export async function runMerge(top: string, j: Journal, paths: string[], onStep: (marker: string) => void = printStep): Promise<void> {
   if (pendingSteps(j).includes('build')) {
     const sources = paths.map(layerSource);
     const entries: (Entry | null)[][] = [];

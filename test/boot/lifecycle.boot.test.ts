@@ -9,10 +9,10 @@
 // disk (/tools, another filesystem, so sqsh-init leaves it out); their libraries are copied into
 // the root (/lib, /lib64), which is busybox-static otherwise.
 import { beforeAll, describe, expect, test } from 'bun:test';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BIN } from '../binary.ts';
-import { makeOciArchive } from '../unit/layers-fixtures.ts';
+import { makeOciArchive, makeTar } from '../unit/layers-fixtures.ts';
 import { buildImage } from './build.ts';
 import { makeExt4, makeGuestRoot, randomToken, run, tempDir } from './disks.ts';
 import { boot, canBoot, section } from './qemu.ts';
@@ -54,12 +54,15 @@ mkruckus sqsh-commit --reboot c1; echo "RC=$?"
 echo "JOURNAL=$(grep -c . /mnt/root-true/ruckusrd.journal)"
 sync`,
   merge: `${PRELUDE}
-mkruckus sqsh-merge 2 all; echo "RC=$?"
+MKRUCKUS_TEST_FREEZE_AT=merge-build-written mkruckus sqsh-merge 2 all; echo "RC=$?"
 mkruckus layers
 sync`,
+  finish: `${PRELUDE}
+mkruckus layers; echo "RC=$?"
+echo "CONF=$(grep -v '^#' /mnt/root-true/ruckusrd.conf | tr '\\n' ' ')"
+sync`,
   check: `${PRELUDE}
-echo "LAST=$(grep ^result= /mnt/root-true/ruckusrd.last)"
-mkruckus layers`,
+echo "LAST=$(grep ^result= /mnt/root-true/ruckusrd.last)"`,
   // the built image's stack: no tools needed
   view: `
 echo "MODE=$(sed -n 's/^mode=//p' /run/ruckusrd/state)"
@@ -128,18 +131,22 @@ describe.if(canBoot)('layer lifecycle (QEMU)', () => {
     const cut = await bootWith('none', /ruckusrd: layer-op: commit-squash\r?\n/);
     expect(cut.console).toContain('finishing layer operation: commit c1');
     expect(cut.console).not.toContain('=== token');
-    const d = await bootWith('merge');
+    // the merge is cut too: QEMU killed once its new layer is written, before the conf names it
+    const d = await bootWith('merge', /mkruckus: layer-op: merge-build-written\r?\n/);
     expect(d.fatal).toBeUndefined();
     expect(d.console).toContain('ruckusrd: layer-op: commit-finished');
     expect(d.console).not.toContain('layer-op: commit-squash-written'); // recorded before the cut
-    expect(report(d.console)).toMatchObject({ MODE: 'layered', STACK: 'c1:base', UPPER: '', NEW: 'new', KEPT: 'changed', GONE: 'gone', RC: '0' });
-    expect(section(d.console, 'action')).toContain('merged c1:base into all');
+    expect(report(d.console)).toMatchObject({ MODE: 'layered', STACK: 'c1:base', UPPER: '', NEW: 'new', KEPT: 'changed', GONE: 'gone' });
   }, 900_000);
 
-  test('sqsh-merge: the next boot has one layer, the same files, the deletion in force', async () => {
+  test('sqsh-merge cut by a power loss: `layers` finishes it; the next boot has one layer, the same files, the deletion in force', async () => {
+    const f = await bootWith('finish');
+    expect(report(f.console)).toMatchObject({ MODE: 'layered', STACK: 'c1:base', NEW: 'new', GONE: 'gone', RC: '0', CONF: 'sqsh_layers=all' });
+    expect(section(f.console, 'action')).toContain('finishing: pending operation: merge all (c1:base → all): done nothing; to do build, conf; boots c1:base');
+    expect(section(f.console, 'action')).toContain('last operation: merge all (c1:base → all): done');
     const e = await bootWith('check');
     expect(report(e.console)).toMatchObject({ MODE: 'layered', STACK: 'all', UPPER: '', NEW: 'new', KEPT: 'changed', GONE: 'gone', LAST: 'result=done' });
-    expect(section(e.console, 'action')).toMatch(/all +squashfs/);
+    expect(section(e.console, 'state')).toContain('layer=all squashfs /mnt/root-true/all.sqsh /mnt/sqsh_layer-all');
   }, 900_000);
 
   test('layer build from a two-layer OCI archive (a deletion, an opaque dir) boots as sqsh_layers from its ruckusrd.conf', async () => {
@@ -162,6 +169,12 @@ describe.if(canBoot)('layer lifecycle (QEMU)', () => {
     const first = await Bun.file(join(top, 'img-2.sqsh')).bytes();
     run([BIN, 'layer', 'build', 'img', '--from', oci, '--out', top, '--force']);
     expect(Buffer.compare(first, await Bun.file(join(top, 'img-2.sqsh')).bytes())).toBe(0);
+    // a hostile tarball: one error line from the binary, nothing written
+    writeFileSync(join(dir, 'evil.tar'), await makeTar([{ name: 'ok', body: 'x' }, { name: '../../etc/cron.d/evil', body: 'x' }]));
+    const evil = Bun.spawnSync([BIN, 'layer', 'build', 'evil', '--from', join(dir, 'evil.tar'), '--out', top]);
+    expect(evil.exitCode).toBe(1);
+    expect(evil.stderr.toString()).toMatch(/^mkruckus: error: .*evil\.tar: refused: "\.\.\/\.\.\/etc\/cron\.d\/evil": `\.\.` in the name\n$/);
+    expect(readdirSync(top).sort()).toEqual(['img-1.sqsh', 'img-2.sqsh', 'ruckusrd.conf']);
     rootDisk = join(dir, 'oci-root.img');
     makeExt4(top, rootDisk, { sizeMB: 96 });
     const r = await boot({ initrd: img, append: `root=/dev/vda test.action=view`, disks: [{ file: rootDisk }], until: END });
