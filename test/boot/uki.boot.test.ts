@@ -3,10 +3,11 @@
 // \EFI\BOOT\BOOTX64.EFI on a FAT ESP (mkfs.vfat + mtools, nothing mounted), the systemd stub hands
 // the embedded kernel its embedded initramfs and command line, and the guest root's init prints its
 // token. A plain root from a single-stage UKI; a sqsh_layers root from a UKI with an embedded
-// erofs second stage; with Secure Boot enforced (Debian's snakeoil OVMF), the same UKI signed with
-// the snakeoil key boots and the unsigned one is refused by the firmware.
+// erofs second stage, that one found by systemd-boot in EFI/Linux (a Type #2 entry); with Secure
+// Boot enforced (Debian's snakeoil OVMF), the same UKI signed with the snakeoil key boots straight
+// from the firmware and the unsigned one is refused by it.
 import { beforeAll, describe, expect, test } from 'bun:test';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { missing } from '../unit/need.ts';
 import { buildImage } from './build.ts';
@@ -22,7 +23,8 @@ const SB_VARS = `${OVMF}/OVMF_VARS_4M.snakeoil.fd`;
 const SNAKEOIL_KEY = '/usr/share/ovmf/PkKek-1-snakeoil.key';
 const SNAKEOIL_CERT = '/usr/share/ovmf/PkKek-1-snakeoil.pem';
 const STUB = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub';
-const NEEDS = missing(CODE, VARS, SB_CODE, SB_VARS, SNAKEOIL_KEY, SNAKEOIL_CERT, STUB, 'mkfs.vfat', 'mcopy', 'mmd', 'sbsign', 'openssl');
+const SD_BOOT = '/usr/lib/systemd/boot/efi/systemd-bootx64.efi';
+const NEEDS = missing(CODE, VARS, SB_CODE, SB_VARS, SNAKEOIL_KEY, SNAKEOIL_CERT, STUB, SD_BOOT, 'mkfs.vfat', 'mcopy', 'mmd', 'openssl');
 if (NEEDS.length) {
   const why = `UKI boot tests need ${NEEDS.join(', ')} (ovmf, systemd-boot-efi, sbsigntool, dosfstools, mtools, openssl)`;
   if (process.env.CI === 'true') throw new Error(`CI: ${why}`);
@@ -53,11 +55,23 @@ const cmdlines = {
   layered: `${CONSOLE} root=LABEL=${IDS.layers.label} sqsh_layers=extra:server:base rw test.action=show`,
 };
 
-/** A FAT image holding `uki` as the removable-media boot path, made without mounting. */
-function makeEsp(uki: string, out: string): string {
+/**
+ * A FAT image, made without mounting, holding `uki` as the removable-media boot path; or, with
+ * `systemdBoot`, systemd-boot there and the UKI in EFI/Linux, where it finds Type #2 entries.
+ */
+function makeEsp(uki: string, out: string, systemdBoot = false): string {
   run(['mkfs.vfat', '-C', '-n', 'ESP', out, String(Math.ceil(Bun.file(uki).size / 1024) + 4096)]);
   run(['mmd', '-i', out, '::EFI', '::EFI/BOOT']);
-  run(['mcopy', '-i', out, uki, '::EFI/BOOT/BOOTX64.EFI']);
+  if (!systemdBoot) {
+    run(['mcopy', '-i', out, uki, '::EFI/BOOT/BOOTX64.EFI']);
+    return out;
+  }
+  const conf = `${out}.loader.conf`;
+  writeFileSync(conf, 'timeout 1\n'); // the menu is drawn (and read here), then the entry boots
+  run(['mmd', '-i', out, '::EFI/Linux', '::loader']);
+  run(['mcopy', '-i', out, SD_BOOT, '::EFI/BOOT/BOOTX64.EFI']);
+  run(['mcopy', '-i', out, uki, '::EFI/Linux/mkruckus-test.efi']);
+  run(['mcopy', '-i', out, conf, '::loader/loader.conf']);
   return out;
 }
 
@@ -89,13 +103,13 @@ describe.if(canBoot && NEEDS.length === 0)('unified kernel images from the firmw
     // The snakeoil key ships encrypted (password "snakeoil"); sbsign reads only plain PEM keys.
     const key = join(dir, 'snakeoil.key');
     run(['openssl', 'pkey', '-in', SNAKEOIL_KEY, '-passin', 'pass:snakeoil', '-out', key]);
-    const uki = (name: string, ...args: string[]) => {
-      esp[name] = makeEsp(buildImage(join(dir, `${name}.efi`), '--uki', ...args), join(dir, `esp-${name}.img`));
-    };
-    uki('plain', '--cmdline', cmdlines.plain);
+    const uki = (name: string, ...args: string[]) => buildImage(join(dir, `${name}.efi`), '--uki', ...args);
+    esp.plain = makeEsp(uki('plain', '--cmdline', cmdlines.plain), join(dir, 'esp-plain.img'));
     const layered = ['--second-stage', 'erofs', '--cmdline', cmdlines.layered];
-    uki('layered', ...layered);
-    uki('signed', ...layered, '--sign-key', key, '--sign-cert', SNAKEOIL_CERT);
+    const layeredUki = uki('layered', ...layered);
+    esp.layered = makeEsp(layeredUki, join(dir, 'esp-layered.img'));
+    esp.sdboot = makeEsp(layeredUki, join(dir, 'esp-sdboot.img'), true);
+    esp.signed = makeEsp(uki('signed', ...layered, '--sign-key', key, '--sign-cert', SNAKEOIL_CERT), join(dir, 'esp-signed.img'));
   });
 
   test('single-stage UKI: the firmware boots it to a plain root with its embedded command line', async () => {
@@ -111,8 +125,11 @@ describe.if(canBoot && NEEDS.length === 0)('unified kernel images from the firmw
     expect(action).toContain('LOCKDOWN=[none] integrity confidentiality');
   });
 
-  test('UKI with an embedded erofs second stage: a sqsh_layers root given in its .cmdline', async () => {
-    const r = await bootUki('layered', layeredDisk);
+  test('UKI with an embedded erofs second stage, listed and started by systemd-boot: a sqsh_layers root from its .cmdline', async () => {
+    const r = await bootUki('sdboot', layeredDisk);
+    // systemd-boot's menu (on the serial console) names the entry by the .osrel's PRETTY_NAME.
+    const pretty = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'))![1]!;
+    expect(r.console).toContain(`   ${pretty}   `);
     expect(section(r.console, 'token').trim()).toBe(token);
     expect(section(r.console, 'action')).toContain('WHO=extra');
     expect(section(r.console, 'action')).toContain('DELETED=gone');
