@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // `inspect` of a unified kernel image: the UKI report (src/uki/read.ts) and the segments of the
 // initramfs in its .initrd section, read like any image.
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { ImageFormatError, readImage, type ImageSegment } from '../archive/read.ts';
 import type { Problem } from '../core/verify.ts';
 import { UserError } from '../log.ts';
@@ -11,15 +11,23 @@ import { isPe, readUki, type UkiReport } from '../uki/read.ts';
 
 /** The UKI at `path` with its initramfs' segments; undefined when the file is not a PE image. */
 export async function readUkiFile(path: string): Promise<{ report: UkiReport; segments: ImageSegment[] } | undefined> {
-  let head: Uint8Array;
+  let bytes: Uint8Array;
   try {
-    head = readFileSync(path);
+    // Two bytes tell: a plain image is then read once, by readImageFile, not twice.
+    const fd = openSync(path, 'r');
+    const head = new Uint8Array(64);
+    try {
+      readSync(fd, head, 0, 64, 0);
+    } finally {
+      closeSync(fd);
+    }
+    if (!isPe(head)) return undefined;
+    bytes = readFileSync(path);
   } catch {
     return undefined; // readImageFile reports a missing or unreadable file in its own words
   }
-  if (!isPe(head)) return undefined;
   try {
-    const { report, initrd } = readUki(head);
+    const { report, initrd } = readUki(bytes);
     const segments = initrd ? await readImage(initrd, { data: true }) : [];
     return { report, segments };
   } catch (err) {

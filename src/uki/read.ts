@@ -71,7 +71,8 @@ function hexAddr(n: number): string {
 }
 
 export function renderUkiReport(r: UkiReport): string[] {
-  const lines = [`unified kernel image (${r.machine} PE), ${r.sections.length} sections:`];
+  const isUki = ['.linux', '.initrd'].every((n) => r.sections.some((s) => s.name === n));
+  const lines = [`${isUki ? 'unified kernel image' : 'PE image, not a unified kernel image (no .linux and .initrd)'} (${r.machine}), ${r.sections.length} sections:`];
   for (const s of r.sections) {
     lines.push(`  ${s.name.padEnd(9)} vma ${hexAddr(s.virtualAddress)} file ${hexAddr(s.fileOffset)} ${String(s.size).padStart(10)} bytes`);
   }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSignatures } from '../../src/uki/authenticode.ts';
 import { findSection, parsePe } from '../../src/uki/pe.ts';
-import { parseOsRelease, readUki } from '../../src/uki/read.ts';
+import { parseOsRelease, readUki, renderUkiReport } from '../../src/uki/read.ts';
 import { bzImageVersion, makeUki } from '../../src/uki/uki.ts';
 import { checkUki } from '../../src/uki/check.ts';
 import { missing, testNeeding } from './need.ts';
@@ -95,4 +95,13 @@ testNeeding(missing(STUB, KERNEL), 'checkUki: what verify reports beyond the ini
     'the UKI has no .linux section: there is no kernel to start',
     'the UKI has no .initrd section',
   ]);
+});
+
+testNeeding(missing(STUB, KERNEL), 'renderUkiReport: a UKI says so; a PE without .linux and .initrd (a kernel) says it is not one', () => {
+  const enc = new TextEncoder();
+  const uki = makeUki(readFileSync(STUB), { linux: readFileSync(KERNEL), initrd: enc.encode('i'), cmdline: 'a b', osrel: enc.encode('PRETTY_NAME="P N"\nID=t\n'), uname: '1.2' });
+  const lines = renderUkiReport(readUki(uki).report);
+  expect(lines[0]).toMatch(/^unified kernel image \(x86-64\), \d+ sections:$/);
+  expect(lines).toEqual(expect.arrayContaining(['kernel version: 1.2', 'command line: a b', 'os-release: P N (ID=t)', 'signed: no']));
+  expect(renderUkiReport(readUki(readFileSync(KERNEL)).report)[0]).toStartWith('PE image, not a unified kernel image');
 });
