@@ -92,7 +92,9 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
   if (twoStage && req.placement === 'boot') await step('write second stage', () => writeAtomic(req.secondStageOut, [stage2], 0o644));
   // With --uki the image becomes the UKI's .initrd, and the UKI (signed and checked) is what is written.
   const out = req.uki ? await step('make UKI', () => wrapInUki(req.base, r.kernelVersion, req.uki!, [ucode, packed])) : [ucode, packed];
-  await step('write output', () => writeAtomic(req.out, out, 0o644));
+  // An image carrying a key (crypttab key files) is readable by root only, as initramfs-tools does.
+  const secret = [...plan, ...second].some((e) => e.item.secret);
+  await step('write output', () => writeAtomic(req.out, out, secret ? 0o600 : 0o644));
   const sizes = { ucode: ucode.length, cpio: cpio.length, compressed: packed.length, stage2: stage2.length };
   return { ...result, plan, secondStage: second, sizes };
 }

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // What goes into the staging tree: the common currency between resolvers, the planner and the archive.
 
-/** `weak`: provided only when no other item claims the path (busybox applet links, say). */
+/**
+ * `weak`: provided only when no other item claims the path (busybox applet links, say).
+ * `secret`: a key (crypttab key file): the image holding it is written mode 0600.
+ */
 export type StageItem = (
   | { kind: 'dir'; path: string; mode?: number }
   /** a file copied from the host: `source` is an absolute host path (already inside --base) */
@@ -9,7 +12,7 @@ export type StageItem = (
   | { kind: 'bytes'; path: string; mode: number; data: Uint8Array }
   | { kind: 'symlink'; path: string; target: string }
   | { kind: 'node'; path: string; mode: number; type: 'char' | 'block'; major: number; minor: number }
-) & { weak?: boolean };
+) & { weak?: boolean; secret?: boolean };
 
 /** Normalises an image path: absolute, no trailing slash, no `.`/`..`/empty components. */
 export function normalizeImagePath(path: string): string {

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// /etc/crypttab (crypttab(5): NAME SOURCE [KEY [OPTIONS]]) as data, for the build: which key files
+// the boot entries need. Pure; the boot-time reader is crypt.sh's crypt_plan_crypttab.
+
+export interface CrypttabEntry {
+  name: string;
+  source: string;
+  /** `none` when a passphrase is asked (`none`, `-`, empty) */
+  key: string;
+  options: string[];
+}
+
+export function parseCrypttab(text: string): CrypttabEntry[] {
+  const out: CrypttabEntry[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const [name, source, key = 'none', options = ''] = line.split(/\s+/);
+    if (!name || !source) continue;
+    out.push({ name, source, key: key === '-' || key === '' ? 'none' : key, options: options.split(',').filter(Boolean) });
+  }
+  return out;
+}
+
+/** Entries opened at boot: not noauto, not swap/tmp/plain with a random key. */
+export function bootEntries(entries: CrypttabEntry[]): CrypttabEntry[] {
+  const skip = ['noauto', 'swap', 'tmp', 'plain'];
+  return entries.filter((e) => !e.options.some((o) => skip.includes(o)));
+}
+
+/** Key files the image must carry: absolute paths of regular files, not devices (/dev/urandom). */
+export function keyFiles(entries: CrypttabEntry[]): string[] {
+  const paths = bootEntries(entries).map((e) => e.key).filter((k) => k.startsWith('/') && !k.startsWith('/dev/'));
+  return [...new Set(paths)].sort();
+}
