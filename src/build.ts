@@ -8,6 +8,7 @@ import type { ModuleManifest, PlanContext } from './core/module.ts';
 import { resolveModules } from './core/modules.ts';
 import { renderParamsAllowlist } from './core/params.ts';
 import { buildPlan, type OwnedItem, type PlanEntry } from './core/plan.ts';
+import { makeRecord, RECORD_PATH, renderRecord } from './core/record.ts';
 import { renderBuildConf, renderModulesLoad } from './core/render.ts';
 import type { BuildRequest } from './core/request.ts';
 import { EMBEDDED_STAGE2_PATH, overlayDirs, renderStage2Conf, secondStageEntries } from './core/stages.ts';
@@ -20,6 +21,7 @@ import { planAdditions } from './host/additions.ts';
 import { collectModuleItems } from './host/module-items.ts';
 import { checkOutputAbsent, writeAtomic } from './host/output.ts';
 import { readPlanEntries } from './host/pack.ts';
+import { writeReport } from './host/report.ts';
 import { readRescueItems } from './host/rescue.ts';
 import { verityItems } from './core/verity.ts';
 import { checkBootable } from './host/verify.ts';
@@ -95,6 +97,11 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
   // An image carrying a key (crypttab key files) is readable by root only, as initramfs-tools does.
   const secret = [...plan, ...second].some((e) => e.item.secret);
   await step('write output', () => writeAtomic(req.out, out, secret ? 0o600 : 0o644));
+  if (req.report) {
+    const record = makeRecord(req, VERSION, r.kernelVersion, r.modules.map((m) => m.name));
+    const stages = [{ plan, entries }, ...(twoStage ? [{ plan: second, entries: await readPlanEntries(second) }] : [])];
+    await step('write report', () => writeReport(req.report!, record, r.modules, stages, r.drivers));
+  }
   const sizes = { ucode: ucode.length, cpio: cpio.length, compressed: packed.length, stage2: stage2.length };
   return { ...result, plan, secondStage: second, sizes };
 }
@@ -134,7 +141,7 @@ function planOf(r: Resolved, modules: ModuleManifest[], kmodItems: OwnedItem['it
     [
       ...r.items.filter((i) => names.has(i.owner)),
       ...kmodItems.map((item) => ({ owner: 'kernel-modules', item })),
-      ...generatedItems(modules, kver, req),
+      ...generatedItems(modules, kver, req, r.modules),
     ],
     overridesOf(modules, r.items),
   );
@@ -161,7 +168,8 @@ async function collectAll(modules: ModuleManifest[], base: BaseFs, ctx: PlanCont
   return lists.flatMap((items, i) => items.map((item) => ({ owner: modules[i]!.name, item })));
 }
 
-function generatedItems(modules: ModuleManifest[], kernelVersion: string, req: BuildRequest): OwnedItem[] {
+/** `all`: every module of the build, for the record (the same in both stages of a two-stage image). */
+function generatedItems(modules: ModuleManifest[], kernelVersion: string, req: BuildRequest, all: ModuleManifest[]): OwnedItem[] {
   const enc = new TextEncoder();
   const file = (path: string, text: string): OwnedItem => ({
     owner: 'mkruckus',
@@ -172,6 +180,7 @@ function generatedItems(modules: ModuleManifest[], kernelVersion: string, req: B
     file('/etc/ruckusrd/params', renderParamsAllowlist()),
     file('/etc/ruckusrd/build.conf', renderBuildConf(info)),
     file('/etc/ruckusrd/modules-load', renderModulesLoad(modules.flatMap((m) => m.bootKernelModules ?? []))),
+    file(RECORD_PATH, renderRecord(makeRecord(req, VERSION, kernelVersion, all.map((m) => m.name)))),
   ];
 }
 

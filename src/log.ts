@@ -28,9 +28,14 @@ export function warn(msg: string): void {
 }
 
 /** Runs one named build step; with --verbose it reports how long the step took. */
+/** Every step's time, in order, for the build report (--report). */
+export const stepTimes: { step: string; ms: number }[] = [];
+
 export async function step<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
   const start = performance.now();
   const result = await fn();
-  debug(`${name}: ${(performance.now() - start).toFixed(1)} ms`);
+  const ms = performance.now() - start;
+  stepTimes.push({ step: name, ms: Math.round(ms * 10) / 10 });
+  debug(`${name}: ${ms.toFixed(1)} ms`);
   return result;
 }

@@ -3,7 +3,11 @@
 // in it (booster's `ls`, lsinitcpio, lsinitrd). Reading is in src/archive/read.ts; this only renders.
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { readImageFile, type ImageEntry, type ImageEntryType, type ImageSegment } from '../archive/read.ts';
+import { existsSync, readdirSync } from 'node:fs';
+import { renderRecordLines, type BuildRecord } from '../core/record.ts';
 import { readSecondStage, type SecondStageReport } from '../host/inspect-stage2.ts';
+import { UserError, warn } from '../log.ts';
+import { catPath, diffImageFiles, extractTree, readTree, recordOf } from './inspect-tools.ts';
 import { readUkiFile } from '../host/uki-read.ts';
 import { renderUkiReport, type UkiReport } from '../uki/read.ts';
 
@@ -100,33 +104,66 @@ function formatSize(bytes: number): string {
 
 interface InspectArgs {
   image: string;
+  other?: string;
   json?: boolean;
+  extract?: string;
+  cat?: string;
+  diff?: boolean;
 }
 
 function builder(y: Argv): Argv<InspectArgs> {
   return y
     .positional('image', { type: 'string', describe: 'the initramfs image (or unified kernel image) to read', demandOption: true })
-    .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of text' }) as unknown as Argv<InspectArgs>;
+    .positional('other', { type: 'string', describe: 'with --diff: the newer image' })
+    .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of text' })
+    .option('extract', { type: 'string', requiresArg: true, describe: 'write every file of the image (both stages) under DIR' })
+    .option('cat', { type: 'string', requiresArg: true, describe: 'print the file at PATH in the image' })
+    .option('diff', { type: 'boolean', default: false, describe: 'inspect --diff OLD NEW: what changed between two images' }) as unknown as Argv<InspectArgs>;
 }
 
 export const inspectCommand: CommandModule<{}, InspectArgs> = {
-  command: 'inspect <image>',
+  command: 'inspect <image> [other]',
   describe: 'list the segments, files, kernel modules and hooks of an initramfs image or a UKI (its sections, cmdline, signature)',
   builder,
   handler: async (args: ArgumentsCamelCase<InspectArgs>) => {
     // readImageFile turns a missing file or a non-initramfs into a one-line UserError.
     const uki = await readUkiFile(args.image);
     const segments = uki ? uki.segments : await readImageFile(args.image, { data: true });
+    if (args.diff || args.other !== undefined) return inspectDiff(args);
+    if (args.cat !== undefined) return void (await writeStdout(catPath(await readTree(args.image, segments), args.cat)));
+    if (args.extract !== undefined) return inspectExtract(args.image, args.extract, segments);
     const stage2 = await readSecondStage(args.image, segments);
-    await writeStdout(renderInspect(segments, { json: args.json }, stage2, uki?.report));
+    const record = recordOf(segments.flatMap((s) => s.entries));
+    const listing = renderInspect(segments, { json: args.json }, stage2, uki?.report);
+    await writeStdout(args.json ? `${JSON.stringify({ record, ...JSON.parse(listing) }, null, 2)}\n` : withRecord(listing, record));
+    // A listing is not a verdict: a missing or altered second stage means the image cannot boot.
+    if (stage2?.problems.length) throw new UserError(`${args.image}: ${stage2.problems[0]}`);
   },
 };
+
+function withRecord(listing: string, record: BuildRecord | undefined): string {
+  return record ? `${renderRecordLines(record).join('\n')}\n${listing}` : listing;
+}
+
+async function inspectDiff(args: InspectArgs): Promise<void> {
+  if (!args.diff || args.other === undefined) throw new UserError('two images are compared with inspect --diff OLD NEW');
+  const lines = await diffImageFiles(args.image, args.other);
+  await writeStdout(lines.map((l) => `${escapeControls(l)}\n`).join(''));
+  // diff(1)'s convention: 1 when the images differ.
+  if (lines.length) throw new UserError(`${args.image} and ${args.other} differ: ${lines.length} line${lines.length === 1 ? '' : 's'}`);
+}
+
+async function inspectExtract(image: string, dir: string, segments: readonly ImageSegment[]): Promise<void> {
+  if (existsSync(dir) && readdirSync(dir).length) throw new UserError(`--extract ${dir}: the directory is not empty`);
+  const skipped = extractTree(await readTree(image, segments), dir);
+  for (const p of skipped) warn(`--extract: ${escapeControls(p)} not written (a device node, or a path through a link)`);
+}
 
 /**
  * Resolves once the text is handed to the OS: main() exits right after, which would cut a piped
  * listing short. A closed pipe (`inspect IMG | head`) is the reader's choice, not an error.
  */
-function writeStdout(text: string): Promise<void> {
+function writeStdout(text: string | Uint8Array): Promise<void> {
   return new Promise((resolve, reject) =>
     process.stdout.write(text, (err) => {
       if (err && (err as NodeJS.ErrnoException).code !== 'EPIPE') reject(err);

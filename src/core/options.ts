@@ -133,6 +133,12 @@ export const OPTIONS = [
     doc: '`auto`: layers with a trusted root hash (`--trust-layer`, or `sqsh_verity_roots=` on the command line) are verified, others mounted as they are; `require`: a layer without one is `ruckusrd: fatal`. The boot parameter `sqsh_verity=` can turn `auto` into `off` or `require`, never `require` into less',
   },
   {
+    // Not a config key: a report describes one build, and one fixed path would be overwritten by the next.
+    name: 'report', type: 'string', arg: 'FILE', complete: 'file',
+    help: 'write a JSON build report to FILE',
+    doc: 'write a JSON build report to FILE: the build record, every file with its source, owner, size and sha256, each kernel module with the reason it was included, the time of each step',
+  },
+  {
     name: 'uki', type: 'boolean', config: 'uki', default: false,
     help: 'write OUT as a unified kernel image (an EFI stub with kernel, initramfs, cmdline)',
     doc: 'write OUT as a unified kernel image: the EFI stub, the kernel, the initramfs, `.cmdline`, `.osrel`, `.uname` (and `.splash`) in one PE file',

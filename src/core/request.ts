@@ -44,6 +44,8 @@ export interface BuildRequest {
   additions: Additions;
   /** --hostonly: only the drivers this machine's root needs */
   hostonly: boolean;
+  /** --report FILE: where the JSON build report goes */
+  report?: string;
   /** --rescue-shell: who gets a console shell at boot */
   rescueShell: ChoiceOf<'rescue-shell'>;
   /** --trust-layer, --layer-verity: dm-verity root hashes of layers, and whether every layer needs one */
@@ -121,6 +123,7 @@ export function buildRequest(flags: CreateFlags, file: FileConfig, env: Record<s
     uki: ukiRequest(flags, o),
     additions: { drivers: o.addDrivers, include: o.include.map(parseInclude), binaries: o.install },
     hostonly: false,
+    report: o.report,
     rescueShell: o.rescueShell,
     layerVerity: { policy: o.layerVerity, trust: o.trustLayer.map(parseTrustLayer) },
   };
