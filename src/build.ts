@@ -5,7 +5,7 @@ import { compress } from './archive/compress.ts';
 import { moduleRegistry, readAsset } from './assets.ts';
 import { selectKernel } from './core/kernel.ts';
 import type { ModuleManifest, PlanContext } from './core/module.ts';
-import { resolveModules } from './core/modules.ts';
+import { resolveModules, wantedModules } from './core/modules.ts';
 import { renderParamsAllowlist } from './core/params.ts';
 import { buildPlan, type OwnedItem, type PlanEntry } from './core/plan.ts';
 import { makeRecord, RECORD_PATH, renderRecord } from './core/record.ts';
@@ -14,6 +14,7 @@ import type { BuildRequest } from './core/request.ts';
 import { EMBEDDED_STAGE2_PATH, overlayDirs, renderStage2Conf, secondStageEntries } from './core/stages.ts';
 import { validateManifest } from './core/validate.ts';
 import { BaseFs } from './host/base.ts';
+import { hasBinary } from './host/binaries.ts';
 import { readBusyboxApplets } from './host/busybox.ts';
 import { listInstalledKernels, runningKernel } from './host/kernels.ts';
 import { planKernelModules } from './host/kmod.ts';
@@ -110,9 +111,9 @@ async function resolveBuild(req: BuildRequest): Promise<Resolved> {
   const kernelVersion = await step('select kernel', () =>
     selectKernel(listInstalledKernels(req.base), req.kernel, runningKernel(), req.base),
   );
-  const modules = await step('resolve modules', () => resolveModules(moduleRegistry(), req.modules));
-  await step('validate modules', () => modules.forEach((m) => validateManifest(m, (p) => readAsset(p) !== undefined)));
   const base = new BaseFs(req.base);
+  const modules = await step('resolve modules', () => resolveSelection(req, base));
+  await step('validate modules', () => modules.forEach((m) => validateManifest(m, (p) => readAsset(p) !== undefined)));
   const ctx: PlanContext = {
     kernelVersion,
     base: req.base,
@@ -125,6 +126,15 @@ async function resolveBuild(req: BuildRequest): Promise<Resolved> {
   const rescue = [...readRescueItems(req.rescueShell, base, req.base), ...verityItems(req.layerVerity.policy, req.layerVerity.trust)]
     .map((item) => ({ owner: 'base', item }));
   return { kernelVersion, modules, items: [...items, ...added, ...rescue], drivers: req.additions.drivers };
+}
+
+/** The selection, plus the modules it `wants` whose binaries the base has (storage-all → crypt, lvm, mdraid). */
+function resolveSelection(req: BuildRequest, base: BaseFs): ModuleManifest[] {
+  const registry = moduleRegistry();
+  const first = resolveModules(registry, req.modules);
+  const usable = (m: ModuleManifest) => (m.binaries ?? []).every((b) => hasBinary(base, b));
+  const extra = wantedModules(registry, first, req.modules, usable);
+  return extra.length ? resolveModules(registry, { ...req.modules, add: [...(req.modules.add ?? []), ...extra] }) : first;
 }
 
 async function planKmods(req: BuildRequest, r: Resolved, modules: ModuleManifest[]) {

@@ -8,6 +8,8 @@
 
 RD_CRYPT_WANT=$RD_RUN/crypt.want
 RD_CRYPT_TRIES=3
+RD_CRYPTTAB=/etc/crypttab
+RD_CONSOLE=/dev/console
 CRYPT_PASS=
 
 # crypt_want SOURCE NAME KEY OPTIONS: one reference, unless its name or source is taken already.
@@ -59,7 +61,7 @@ crypt_plan_params() {
 # crypt_plan_crypttab: the base's /etc/crypttab (Debian's convention), every entry meant for boot:
 # not noauto, not swap/tmp with a random key, and a key that is a passphrase or a file in the image.
 crypt_plan_crypttab() {
-	[ -f /etc/crypttab ] || return 0
+	[ -f "$RD_CRYPTTAB" ] || return 0
 	while read -r _t_name _t_src _t_key _t_opts; do
 		case $_t_name in '' | '#'*) continue ;; esac
 		case ,${_t_opts:-}, in *,noauto,* | *,swap,* | *,tmp,* | *,plain,*) continue ;; esac
@@ -69,7 +71,7 @@ crypt_plan_crypttab() {
 		*) continue ;;
 		esac
 		crypt_want "$_t_src" "$_t_name" "$_t_key" "${_t_opts:--}"
-	done < /etc/crypttab
+	done < "$RD_CRYPTTAB"
 }
 
 # Registers the step, once the devices phase has the parameters.
@@ -77,9 +79,13 @@ crypt_plan() {
 	: > "$RD_CRYPT_WANT"
 	is_off rd.luks && return 0
 	crypt_plan_params
-	[ -s "$RD_CRYPT_WANT" ] || crypt_plan_crypttab
-	# Nothing named: every LUKS device found is opened, as luks-UUID (dracut's default).
-	[ -s "$RD_CRYPT_WANT" ] || echo "auto auto none -" > "$RD_CRYPT_WANT"
+	for _p in rd.luks.uuid rd.luks.name cryptdevice; do has_param "$_p" && break; done
+	# A parameter names the devices, even when none of its values was usable.
+	if ! has_param "$_p"; then
+		crypt_plan_crypttab
+		# Nothing named: every LUKS device found is opened, as luks-UUID (dracut's default).
+		[ -s "$RD_CRYPT_WANT" ] || echo "auto auto none -" > "$RD_CRYPT_WANT"
+	fi
 	# libdevmapper makes the /dev/mapper nodes itself: there is no udev to wait for.
 	DM_DISABLE_UDEV=1
 	export DM_DISABLE_UDEV
@@ -133,7 +139,7 @@ crypt_open() {
 		[ "$_co_rc" = 0 ] && { crypt_opened "$1" "$2" passphrase; return 0; }
 		# cryptsetup says 2 for a wrong passphrase; anything else will not improve with retyping.
 		[ "$_co_rc" = 2 ] || fatal "cannot unlock $1 ($2): cryptsetup failed ($_co_rc)"
-		echo "ruckusrd: wrong passphrase for $1 ($2), try $_co_try of $_co_tries" >/dev/console
+		echo "ruckusrd: wrong passphrase for $1 ($2), try $_co_try of $_co_tries" >>"$RD_CONSOLE"
 		_co_try=$((_co_try + 1))
 	done
 	fatal "cannot unlock $1 ($2): wrong passphrase $_co_tries times"
@@ -143,12 +149,13 @@ crypt_open() {
 crypt_ask() {
 	RD_PROMPTED=1
 	# Echo goes off before the prompt shows: what is typed once it shows is never echoed.
-	stty -echo </dev/console 2>/dev/null
-	printf 'ruckusrd: Enter passphrase for %s (%s): ' "$1" "$2" >/dev/console
-	IFS= read -r CRYPT_PASS </dev/console
+	stty -echo <"$RD_CONSOLE" 2>/dev/null
+	printf 'ruckusrd: Enter passphrase for %s (%s): ' "$1" "$2" >>"$RD_CONSOLE"
+	IFS= read -r CRYPT_PASS <"$RD_CONSOLE"
 	_ca_rc=$?
-	stty echo </dev/console 2>/dev/null
-	echo >/dev/console
+	stty echo <"$RD_CONSOLE" 2>/dev/null
+	# Appending: the same as writing on a terminal, and a test's fake console keeps its input.
+	echo >>"$RD_CONSOLE"
 	return "$_ca_rc"
 }
 

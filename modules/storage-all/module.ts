@@ -8,6 +8,8 @@ export default defineModule({
   name: 'storage-all',
   description: 'every storage and filesystem driver of the kernel (like dracut --no-hostonly)',
   depends: ['kmod'],
+  // Unlocking and assembling too, where the base can (cryptsetup, lvm, mdadm installed).
+  wants: ['crypt', 'lvm', 'mdraid', 'resume'],
   kernelModules: [
     'kernel/drivers/ata/', 'kernel/drivers/scsi/', 'kernel/drivers/nvme/', 'kernel/drivers/block/',
     'kernel/drivers/md/', 'kernel/drivers/mmc/', 'kernel/drivers/usb/storage/', 'kernel/drivers/usb/host/',

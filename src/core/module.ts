@@ -30,6 +30,11 @@ export interface ModuleManifest {
   name: string;
   description: string;
   depends?: string[];
+  /**
+   * Modules added along with this one when the base has every binary they require (storage-all
+   * takes crypt, lvm and mdraid only where cryptsetup, lvm and mdadm are installed).
+   */
+  wants?: string[];
   /** module names, aliases, or directory prefixes ending in `/` relative to /lib/modules/KVER */
   kernelModules?: string[];
   /** kernel modules loaded at boot before anything else (e.g. the root filesystem's driver) */

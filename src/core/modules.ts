@@ -55,3 +55,25 @@ function requireModule(
   }
   return manifest;
 }
+
+/**
+ * What the resolved modules `want` (and the selection neither has nor omits) that `usable` accepts:
+ * the host decides, by whether the base has the module's binaries. Names outside the registry are
+ * an error, like a dependency's.
+ */
+export function wantedModules(
+  registry: ReadonlyMap<string, ModuleManifest>,
+  resolved: readonly ModuleManifest[],
+  selection: ModuleSelection,
+  usable: (m: ModuleManifest) => boolean,
+): string[] {
+  const skip = new Set([...resolved.map((m) => m.name), ...(selection.omit ?? [])]);
+  const out = new Set<string>();
+  for (const m of resolved) {
+    for (const name of m.wants ?? []) {
+      const wanted = requireModule(registry, name, m.name);
+      if (!skip.has(name) && usable(wanted)) out.add(name);
+    }
+  }
+  return [...out].sort();
+}

@@ -48,6 +48,11 @@ export async function resolveBinaries(
   return { items: sorted, missing };
 }
 
+/** Whether the base has this binary (a bare name on the root $PATH, or an absolute path). */
+export function hasBinary(base: BaseFs, name: string): boolean {
+  return findBinary(base, name) !== null;
+}
+
 /** An absolute image path is taken as is; a bare name is looked up like a root $PATH would. */
 function findBinary(base: BaseFs, name: string): ResolvedPath | null {
   if (name.includes('/') && !name.startsWith('/')) {

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The storage modules' pure shell (modules/crypt/crypt.sh, modules/lvm/lvm.sh) under busybox sh and
+// dash: which LUKS devices a command line and a crypttab ask for, the passphrase loop against a fake
+// cryptsetup, and LV names from device paths. Opening and activating for real is
+// test/boot/storage.boot.test.ts.
+import { afterAll, describe, expect, test } from 'bun:test';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { renderParamsAllowlist } from '../../src/core/params.ts';
+
+const ROOT = join(import.meta.dir, '../..');
+const SHELLS = [
+  ['busybox', ['/bin/busybox', 'sh']],
+  ['dash', ['/usr/bin/dash']],
+].filter(([, argv]) => existsSync((argv as string[])[0]!)) as [string, string[]][];
+if (process.env.CI === 'true' && SHELLS.length < 2) throw new Error('CI: shell tests need busybox and dash');
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+interface Run { out: string; code: number | null; dir: string; read: (name: string) => string }
+
+/** Sources the libraries as /init does, with params from `cmdline`, then runs `body`. */
+function runLib(shell: string[], cmdline: string, body: string, files: Record<string, string> = {}): Run {
+  const dir = mkdtempSync(join(tmpdir(), 'mkruckus-storage-sh-'));
+  dirs.push(dir);
+  mkdirSync(join(dir, 'run/params'), { recursive: true });
+  writeFileSync(join(dir, 'cmdline'), `${cmdline}\n`);
+  writeFileSync(join(dir, 'allow'), renderParamsAllowlist());
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  const script = `
+set -u
+RD_RUN=${dir}/run
+fatal() { echo "FATAL: $*"; echo "fatal=$*" >> "$RD_RUN/state"; exit 3; }
+vmsg() { :; }
+msg() { echo "MSG: $*"; }
+warn() { echo "WARN: $*"; }
+. ${ROOT}/templates/lib/params.sh
+RD_CMDLINE=${dir}/cmdline; RD_PARAM_LIST=${dir}/allow
+. ${ROOT}/templates/lib/storage.sh
+. ${ROOT}/modules/crypt/crypt.sh
+. ${ROOT}/modules/lvm/lvm.sh
+RD_CRYPTTAB=${dir}/crypttab; RD_CONSOLE=${dir}/console; RD_DEVICE_STEPS=
+T=${dir}
+parse_cmdline
+${body}
+`;
+  const p = Bun.spawnSync([...shell, '-c', script], { stdout: 'pipe', stderr: 'pipe' });
+  const read = (name: string) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : '');
+  return { out: p.stdout.toString() + p.stderr.toString(), code: p.exitCode, dir, read };
+}
+
+const U1 = '1b1c0a4e-0d5c-4f0e-9a51-6a2c3b4d5e01';
+const U2 = '2b1c0a4e-0d5c-4f0e-9a51-6a2c3b4d5e02';
+
+for (const [name, shell] of SHELLS) {
+  describe(`crypt.sh under ${name}`, () => {
+    const plan = (cmdline: string, crypttab?: string) => {
+      const r = runLib(shell, cmdline, 'crypt_plan; echo "STEPS=$RD_DEVICE_STEPS"', crypttab === undefined ? {} : { crypttab });
+      return { want: r.read('run/crypt.want').split('\n').filter(Boolean), out: r.out };
+    };
+
+    test.each([
+      [`rd.luks.uuid=${U1}`, [`UUID=${U1} luks-${U1} none -`]],
+      [`rd.luks.uuid=luks-${U1} rd.luks.uuid=${U2}`, [`UUID=${U1} luks-${U1} none -`, `UUID=${U2} luks-${U2} none -`]],
+      [`rd.luks.name=${U1}=cryptroot rd.luks.uuid=${U1}`, [`UUID=${U1} cryptroot none -`]],
+      [`rd.luks.uuid=${U1} rd.luks.options=discard`, [`UUID=${U1} luks-${U1} none discard`]],
+      [`rd.luks.uuid=${U1} rd.luks.uuid=${U2} rd.luks.options=${U2}=tries=1,discard rd.luks.options=readonly`,
+        [`UUID=${U1} luks-${U1} none readonly`, `UUID=${U2} luks-${U2} none tries=1,discard`]],
+      [`cryptdevice=UUID=${U1}:croot:allow-discards`, [`UUID=${U1} croot none discard`]],
+      ['cryptdevice=/dev/sda2:croot', ['/dev/sda2 croot none -']],
+      ['root=/dev/vda', ['auto auto none -']],
+      [`rd.luks=0 rd.luks.uuid=${U1}`, []],
+    ])('%s', (cmdline, want) => expect(plan(cmdline).want).toEqual(want));
+
+    test('a device step is registered unless rd.luks=0', () => {
+      expect(plan('root=/dev/vda').out).toContain('STEPS= crypt_step');
+      expect(plan('rd.luks=no').out).toContain('STEPS=\n');
+    });
+
+    test("Debian's crypttab: boot entries only; a key file must be in the image; a parameter wins over the file", () => {
+      const tab = [
+        '# <target> <source> <key> <options>',
+        `vda5_crypt UUID=${U1} none luks,discard`,
+        'home PARTUUID=abc-02 /etc/keys/home.key luks',
+        `data UUID=${U2} /nonexistent/key luks`,
+        'swap /dev/sdb2 /dev/urandom swap,cipher=aes-xts-plain64',
+        'later /dev/sdc1 none luks,noauto',
+        '',
+      ].join('\n');
+      expect(plan('root=/dev/mapper/vda5_crypt', tab).want).toEqual([`UUID=${U1} vda5_crypt none luks,discard`]);
+      expect(plan(`rd.luks.uuid=${U2}`, tab).want).toEqual([`UUID=${U2} luks-${U2} none -`]);
+      const withKey = runLib(shell, 'root=/dev/vda', `echo k > "$T/home.key"; sed "s|/etc/keys|$T|" "$T/crypttab" > "$T/tab2"; RD_CRYPTTAB=$T/tab2; crypt_plan`, { crypttab: tab });
+      expect(withKey.read('run/crypt.want')).toContain(`PARTUUID=abc-02 home ${withKey.dir}/home.key luks\n`);
+    });
+
+    test.each(['cryptdevice=/dev/sda2:a/b', 'cryptdevice=/dev/sda2:..', 'cryptdevice=sda2:x'])('%s is ignored with a warning', (cmdline) => {
+      const r = plan(cmdline);
+      expect(r.want).toEqual([]);
+      expect(r.out).toContain('WARN: crypt: ignoring');
+    });
+
+    // A fake cryptsetup: the passphrase arrives on stdin, never as an argument; `good` opens.
+    const FAKE = `cryptsetup() { IFS= read -r k || :; echo "ARGS=$*" >> "$T/args"; [ "$k" = good ] && return 0; return \${FAKE_RC:-2}; }`;
+    const open = (console: string, extra = '') =>
+      runLib(shell, 'root=/dev/vda', `${FAKE}\n${extra}\ncrypt_open /dev/vdb cr none "discard,tries=4"`, { console });
+
+    test('the typed passphrase opens the device; the state names it, never the passphrase', () => {
+      const r = open('good\n');
+      expect(r.read('run/state')).toBe('luks=cr /dev/vdb passphrase\n');
+      expect(r.read('args')).toBe('ARGS=open --type luks --allow-discards --key-file=- /dev/vdb cr\n');
+      expect(r.read('console')).toContain('ruckusrd: Enter passphrase for /dev/vdb (cr): ');
+    });
+
+    test('wrong passphrases: tries= of them, one line each, then fatal', () => {
+      const r = open('bad-secret\n');
+      expect(r.out).toContain('FATAL: cannot unlock /dev/vdb (cr): wrong passphrase 4 times');
+      expect(r.read('args').split('\n').filter(Boolean)).toHaveLength(4);
+      expect(r.read('console').match(/wrong passphrase for \/dev\/vdb \(cr\), try \d of 4/g)).toHaveLength(4);
+      expect(r.read('run/state')).not.toContain('bad-secret');
+      expect(r.out).not.toContain('bad-secret');
+    });
+
+    test('another cryptsetup failure is fatal at once; no console input is fatal too', () => {
+      expect(open('bad\n', 'FAKE_RC=5').out).toContain('FATAL: cannot unlock /dev/vdb (cr): cryptsetup failed (5)');
+      expect(open('').out).toContain('FATAL: cannot unlock /dev/vdb (cr): no passphrase could be read from the console');
+    });
+  });
+
+  describe(`lvm.sh under ${name}`, () => {
+    test.each([
+      ['/dev/mapper/rvg-root', 'rvg/root'],
+      ['/dev/mapper/my--vg-my--lv', 'my-vg/my-lv'],
+      ['/dev/mapper/vg-lv--x', 'vg/lv-x'],
+      ['/dev/rvg/root', 'rvg/root'],
+      ['/dev/vda', ''],
+      ['/dev/disk/by-id/x', ''],
+      ['/dev/mapper/x--y', ''],
+      ['/dev/mapper/control', ''],
+      ['/dev/md/root', ''],
+      ['/dev/a/b/c', ''],
+    ])('%s names the LV %p', (path, lv) => {
+      const r = runLib(shell, 'root=/dev/vda', `lvm_lv_of '${path}' && echo "LV=$REPLY" || echo LV=`);
+      expect(r.out.trim()).toBe(`LV=${lv}`);
+    });
+
+    test('the LVs to activate: the ones root= and resume= name', () => {
+      const r = runLib(shell, 'root=/dev/mapper/rvg-root resume=/dev/rvg/swap sqsh_layerdev=UUID=1', 'lvm_named_lvs; echo "LVS=$REPLY"');
+      expect(r.out.trim()).toBe('LVS= rvg/root rvg/swap');
+    });
+  });
+
+  describe(`params.sh keeps every value of a multi parameter, under ${name}`, () => {
+    test('rd.luks.uuid twice: both, in order; root twice: the last', () => {
+      const r = runLib(shell, `root=/dev/vda rd.luks.uuid=${U1} root=/dev/vdb rd.luks.uuid=${U2} rd.lvm.lv=a/b`, 'true');
+      expect(r.read('run/params/rd.luks.uuid')).toBe(`${U1}\n${U2}\n`);
+      expect(r.read('run/params/root')).toBe('/dev/vdb\n');
+      expect(r.read('run/params/rd.lvm.lv')).toBe('a/b\n');
+    });
+  });
+}
