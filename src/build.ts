@@ -17,7 +17,8 @@ import { BaseFs } from './host/base.ts';
 import { hasBinary } from './host/binaries.ts';
 import { readBusyboxApplets } from './host/busybox.ts';
 import { listInstalledKernels, runningKernel } from './host/kernels.ts';
-import { planKernelModules } from './host/kmod.ts';
+import { detectHost, HOSTONLY_PATH, renderHostFacts, type HostFacts } from './host/hostonly.ts';
+import { planKernelModules, readKmodIndex } from './host/kmod.ts';
 import { planAdditions } from './host/additions.ts';
 import { collectModuleItems } from './host/module-items.ts';
 import { checkOutputAbsent, writeAtomic } from './host/output.ts';
@@ -30,7 +31,7 @@ import { readBootLocation, runMakeSecondStage } from './host/stage2.ts';
 import { checkTools, requiredTools } from './host/tools.ts';
 import { readEarlyMicrocode } from './host/ucode.ts';
 import { checkUkiFiles, describeUki, wrapInUki } from './host/uki.ts';
-import { step, warn } from './log.ts';
+import { step, UserError, warn } from './log.ts';
 import { VERSION } from './version.ts';
 
 export interface BuildResult {
@@ -54,9 +55,11 @@ interface Resolved {
   items: OwnedItem[];
   /** kernel modules the user (--add-drivers) asks for on top of the modules' */
   drivers: string[];
+  /** --hostonly: what was detected; its requests replace kmod's generic driver set */
+  host?: HostFacts;
 }
 
-const ADDITION_OWNERS = ['include', 'install'];
+const ADDITION_OWNERS = ['include', 'install', 'hostonly'];
 
 export async function build(req: BuildRequest): Promise<BuildResult> {
   const twoStage = req.secondStage !== 'none';
@@ -122,10 +125,12 @@ async function resolveBuild(req: BuildRequest): Promise<Resolved> {
   };
   const items = await step('collect module items', () => collectAll(modules, base, ctx));
   const added = await step('collect additions', () => planAdditions(req.additions, base));
+  const host = req.hostonly ? await step('detect host', () => detectHostFor(req, kernelVersion)) : undefined;
+  const hostItems: OwnedItem[] = host ? [{ owner: 'hostonly', item: { kind: 'bytes', path: HOSTONLY_PATH, mode: 0o644, data: new TextEncoder().encode(renderHostFacts(host)) } }] : [];
   // The shell policy is the base module's data (first stage): /init reads it before anything else.
   const rescue = [...readRescueItems(req.rescueShell, base, req.base), ...verityItems(req.layerVerity.policy, req.layerVerity.trust)]
     .map((item) => ({ owner: 'base', item }));
-  return { kernelVersion, modules, items: [...items, ...added, ...rescue], drivers: req.additions.drivers };
+  return { kernelVersion, modules, items: [...items, ...added, ...rescue, ...hostItems], drivers: req.additions.drivers, host };
 }
 
 /** The selection, plus the modules it `wants` whose binaries the base has (storage-all → crypt, lvm, mdraid). */
@@ -138,10 +143,14 @@ function resolveSelection(req: BuildRequest, base: BaseFs): ModuleManifest[] {
 }
 
 async function planKmods(req: BuildRequest, r: Resolved, modules: ModuleManifest[]) {
-  const requests = modules.flatMap((m) => [...(m.kernelModules ?? []), ...(m.bootKernelModules ?? [])]);
-  if (modules === r.modules) requests.push(...r.drivers);
+  // --hostonly: the detected drivers replace kmod's generic set (other modules' requests stay).
+  const generic = (m: ModuleManifest) => (r.host && m.name === 'kmod' ? [] : m.kernelModules ?? []);
+  const requests = modules.flatMap((m) => [...generic(m), ...(m.bootKernelModules ?? [])]);
+  if (modules === r.modules) requests.push(...r.drivers, ...(r.host?.requests ?? []));
   const kmods = await planKernelModules(req.base, r.kernelVersion, requests, { firmware: true });
-  for (const name of kmods.missing) warn(`kernel module ${name} not found for ${r.kernelVersion}`);
+  // A detected alias with no module is a built-in driver: nothing to warn about.
+  const detected = new Set(r.host?.requests ?? []);
+  for (const name of kmods.missing) if (!detected.has(name)) warn(`kernel module ${name} not found for ${r.kernelVersion}`);
   return kmods;
 }
 
@@ -195,6 +204,12 @@ function generatedItems(modules: ModuleManifest[], kernelVersion: string, req: B
 }
 
 /** A module's declared overrides; a user's --include wins over any module's file at its paths. */
+async function detectHostFor(req: BuildRequest, kver: string): Promise<HostFacts> {
+  if (req.base !== '/') throw new UserError('--hostonly describes this machine: it needs --base /');
+  const index = await readKmodIndex(req.base, kver);
+  return detectHost((name) => index.modules.get(name.replace(/-/g, '_'))?.path);
+}
+
 function overridesOf(modules: ModuleManifest[], items: OwnedItem[]): Map<string, Set<string>> {
   const included = new Set(items.filter((i) => i.owner === 'include').map((i) => i.item.path));
   return new Map([...modules.map((m): [string, Set<string>] => [m.name, new Set(m.overrides ?? [])]), ['include', included]]);

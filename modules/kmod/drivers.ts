@@ -17,6 +17,19 @@ export const STORAGE_DRIVERS = [
   'uas',
   'kernel/drivers/usb/host/',
   'dm_mod',
+  // virtual and server storage: Hyper-V, Xen, VMware, LSI/Broadcom SAS and MegaRAID
+  'hv_storvsc',
+  'xen_blkfront',
+  'vmw_pvscsi',
+  'mpt3sas',
+  'megaraid_sas',
+  // encrypted and software-RAID roots (unlocking and assembly are the crypt/mdraid modules')
+  'dm_crypt',
+  'md_mod',
+  'raid0',
+  'raid1',
+  'raid10',
+  'raid456',
 ];
 
 export const FILESYSTEMS = ['kernel/fs/ext4/', 'kernel/fs/xfs/', 'kernel/fs/btrfs/', 'kernel/fs/fat/', 'kernel/fs/isofs/', 'crc32c'];

@@ -7,6 +7,7 @@ import { readImageFile, type ImageEntry, type ImageSegment } from '../archive/re
 import { diffImages, type DiffEntry } from '../core/image-diff.ts';
 import { parseRecord, RECORD_PATH, type BuildRecord } from '../core/record.ts';
 import { ImageTree } from '../core/verify.ts';
+import { HOSTONLY_PATH } from '../host/hostonly.ts';
 import { readSecondStage } from '../host/inspect-stage2.ts';
 import { UserError } from '../log.ts';
 
@@ -19,6 +20,12 @@ export async function readTree(image: string, segments?: readonly ImageSegment[]
 export function recordOf(entries: readonly ImageEntry[]): BuildRecord | undefined {
   const e = entries.findLast((x) => x.path === RECORD_PATH && x.data);
   return e?.data ? parseRecord(new TextDecoder().decode(e.data)) : undefined;
+}
+
+/** The lines of /etc/ruckusrd/hostonly, when the image was built with --hostonly. */
+export function hostonlyOf(entries: readonly ImageEntry[]): string[] | undefined {
+  const e = entries.findLast((x) => x.path === HOSTONLY_PATH && x.data);
+  return e?.data ? new TextDecoder().decode(e.data).split('\n').filter(Boolean) : undefined;
 }
 
 /** The file at PATH (symlinks followed inside the image). */

@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { renderRecordLines, type BuildRecord } from '../core/record.ts';
 import { readSecondStage, type SecondStageReport } from '../host/inspect-stage2.ts';
 import { UserError, warn } from '../log.ts';
-import { catPath, diffImageFiles, extractTree, readTree, recordOf } from './inspect-tools.ts';
+import { catPath, diffImageFiles, extractTree, hostonlyOf, readTree, recordOf } from './inspect-tools.ts';
 import { readUkiFile } from '../host/uki-read.ts';
 import { renderUkiReport, type UkiReport } from '../uki/read.ts';
 
@@ -134,15 +134,18 @@ export const inspectCommand: CommandModule<{}, InspectArgs> = {
     if (args.extract !== undefined) return inspectExtract(args.image, args.extract, segments);
     const stage2 = await readSecondStage(args.image, segments);
     const record = recordOf(segments.flatMap((s) => s.entries));
+    const hostonly = hostonlyOf(segments.flatMap((s) => s.entries));
     const listing = renderInspect(segments, { json: args.json }, stage2, uki?.report);
-    await writeStdout(args.json ? `${JSON.stringify({ record, ...JSON.parse(listing) }, null, 2)}\n` : withRecord(listing, record));
+    await writeStdout(args.json ? `${JSON.stringify({ record, hostonly, ...JSON.parse(listing) }, null, 2)}\n` : withRecord(listing, record, hostonly));
     // A listing is not a verdict: a missing or altered second stage means the image cannot boot.
     if (stage2?.problems.length) throw new UserError(`${args.image}: ${stage2.problems[0]}`);
   },
 };
 
-function withRecord(listing: string, record: BuildRecord | undefined): string {
-  return record ? `${renderRecordLines(record).join('\n')}\n${listing}` : listing;
+/** The header: the build record, then what --hostonly detected (so a wrong guess is visible). */
+function withRecord(listing: string, record: BuildRecord | undefined, hostonly: string[] | undefined): string {
+  const head = [...(record ? renderRecordLines(record) : []), ...(hostonly ?? []).map((l) => `hostonly: ${escapeControls(l)}`)];
+  return head.length ? `${head.join('\n')}\n${listing}` : listing;
 }
 
 async function inspectDiff(args: InspectArgs): Promise<void> {

@@ -133,6 +133,11 @@ export const OPTIONS = [
     doc: '`auto`: layers with a trusted root hash (`--trust-layer`, or `sqsh_verity_roots=` on the command line) are verified, others mounted as they are; `require`: a layer without one is `ruckusrd: fatal`. The boot parameter `sqsh_verity=` can turn `auto` into `off` or `require`, never `require` into less',
   },
   {
+    name: 'hostonly', type: 'boolean', config: 'hostonly', default: false,
+    help: 'only the drivers this machine needs for its root',
+    doc: "only the kernel modules this machine needs instead of kmod's generic set: the drivers of the devices under the root filesystem (modaliases, through dm/md slaves), its filesystem, and the storage and console modules already loaded; recorded in `/etc/ruckusrd/hostonly` and shown by `inspect`. Needs --base `/`",
+  },
+  {
     // Not a config key: a report describes one build, and one fixed path would be overwritten by the next.
     name: 'report', type: 'string', arg: 'FILE', complete: 'file',
     help: 'write a JSON build report to FILE',

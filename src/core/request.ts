@@ -122,7 +122,7 @@ export function buildRequest(flags: CreateFlags, file: FileConfig, env: Record<s
     mtime: epoch === undefined ? 0 : Number(epoch),
     uki: ukiRequest(flags, o),
     additions: { drivers: o.addDrivers, include: o.include.map(parseInclude), binaries: o.install },
-    hostonly: false,
+    hostonly: o.hostonly,
     report: o.report,
     rescueShell: o.rescueShell,
     layerVerity: { policy: o.layerVerity, trust: o.trustLayer.map(parseTrustLayer) },

@@ -50,7 +50,8 @@ export interface BootOptions {
   firmware?: { code: string; vars: string; esp: string; secureBoot?: boolean };
   /** the kernel image (default: the host's newest, `kernel`) */
   vmlinuz?: string;
-  disks?: { file: string; readonly?: boolean; format?: 'raw' }[];
+  /** `iface`: virtio (default) or a SATA disk on an AHCI controller */
+  disks?: { file: string; readonly?: boolean; format?: 'raw'; iface?: 'virtio' | 'ahci' }[];
   /** stop as soon as this appears on the console (the VM is then killed) */
   until?: RegExp;
   /** typed on the console in order, each once its `when` appears after the previous one */
@@ -79,9 +80,10 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
       '-kernel', opts.vmlinuz ?? kernel.vmlinuz, '-initrd', opts.initrd,
       '-append', `console=ttyS0 panic=-1 oops=panic loglevel=4 ${opts.append}`,
     ]),
-    ...(opts.disks ?? []).flatMap((d) => [
-      '-drive', `file=${d.file},format=raw,if=virtio${d.readonly ? ',readonly=on' : ''}`,
-    ]),
+    ...((opts.disks ?? []).some((d) => d.iface === 'ahci') ? ['-device', 'ahci,id=ahci'] : []),
+    ...(opts.disks ?? []).flatMap((d, i) => d.iface === 'ahci'
+      ? ['-drive', `if=none,id=d${i},format=raw,file=${d.file}${d.readonly ? ',readonly=on' : ''}`, '-device', `ide-hd,drive=d${i},bus=ahci.${i}`]
+      : ['-drive', `file=${d.file},format=raw,if=virtio${d.readonly ? ',readonly=on' : ''}`]),
   ];
   const proc = Bun.spawn(argv, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' });
   let output = '';
