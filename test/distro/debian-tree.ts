@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { ensureBinary, ROOT } from '../cli/helpers.ts';
 
 export const CACHE = process.env.MKRUCKUS_CACHE ?? '/var/tmp/mkruckus-cache';
-export const TREE_PACKAGES = ['systemd-sysv', 'udev', 'kmod', 'linux-base', 'busybox-static'];
+// erofs-utils: the test's mkruckus.conf.d asks for an erofs second stage (the package recommends it).
+export const TREE_PACKAGES = ['systemd-sysv', 'udev', 'kmod', 'linux-base', 'busybox-static', 'erofs-utils'];
 /** What the tarball's /root/kernel-debs holds: linux-image-amd64 and the kernel it depends on. */
 export const KERNEL_DEBS = '/root/kernel-debs';
 
@@ -24,11 +25,13 @@ function sh(argv: string[], what: string): string {
  */
 export function debianTarball(): { path: string; seconds: number } {
   const day = new Date().toISOString().slice(0, 10).replaceAll('-', '');
-  const path = join(CACHE, `bookworm-${day}.tar`);
+  const hook = `chroot "$1" apt-get install -y --download-only linux-image-amd64 && mkdir -p "$1${KERNEL_DEBS}" && cp "$1"/var/cache/apt/archives/linux-image-*.deb "$1${KERNEL_DEBS}/"`;
+  // Keyed by what goes in, too: a changed package list or hook never reuses an older tree.
+  const key = new Bun.CryptoHasher('sha256').update(`${TREE_PACKAGES.join(',')}\n${hook}`).digest('hex').slice(0, 8);
+  const path = join(CACHE, `bookworm-${day}-${key}.tar`);
   if (existsSync(path)) return { path, seconds: 0 };
   mkdirSync(CACHE, { recursive: true });
   for (const old of readdirSync(CACHE).filter((n) => /^bookworm-.*\.tar/.test(n))) rmSync(join(CACHE, old), { force: true });
-  const hook = `chroot "$1" apt-get install -y --download-only linux-image-amd64 && mkdir -p "$1${KERNEL_DEBS}" && cp "$1"/var/cache/apt/archives/linux-image-*.deb "$1${KERNEL_DEBS}/"`;
   const start = performance.now();
   sh([
     'mmdebstrap', '--variant=apt', '--format=tar', `--include=${TREE_PACKAGES.join(',')}`, `--customize-hook=${hook}`,
