@@ -2,7 +2,7 @@
 // The build, as a list of named steps. Reading this file tells you the whole pipeline.
 import { writeNewc } from './archive/cpio.ts';
 import { compress } from './archive/compress.ts';
-import { moduleRegistry, readAsset } from './assets.ts';
+import { moduleRegistry } from './assets.ts';
 import { selectKernel } from './core/kernel.ts';
 import type { ModuleManifest, PlanContext } from './core/module.ts';
 import { resolveModules, wantedModules } from './core/modules.ts';
@@ -16,6 +16,7 @@ import { validateManifest } from './core/validate.ts';
 import { BaseFs } from './host/base.ts';
 import { hasBinary } from './host/binaries.ts';
 import { readBusyboxApplets } from './host/busybox.ts';
+import { readExternalModules, readModuleAsset } from './host/external-modules.ts';
 import { listInstalledKernels, runningKernel } from './host/kernels.ts';
 import { detectHost, HOSTONLY_PATH, renderHostFacts, type HostFacts } from './host/hostonly.ts';
 import { planKernelModules, readKmodIndex } from './host/kmod.ts';
@@ -116,7 +117,7 @@ async function resolveBuild(req: BuildRequest): Promise<Resolved> {
   );
   const base = new BaseFs(req.base);
   const modules = await step('resolve modules', () => resolveSelection(req, base));
-  await step('validate modules', () => modules.forEach((m) => validateManifest(m, (p) => readAsset(p) !== undefined)));
+  await step('validate modules', () => modules.forEach((m) => validateManifest(m, (p) => readModuleAsset(p) !== undefined)));
   const ctx: PlanContext = {
     kernelVersion,
     base: req.base,
@@ -136,6 +137,8 @@ async function resolveBuild(req: BuildRequest): Promise<Resolved> {
 /** The selection, plus the modules it `wants` whose binaries the base has (storage-all → crypt, lvm, mdraid). */
 function resolveSelection(req: BuildRequest, base: BaseFs): ModuleManifest[] {
   const registry = moduleRegistry();
+  // Modules shipped by packages (modules.d under --base), validated below like the built-in ones.
+  for (const m of readExternalModules(base, new Set(registry.keys()))) registry.set(m.name, m);
   const first = resolveModules(registry, req.modules);
   const usable = (m: ModuleManifest) => (m.binaries ?? []).every((b) => hasBinary(base, b));
   const extra = wantedModules(registry, first, req.modules, usable);

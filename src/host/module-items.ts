@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // A module manifest → the staging items it contributes (reads embedded assets and the base).
-import { readAsset } from '../assets.ts';
 import type { ModuleManifest, PlanContext } from '../core/module.ts';
 import { hookInstallPath } from '../core/render.ts';
 import type { StageItem } from '../core/stage.ts';
@@ -8,11 +7,12 @@ import { moduleFilePath } from '../core/validate.ts';
 import { warn } from '../log.ts';
 import type { BaseFs } from './base.ts';
 import { resolveBinaries } from './binaries.ts';
+import { readModuleAsset } from './external-modules.ts';
 
 const encoder = new TextEncoder();
 
 function assetBytes(path: string): Uint8Array {
-  const text = readAsset(path);
+  const text = readModuleAsset(path);
   if (text === undefined) throw new Error(`embedded asset missing: ${path}`);
   return encoder.encode(text);
 }
