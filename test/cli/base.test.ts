@@ -221,3 +221,28 @@ describeNeeding(FW_MODULE && !missing(FW_MODULE).length ? [] : ['a host kernel w
     expect(paths(image)).toContain(`/usr/lib/modules/${FAKE_KVER}/kernel/drivers/net/kaweth.ko`);
   });
 });
+
+describeNeeding(FW_MODULE && !missing(FW_MODULE).length ? [] : ['a host kernel with kaweth.ko'], "additions as keys of the base's mkruckus.conf", () => {
+  test('add-drivers, include (paths of the base) and install take effect', () => {
+    const base = makeBase('conf-add', { kaweth: true });
+    mkdirSync(join(base, 'etc/extra.d'), { recursive: true });
+    writeFileSync(join(base, 'etc/extra.d/x.conf'), 'from the base\n');
+    writeFileSync(join(base, 'etc/mkruckus.conf'), 'add-drivers = kaweth\ninclude = /etc/extra.d:/etc/extra\ninstall = busybox\n');
+    const { r, image } = build(base, '--no-ucode');
+    expect(r.stderr).toBe('');
+    const all = paths(image);
+    expect(all).toContain(`/usr/lib/modules/${FAKE_KVER}/kernel/drivers/net/kaweth.ko`);
+    expect(all).toContain('/etc/extra/x.conf');
+  });
+
+  test("an include key naming a link out of the base stays in the base (not found there: one line)", () => {
+    const c = canary();
+    const base = makeBase('conf-include-leak');
+    mkdirSync(join(base, 'etc'), { recursive: true });
+    symlinkSync(c.path, join(base, 'etc/leak'));
+    writeFileSync(join(base, 'etc/mkruckus.conf'), 'include = /etc/leak:/etc/leak\n');
+    const { r, image } = build(base, '--no-ucode');
+    expectUserError(r, /include = \/etc\/leak:\/etc\/leak in the base's mkruckus\.conf: \/etc\/leak not found in base/);
+    expect(existsSync(image)).toBe(false);
+  });
+});
