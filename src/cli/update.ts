@@ -70,7 +70,8 @@ async function updateHandler(args: ArgumentsCamelCase<UpdateFlags>): Promise<voi
   try {
     for (const kver of kernels) {
       process.stdout.write(`${await updateOne(args, kver, destinationOf(base, pattern, kver))}\n`);
-      for (const line of await updateOwnUkis(args, base, kver)) process.stdout.write(`${line}\n`);
+      // The system's images (what the kernel hooks keep): then its UKIs too; a --dest elsewhere is a build of its own.
+      if (pattern === DEFAULT_DEST) for (const line of await updateOwnUkis(args, base, kver)) process.stdout.write(`${line}\n`);
     }
   } finally {
     lock.release();
@@ -88,7 +89,7 @@ async function removeHandler(args: ArgumentsCamelCase<{ kernel: string; base?: s
     // whose second stage is gone would stop the boot.
     for (const f of gone) rmSync(f, { force: true });
     process.stdout.write(gone.length ? `${args.kernel}: removed ${gone.join(' ')}\n` : `${args.kernel}: no image at ${dest}\n`);
-    for (const line of await removeOwnUkis(base, args.kernel)) process.stdout.write(`${line}\n`);
+    if ((args.dest ?? DEFAULT_DEST) === DEFAULT_DEST) for (const line of await removeOwnUkis(base, args.kernel)) process.stdout.write(`${line}\n`);
   } finally {
     lock.release();
   }

@@ -54,6 +54,12 @@ describeNeeding(NEEDS, 'update and remove rebuild and delete the UKIs mkruckus m
     const untouched = ['other-builder.efi', 'other-kernel.efi'].map((n) => sha256(join(linux, n)));
 
     writeFileSync(join(base, 'etc/mkruckus.conf'), 'uki = yes\ncompress = gzip\n');
+    // An image elsewhere is a build of its own: the system's UKIs are left as they are.
+    mkdirSync(join(base, 'out'));
+    const before = sha256(own);
+    const elsewhere = runInBase(base, extra, ['update', '-k', KVER, '--dest', '/out/initrd.img-{kver}'], base);
+    expect(elsewhere.stdout.trim().split('\n')).toHaveLength(1);
+    expect(sha256(own)).toBe(before);
     const r = runInBase(base, extra, ['update', '-k', KVER, '--dest', '/boot/initrd.img-{kver}'], base);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
