@@ -25,6 +25,8 @@ const RESCUE = /starting rescue shell[^]*# /;
  * 10-second device wait measures the machine, not /init. Tests that are about that wait leave it out.
  */
 const SLOW = 'rootdelay=60';
+/** A boot here runs lvm and cryptsetup: 20 s alone, over 100 s on this 2-core machine under a full test load. */
+const TIMEOUT = 300_000;
 const DISKS = ['luks', 'lvm', 'lukslvm', 'md1', 'md2'] as const;
 type Disk = (typeof DISKS)[number];
 
@@ -71,13 +73,13 @@ async function prepareDisks(): Promise<void> {
         'mount -t ext4 /dev/vda /mnt && sh /mnt/prep.sh; echo PREP-RC=$?; poweroff -f\n',
     }],
     until: /PREP-RC=\d+/,
-    timeoutMs: 240_000,
+    timeoutMs: 2 * TIMEOUT,
   });
   if (!/PREP-RC=0/.test(r.console)) throw new Error(`prep boot failed:\n${r.console.slice(-3000)}`);
 }
 
 const bootOn = (disks: Disk[], append: string, more: Partial<BootOptions> = {}) =>
-  boot({ initrd: img, append: `${append} ${SLOW}`, disks: disks.map((d) => ({ file: disk(d) })), until: END, ...more });
+  boot({ initrd: img, append: `${append} ${SLOW}`, disks: disks.map((d) => ({ file: disk(d) })), until: END, timeoutMs: TIMEOUT, ...more });
 const typePass = (...words: string[]) => words.map((w) => ({ when: PROMPT, text: `${w}\n` }));
 const stateOf = (consoleText: string) => section(consoleText, 'state').trim().split('\n');
 
@@ -118,7 +120,7 @@ describe.if(canBoot)('complex storage (QEMU)', () => {
 
   test("Debian's /etc/crypttab: the root's entry opened under its name, with no rd.luks parameter", async () => {
     const r = await boot({ initrd: tabImg, append: `root=/dev/mapper/vda_crypt test.action=dm ${SLOW}`, disks: [{ file: disk('luks') }],
-      until: END, interact: typePass(PASS) });
+      until: END, timeoutMs: TIMEOUT, interact: typePass(PASS) });
     expect(r.console).toContain('Enter passphrase for /dev/vda (vda_crypt): ');
     expect(section(r.console, 'mounts')).toContain('/dev/mapper/vda_crypt / ext4 ro');
     expect(stateOf(r.console)).toContain('luks=vda_crypt /dev/vda passphrase');
@@ -127,7 +129,7 @@ describe.if(canBoot)('complex storage (QEMU)', () => {
   });
 
   test('a key file in the image (crypttab): no prompt', async () => {
-    const r = await boot({ initrd: keyImg, append: `root=/dev/mapper/root_crypt ${SLOW}`, disks: [{ file: disk('luks') }], until: END });
+    const r = await boot({ initrd: keyImg, append: `root=/dev/mapper/root_crypt ${SLOW}`, disks: [{ file: disk('luks') }], until: END, timeoutMs: TIMEOUT });
     expect(r.console).not.toContain('passphrase');
     expect(section(r.console, 'token').trim()).toBe(token);
     expect(stateOf(r.console)).toContain('luks=root_crypt /dev/vda keyfile');
@@ -168,7 +170,7 @@ describe.if(canBoot)('complex storage (QEMU)', () => {
   });
 
   test('RAID1 with one member missing boots degraded, saying so', async () => {
-    const r = await boot({ initrd: img, append: `root=UUID=${IDS.root.uuid}`, disks: [{ file: disk('md2') }], until: END });
+    const r = await boot({ initrd: img, append: `root=UUID=${IDS.root.uuid}`, disks: [{ file: disk('md2') }], until: END, timeoutMs: TIMEOUT });
     expect(section(r.console, 'token').trim()).toBe(token);
     expect(r.console).toMatch(/ruckusrd: \/dev\/md\S+ runs degraded: 1 member\(s\) missing/);
     expect(stateOf(r.console)).toContainEqual(expect.stringMatching(/^md_degraded=\/dev\/md\S+ 1$/));
