@@ -69,7 +69,7 @@ testNeeding(missing(STUB, KERNEL, 'sbsign', 'sbverify', 'openssl'), 'a UKI signe
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}, 60_000);
 
 testNeeding(missing(KERNEL, 'file'), 'bzImageVersion: the version `file` reads from the boot header', () => {
   const version = /version (\S+)/.exec(sh(['file', '-b', KERNEL]).out)![1]!;

@@ -51,7 +51,7 @@ testNeeding(missing(STUB, KERNEL, 'sbverify', 'openssl'), 'signed by us: sbverif
   expect(sh(['sbverify', '--cert', other.certPath, join(dir, 's.efi')]).ok).toBe(false);
   expect(() => signPe(signed, key, cert)).toThrow(/signed already/);
   expect(() => signPe(uki, other.key, cert)).toThrow(/does not belong to the certificate/);
-});
+}, 60_000); // two RSA keys made by openssl: seconds on a loaded machine
 
 testNeeding(missing(STUB, 'openssl'), 'keys that cannot sign a UKI are refused', () => {
   const stub = readFileSync(STUB);
@@ -60,4 +60,4 @@ testNeeding(missing(STUB, 'openssl'), 'keys that cannot sign a UKI are refused',
   expect(() => signPe(stub, ec.key, ec.cert)).toThrow(/only RSA keys/);
   const { privateKey } = generateKeyPairSync('ed25519');
   expect(() => signPe(stub, privateKey, ec.cert)).toThrow(/only RSA keys/);
-});
+}, 60_000);

@@ -123,7 +123,7 @@ describeNeeding(missing(STUB, BOOT, KERNEL, 'objdump', 'sbverify', 'sbsign', 'op
     const again = appendSections(readFileSync(signed), [{ name: '.extra', data: enc.encode('x') }]);
     expect(parsePe(again).certTable).toBeUndefined();
     checkLayout(parsePe(again), again.length, added.length + stubPe.sections.length);
-  });
+  }, 60_000);
 
   test('a splash goes before the initramfs and must be a BMP', () => {
     const bmp = new Uint8Array(70);
