@@ -30,10 +30,23 @@ root_path() {
 	REPLY=${_rp_done:-/}
 }
 
-# check_init ROOT PATH: PATH, resolved inside ROOT, is a regular executable file, or fatal. A
-# directory, a dangling link or a non-executable would end PID 1 in switch_root (a kernel panic).
+# check_init ROOT PATH: PATH, resolved inside ROOT, is a regular executable file (a script: and so
+# is its interpreter), or fatal. A directory, a dangling link, a non-executable or a missing
+# interpreter would end PID 1 in switch_root (a kernel panic).
 check_init() {
 	if ! root_path "$1" "$2" || ! [ -e "$1$REPLY" ]; then fatal "init $2 not found on the root filesystem"; fi
 	if ! [ -f "$1$REPLY" ] || ! [ -x "$1$REPLY" ]; then fatal "init $2 is not an executable file on the root filesystem"; fi
+	# A script whose interpreter the root lacks fails in switch_root's exec just the same.
+	# The first line, from the first 256 bytes only: a binary may hold no newline for megabytes.
+	_ci_line=$(head -c 256 "$1$REPLY" 2>/dev/null | head -n 1)
+	case $_ci_line in
+	'#!'*)
+		_ci_int=${_ci_line#??}
+		_ci_int=${_ci_int#"${_ci_int%%[! 	]*}"}
+		_ci_int=${_ci_int%%[ 	]*}
+		if ! root_path "$1" "$_ci_int" || ! [ -f "$1$REPLY" ] || ! [ -x "$1$REPLY" ]; then
+			fatal "init $2 is a script for $_ci_int, which is not an executable file on the root filesystem"
+		fi ;;
+	esac
 	vmsg "init $2 is $REPLY in the new root"
 }

@@ -17,7 +17,7 @@ if (process.env.CI === 'true' && SHELLS.length < 2) throw new Error('CI: shell t
 function makeRoot(): string {
   const root = mkdtempSync(join(tmpdir(), 'mkruckus-newroot-'));
   for (const d of ['usr/lib/systemd', 'usr/bin', 'etc', 'sbin', 'mnt']) mkdirSync(join(root, d), { recursive: true });
-  writeFileSync(join(root, 'usr/lib/systemd/systemd'), '#!/bin/sh\n');
+  writeFileSync(join(root, 'usr/lib/systemd/systemd'), '\x7fELF not a script\n');
   chmodSync(join(root, 'usr/lib/systemd/systemd'), 0o755);
   writeFileSync(join(root, 'etc/plain'), 'x\n');
   symlinkSync('/usr/lib', join(root, 'lib'));
@@ -28,6 +28,10 @@ function makeRoot(): string {
   symlinkSync('loop2', join(root, 'sbin/loop1'));
   symlinkSync('loop1', join(root, 'sbin/loop2'));
   symlinkSync('/etc', join(root, 'sbin/etcdir'));
+  for (const [name, line] of [['script-ok', '#!/lib/systemd/systemd -x'], ['script-space', '#!  /usr/lib/systemd/systemd'], ['script-gone', '#!/bin/nothere'], ['script-dir', '#! /etc']]) {
+    writeFileSync(join(root, 'sbin', name!), `${line}\necho\n`);
+    chmodSync(join(root, 'sbin', name!), 0o755);
+  }
   return root;
 }
 
@@ -68,6 +72,10 @@ for (const [name, shell] of SHELLS) {
       ['/sbin/dangling', 'FATAL: init /sbin/dangling not found on the root filesystem\n'],
       ['/sbin/loop1', 'FATAL: init /sbin/loop1 not found on the root filesystem\n'],
       ['/sbin/nope', 'FATAL: init /sbin/nope not found on the root filesystem\n'],
+      ['/sbin/script-ok', ''],
+      ['/sbin/script-space', ''],
+      ['/sbin/script-gone', 'FATAL: init /sbin/script-gone is a script for /bin/nothere, which is not an executable file on the root filesystem\n'],
+      ['/sbin/script-dir', 'FATAL: init /sbin/script-dir is a script for /etc, which is not an executable file on the root filesystem\n'],
     ])('check_init %s', (path, want) => {
       expect(sh(shell, `check_init ${root} '${path}'`)).toBe(want);
     });
