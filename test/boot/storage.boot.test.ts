@@ -44,6 +44,8 @@ function makeRootImage(): string {
     probe: PROBE_ACTION,
     resume: 'echo "RESUME=$(cat /sys/power/resume)"',
     dm: 'for d in /sys/block/dm-*; do echo "DM=$(cat $d/dm/name) $(cat $d/dm/uuid)"; done',
+    // Runs on until the hibernation, and again from there when the next boot resumes the image.
+    hibernate: 'swapon /dev/vdb && echo SWAP-ON; echo disk > /sys/power/state; echo "AFTER-HIBERNATE token=$(cat /token)"',
   });
   const trees = makeLayerTrees(join(dir, 'layers'), token);
   for (const name of ['base', 'server', 'extra'] as const) makeSquashfs(trees[name], join(tree, `${name}.sqsh`));
@@ -170,7 +172,8 @@ describe.if(canBoot)('complex storage (QEMU)', () => {
   });
 
   test('RAID1 with one member missing boots degraded, saying so', async () => {
-    const r = await boot({ initrd: img, append: `root=UUID=${IDS.root.uuid}`, disks: [{ file: disk('md2') }], until: END, timeoutMs: TIMEOUT });
+    // The wait is part of this test (a degraded start after half of it), so it is given, not SLOW's.
+    const r = await boot({ initrd: img, append: `root=UUID=${IDS.root.uuid} rootdelay=40`, disks: [{ file: disk('md2') }], until: END, timeoutMs: TIMEOUT });
     expect(section(r.console, 'token').trim()).toBe(token);
     expect(r.console).toMatch(/ruckusrd: \/dev\/md\S+ runs degraded: 1 member\(s\) missing/);
     expect(stateOf(r.console)).toContainEqual(expect.stringMatching(/^md_degraded=\/dev\/md\S+ 1$/));
@@ -184,5 +187,24 @@ describe.if(canBoot)('complex storage (QEMU)', () => {
     expect(action).toContain('DELETED=gone');
     expect(action).toContain('WRITE=ok');
     expect(stateOf(r.console)).toEqual(expect.arrayContaining(['mode=layered', 'lvm=rvg/root']));
+  });
+
+  test('hibernate and resume: the second boot hands the swap to the kernel, which restores the first system', async () => {
+    const swap = join(dir, 'swap.img');
+    run(['truncate', '-s', '128M', swap]);
+    run(['mkswap', swap]);
+    const opts = {
+      initrd: img, append: `root=/dev/vda resume=/dev/vdb test.action=hibernate ${SLOW}`, memoryMB: 256, timeoutMs: TIMEOUT,
+      disks: [{ file: join(dir, 'tools/root.ext4') }, { file: swap }],
+    };
+    const first = await boot(opts);
+    expect(section(first.console, 'token').trim()).toBe(token);
+    expect(first.console).toContain('SWAP-ON');
+    expect(first.console).not.toContain('AFTER-HIBERNATE');
+    const second = await boot({ ...opts, until: END });
+    expect(second.console).toMatch(/ruckusrd: resuming from \/dev\/vdb \(\/dev\/vdb, \d+:\d+\)/);
+    // The restored system goes on where it hibernated; this boot's /init never mounted a root.
+    expect(second.console).toContain(`AFTER-HIBERNATE token=${token}`);
+    expect(second.console).not.toContain('ruckusrd: mounted');
   });
 });
