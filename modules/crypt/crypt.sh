@@ -127,6 +127,8 @@ crypt_open() {
 		# shellcheck disable=SC2086 # flags are our own words
 		cryptsetup open $_co_flags --key-file "$3" "$1" "$2" </dev/null || fatal "cannot unlock $1 ($2) with the key file $3"
 		crypt_opened "$1" "$2" keyfile
+		# Nobody typed anything: with the build's `auto` rescue policy no console shell from here on.
+		lock_consoles "$1 was unlocked with a key in the image"
 		return 0
 	fi
 	_co_try=1

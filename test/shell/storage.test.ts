@@ -36,6 +36,7 @@ fatal() { echo "FATAL: $*"; echo "fatal=$*" >> "$RD_RUN/state"; exit 3; }
 vmsg() { :; }
 msg() { echo "MSG: $*"; }
 warn() { echo "WARN: $*"; }
+lock_consoles() { echo "LOCK: $*"; }
 . ${ROOT}/templates/lib/params.sh
 RD_CMDLINE=${dir}/cmdline; RD_PARAM_LIST=${dir}/allow
 . ${ROOT}/templates/lib/storage.sh
@@ -101,8 +102,9 @@ for (const [name, shell] of SHELLS) {
       expect(r.out).toContain('WARN: crypt: ignoring');
     });
 
-    // A fake cryptsetup: the passphrase arrives on stdin, never as an argument; `good` opens.
-    const FAKE = `cryptsetup() { IFS= read -r k || :; echo "ARGS=$*" >> "$T/args"; [ "$k" = good ] && return 0; return \${FAKE_RC:-2}; }`;
+    // A fake cryptsetup: the passphrase arrives on stdin, never as an argument; `good` (or a key
+    // file holding it) opens.
+    const FAKE = `cryptsetup() { IFS= read -r k || :; echo "ARGS=$*" >> "$T/args"; case $* in *"--key-file /"*) read -r k < "$T/key" ;; esac; [ "$k" = good ] && return 0; return \${FAKE_RC:-2}; }`;
     const open = (console: string, extra = '') =>
       runLib(shell, 'root=/dev/vda', `${FAKE}\n${extra}\ncrypt_open /dev/vdb cr none "discard,tries=4"`, { console });
 
@@ -111,6 +113,14 @@ for (const [name, shell] of SHELLS) {
       expect(r.read('run/state')).toBe('luks=cr /dev/vdb passphrase\n');
       expect(r.read('args')).toBe('ARGS=open --type luks --allow-discards --key-file=- /dev/vdb cr\n');
       expect(r.read('console')).toContain('ruckusrd: Enter passphrase for /dev/vdb (cr): ');
+    });
+
+    test('a key file opens without a prompt and locks the consoles (a key in the image: nobody typed anything)', () => {
+      const r = runLib(shell, 'root=/dev/vda', `${FAKE}\necho good > "$T/key"\ncrypt_open /dev/vdb cr "$T/key" -`, { console: '' });
+      expect(r.read('args')).toBe(`ARGS=open --type luks --key-file ${r.dir}/key /dev/vdb cr\n`);
+      expect(r.read('run/state')).toBe('luks=cr /dev/vdb keyfile\n');
+      expect(r.out).toContain('LOCK: /dev/vdb was unlocked with a key in the image');
+      expect(r.read('console')).toBe('');
     });
 
     test('wrong passphrases: tries= of them, one line each, then fatal', () => {
