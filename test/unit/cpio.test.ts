@@ -379,3 +379,12 @@ describe('sortCpioEntries', () => {
     expect(input).toEqual(copy);
   });
 });
+
+describe('no empty chunks', () => {
+  test('data already 4-aligned and no blockSize: no padding chunks at all', () => {
+    const data = enc.encode('four');
+    const chunks = [...newcChunks([{ path: '/f', type: 'file', mode: 0o644, data }], { mtime: 0 })];
+    expect(chunks.map((c) => c.length)).toEqual([112, 4, 124]);
+    expect([...newcChunks([{ path: '/f', type: 'file', mode: 0o644, data }], { mtime: 0, blockSize: 0 })].map((c) => c.length)).toEqual([112, 4, 124]);
+  });
+});

@@ -338,3 +338,11 @@ describe('modinfo edges', () => {
     expect(parseModinfo(b)).toEqual({ name: '', firmware: ['f'], softdep: ['pre: a'], depends: ['x', 'y'], alias: ['a=b'] });
   });
 });
+
+describe('index whitespace', () => {
+  test('several blanks between alias fields; an indented softdep line is not one; blank-looking builtin lines are dropped', () => {
+    expect(kmod.parseModulesAlias('alias  fs-x \t x\n')).toEqual([{ pattern: 'fs-x', module: 'x' }]);
+    expect(kmod.parseModulesSoftdep(' softdep a pre: b\nxsoftdep c pre: d\n')).toEqual([]);
+    expect(kmod.parseKmodIndex({ dep: '', builtin: '  \nkernel/z.ko\n\t\n' }).builtin).toEqual(['kernel/z.ko']);
+  });
+});

@@ -188,3 +188,9 @@ describe('buildPlan: two modules at one path', () => {
 test('hook phases, in the order /init runs them (README "Build modules")', () => {
   expect(HOOK_PHASES).toEqual(['stage2', 'early', 'devices', 'mount', 'pre-pivot', 'emergency']);
 });
+
+test('manifests without depends, and a phase listed without files, are fine', () => {
+  const bare = (name: string): ModuleManifest => ({ name, description: name });
+  expect(resolveModules(new Map([['a', bare('a')]]), { defaults: ['a'] }).map((x) => x.name)).toEqual(['a']);
+  expect(() => validateManifest(m({ hooks: { mount: undefined } }), exists)).not.toThrow();
+});

@@ -3,7 +3,7 @@
 // pattern (anchors, character classes, `..`, empty items). test/shell/params.test.ts checks that the
 // shell's param_valid agrees with these on a shared sample.
 import { describe, expect, test } from 'bun:test';
-import { findParam, isValidParam, PARAMS, renderParamsAllowlist, type ParamKind } from '../../src/core/params.ts';
+import { findParam, isValidParam, MAX_VALUE, PARAMS, renderParamsAllowlist, type ParamKind } from '../../src/core/params.ts';
 
 /** A parameter of each kind, so the kind's validator is reached through the public isValidParam. */
 const BY_KIND = (kind: ParamKind): string => {
@@ -123,5 +123,13 @@ describe('the table', () => {
     expect(lines).toContain('root device cmdline');
     expect(lines).toContain('ro flag');
     expect(lines).toContain('sqsh_layers names');
+  });
+});
+
+describe('value length', () => {
+  test('a flag takes any value; every other kind is bounded by MAX_VALUE', () => {
+    expect(isValidParam('ro', 'x'.repeat(MAX_VALUE * 2))).toBe(true);
+    expect(isValidParam('rootflags', 'a'.repeat(MAX_VALUE))).toBe(true);
+    expect(isValidParam('rootflags', 'a'.repeat(MAX_VALUE + 1))).toBe(false);
   });
 });

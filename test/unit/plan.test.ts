@@ -142,3 +142,12 @@ describe('comparePaths', () => {
     ['/B', '/a', -1], ['/a/z', '/ab', -1], ['/\u00e9', '/z', 1],
   ] as [string, string, number][])('%p vs %p', (a, b, sign) => expect(Math.sign(comparePaths(a, b))).toBe(sign));
 });
+
+describe('links below the top level', () => {
+  test.each([
+    ['an absolute target from a nested link', [link('/a/b', '/c'), file('/a/b/f')], '/c/f'],
+    ['a relative target three levels down', [link('/a/b/l', 'x'), file('/a/b/l/f')], '/a/b/x/f'],
+  ] as [string, OwnedItem[], string][])('%s', (_name, items, want) => {
+    expect(paths(items)).toContain(want);
+  });
+});

@@ -174,3 +174,9 @@ describe('option table helpers', () => {
     expect(defaultText({ name: 'x', type: 'boolean', default: true, help: '' })).toBe('`true`');
   });
 });
+
+describe('config quoting is whole-value only', () => {
+  test.each([
+    ['ucode = x"y"', 'x"y"'], ['ucode = "x"y', '"x"y'], ["ucode = x'y'", "x'y'"], ["ucode = 'x'y", "'x'y"], ['ucode = ""x""', '"x"'],
+  ])('%p', (text, want) => expect(parseConfig(text, 'f')).toEqual({ ucode: want }));
+});

@@ -71,3 +71,8 @@ test('the embedded second stage lives where README says', async () => {
   expect(EMBEDDED_STAGE2_PATH).toBe('/usr/lib/ruckusrd/stage2.img');
   expect(readme).toContain(`\`${EMBEDDED_STAGE2_PATH}\``);
 });
+
+test('a device node only the full plan has still stays out of the second stage', () => {
+  const node = e('m', { kind: 'node', path: '/dev/extra', mode: 0o600, type: 'char', major: 1, minor: 1 });
+  expect(secondStageEntries([node], [])).toEqual([]);
+});
