@@ -230,7 +230,7 @@ describe('lookupKmod and alias buckets', () => {
     ['aitch', [[], []]], // a built-in alias of a module not listed as built in
     ['nope', [[], []]],
   ] as [string, [string[], string[]]][])('%p', (request, want) => {
-    expect(names(kmod.lookupKmod(idx, request))).toEqual(want);
+    expect(names(kmod.lookupKmod(idx, request))).toStrictEqual(want);
   });
 });
 
