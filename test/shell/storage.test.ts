@@ -42,7 +42,8 @@ RD_CMDLINE=${dir}/cmdline; RD_PARAM_LIST=${dir}/allow
 . ${ROOT}/templates/lib/storage.sh
 . ${ROOT}/modules/crypt/crypt.sh
 . ${ROOT}/modules/lvm/lvm.sh
-RD_CRYPTTAB=${dir}/crypttab; RD_CONSOLE=${dir}/console; RD_DEVICE_STEPS=
+. ${ROOT}/modules/mdraid/md.sh
+RD_CRYPTTAB=${dir}/crypttab; RD_CONSOLE=${dir}/console; RD_DEVICE_STEPS=; RD_LATE_STEPS=
 T=${dir}
 parse_cmdline
 ${body}
@@ -158,6 +159,18 @@ for (const [name, shell] of SHELLS) {
     test('the LVs to activate: the ones root= and resume= name', () => {
       const r = runLib(shell, 'root=/dev/mapper/rvg-root resume=/dev/rvg/swap sqsh_layerdev=UUID=1', 'lvm_named_lvs; echo "LVS=$REPLY"');
       expect(r.out.trim()).toBe('LVS= rvg/root rvg/swap');
+    });
+  });
+
+  describe(`md.sh under ${name}`, () => {
+    const FAKE = 'mdadm() { echo "ARGS=$*" >> "$T/args"; }; mkdir() { :; }';
+    test.each([
+      ['root=/dev/md0', 'ARGS=--assemble --scan\n'],
+      ['rd.md.uuid=3b1c0a4e:0d5c4f0e rd.md.uuid=aa:bb', 'ARGS=--assemble --scan --uuid=3b1c0a4e:0d5c4f0e\nARGS=--assemble --scan --uuid=aa:bb\n'],
+      ['rd.md=0', ''],
+    ])('%s: mdadm runs as %p', (cmdline, args) => {
+      const r = runLib(shell, cmdline, `${FAKE}\nmd_plan\nfor s in $RD_DEVICE_STEPS; do "$s"; done`);
+      expect(r.read('args')).toBe(args);
     });
   });
 
