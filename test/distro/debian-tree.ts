@@ -3,7 +3,7 @@
 // cached for the day (making it takes minutes). The kernel packages are downloaded, not installed:
 // the test installs them with dpkg after our package, so that its postinst hook builds the image.
 // And the project's .deb, built by scripts/build-deb.sh.
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBinary, ROOT } from '../cli/helpers.ts';
 
@@ -31,14 +31,25 @@ export function debianTarball(): { path: string; seconds: number } {
   const path = join(CACHE, `bookworm-${day}-${key}.tar`);
   if (existsSync(path)) return { path, seconds: 0 };
   mkdirSync(CACHE, { recursive: true });
-  for (const old of readdirSync(CACHE).filter((n) => /^bookworm-.*\.tar/.test(n))) rmSync(join(CACHE, old), { force: true });
+  removeStale(path);
+  // A name of this run's own: two test runs at once (a whole boot suite beside one file) each make theirs.
+  const part = `${path}.${process.pid}.part`;
   const start = performance.now();
   sh([
     'mmdebstrap', '--variant=apt', '--format=tar', `--include=${TREE_PACKAGES.join(',')}`, `--customize-hook=${hook}`,
-    'bookworm', `${path}.part`, process.env.MKRUCKUS_MIRROR ?? 'http://deb.debian.org/debian',
+    'bookworm', part, process.env.MKRUCKUS_MIRROR ?? 'http://deb.debian.org/debian',
   ], 'mmdebstrap');
-  renameSync(`${path}.part`, path);
+  renameSync(part, path);
   return { path, seconds: Math.round((performance.now() - start) / 1000) };
+}
+
+/** Trees of other days or package lists, and parts left by runs that died over an hour ago. */
+function removeStale(keep: string): void {
+  for (const name of readdirSync(CACHE).filter((n) => n.startsWith('bookworm-'))) {
+    const path = join(CACHE, name);
+    const stale = name.endsWith('.part') ? Date.now() - statSync(path).mtimeMs > 3_600_000 : path !== keep;
+    if (stale) rmSync(path, { recursive: true, force: true });
+  }
 }
 
 /** dist/mkruckus_*.deb from the current sources. */
