@@ -16,7 +16,10 @@ CRYPT_PASS=
 crypt_want() {
 	is_device "$1" || { warn "crypt: ignoring $2: bad device $1"; return 0; }
 	is_name "$2" || { warn "crypt: ignoring bad name $2"; return 0; }
-	grep -q -e "^$1 " -e "^[^ ]* $2 " "$RD_CRYPT_WANT" 2>/dev/null && return 0
+	# Compared as strings, not patterns: a device spec may hold `.` and `+`.
+	while read -r _w_src _w_name _; do
+		[ "$_w_src" = "$1" ] || [ "$_w_name" = "$2" ] && return 0
+	done < "$RD_CRYPT_WANT"
 	printf '%s %s %s %s\n' "$1" "$2" "${3:-none}" "${4:--}" >> "$RD_CRYPT_WANT"
 }
 
