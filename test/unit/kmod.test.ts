@@ -346,3 +346,17 @@ describe('index whitespace', () => {
     expect(kmod.parseKmodIndex({ dep: '', builtin: '  \nkernel/z.ko\n\t\n' }).builtin).toEqual(['kernel/z.ko']);
   });
 });
+
+describe('glob and alias-table survivors', () => {
+  test.each([
+    ['*a', 'a', true], ['\\*', 'x', false], ['[b', 'xb', false], ['[a]', 'xa]', false], ['*b', 'ab', true],
+  ] as [string, string, boolean][])('%p ~ %p = %p', (pattern, text, want) => expect(kmod.globMatch(pattern, text)).toBe(want));
+  test('patterns sharing a bucket prefix are all kept', () => {
+    const idx = kmod.parseKmodIndex({ dep: 'k/a.ko:\nk/b.ko:\n', alias: 'alias pci:v1* b\nalias pci:v2* a\n' });
+    expect(kmod.lookupKmod(idx, 'pci:v1x').modules.map((e) => e.name)).toStrictEqual(['b']);
+    expect(kmod.lookupKmod(idx, 'pci:v2x').modules.map((e) => e.name)).toStrictEqual(['a']);
+  });
+  test('softdep values: surrounding blanks add no empty names', () => {
+    expect(kmod.parseSoftdepValue(' pre: a  b  post: c ')).toStrictEqual({ pre: ['a', 'b'], post: ['c'] });
+  });
+});
