@@ -33,5 +33,6 @@ export default {
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
-  thresholds: { high: 85, low: 70, break: 0 },
+  // 96.63 reached (README "Mutation testing"); the run fails below 94
+  thresholds: { high: 96, low: 94, break: 94 },
 };
