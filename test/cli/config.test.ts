@@ -155,7 +155,7 @@ describeNeeding(needs, 'config keys in a --base take effect; conf.d after mkruck
       'mkruckus.conf.d/20-b.conf': 'add = storage-init\n',
     };
     expect(set(conf)).toEqual(['base', 'kmod', 'squash', 'storage-init']);
-    expect(set(conf, '--add', 'storage-all')).toEqual(['base', 'kmod', 'squash', 'storage-all', 'storage-init']);
+    expect(set(conf, '--add', 'resume')).toEqual(['base', 'kmod', 'resume', 'squash', 'storage-init']);
   });
 
   test('second-stage and second-stage-placement keys; the flag wins', () => {
