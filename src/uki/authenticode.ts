@@ -27,7 +27,7 @@ interface Tlv {
 }
 
 /** One DER element at `at` (low tag numbers only, which is all PKCS#7 uses). */
-function tlv(b: Uint8Array, at: number): Tlv {
+export function tlv(b: Uint8Array, at: number): Tlv {
   const tag = b[at]!;
   let len = b[at + 1]!;
   let start = at + 2;

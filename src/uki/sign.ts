@@ -4,7 +4,7 @@
 // PKCS#1 v1.5 is deterministic). The signature goes into a certificate table appended to the file.
 // Pure apart from node:crypto; the keys come in as PEM/DER bytes and go nowhere else.
 import { createHash, sign, type KeyObject, type X509Certificate } from 'node:crypto';
-import { authenticodeDigest } from './authenticode.ts';
+import { authenticodeDigest, tlv } from './authenticode.ts';
 import { alignUp, parsePe, peChecksum, PeFormatError } from './pe.ts';
 
 // ---- DER encoding --------------------------------------------------------------------------------
@@ -54,28 +54,15 @@ const OID = {
 
 // ---- the certificate's issuer and serial, as the SignerInfo names it ------------------------------
 
-/** Raw DER element at `at`: [start of element, end of element, start of contents]. */
-function element(b: Uint8Array, at: number): [number, number, number] {
-  let len = b[at + 1]!;
-  let start = at + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + b[start + i]!;
-    start += n;
-  }
-  return [at, start + len, start];
-}
-
 /** IssuerAndSerialNumber of a certificate: its tbsCertificate's issuer Name and serial, as encoded. */
 export function issuerAndSerial(certDer: Uint8Array): Uint8Array {
-  const tbs = element(certDer, element(certDer, 0)[2]);
-  let at = tbs[2];
-  if (certDer[at] === 0xa0) at = element(certDer, at)[1]; // [0] version
-  const serial = element(certDer, at);
-  const sigAlg = element(certDer, serial[1]);
-  const issuer = element(certDer, sigAlg[1]);
-  return seq(certDer.subarray(issuer[0], issuer[1]), certDer.subarray(serial[0], serial[1]));
+  const tbs = tlv(certDer, tlv(certDer, 0).start);
+  let at = tbs.start;
+  if (certDer[at] === 0xa0) at = tlv(certDer, at).end; // [0] version
+  const serial = tlv(certDer, at);
+  const sigAlg = tlv(certDer, serial.end);
+  const issuer = tlv(certDer, sigAlg.end);
+  return seq(certDer.subarray(issuer.at, issuer.end), certDer.subarray(serial.at, serial.end));
 }
 
 // ---- signing -------------------------------------------------------------------------------------
@@ -89,7 +76,7 @@ export function signedData(digest: Uint8Array, key: KeyObject, cert: X509Certifi
   const peImageData = seq(der(0x03, Uint8Array.of(0)), explicit0(der(0xa2, der(0x80, new Uint8Array()))));
   const indirect = seq(seq(oid(OID.spcPeImageData), peImageData), seq(sha256, octets(digest)));
   // The message digest covers the content's value, not its SEQUENCE header (PKCS#7 §9.3).
-  const contentValue = indirect.subarray(element(indirect, 0)[2]);
+  const contentValue = indirect.subarray(tlv(indirect, 0).start);
   const attrs = [
     seq(oid(OID.contentType), set(oid(OID.spcIndirectData))),
     seq(oid(OID.spcSpOpusInfo), set(seq())),
