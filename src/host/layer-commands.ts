@@ -93,17 +93,8 @@ export async function sqshCommit(name: string, mergeN: number, f: OpFlags): Prom
   refusePending(await finishPending(sys));
   const live = sys.state.ramLayer !== '';
   checkRebootFlag(!live, f, live ? 'a commit with ram_layer (written live)' : 'a commit of a persistent upper (finished by /init)');
-  const conf = currentConf(sys);
-  let p;
-  try {
-    p = planCommit(conf, name, mergeN, conf.get('sqsh_layerdir') ?? '', live);
-  } catch (err) {
-    throw new UserError((err as Error).message);
-  }
-  checkTarget(sys, p.journal, f);
-  checkStackInConf(sys, f, p.journal.after);
-  if (f.dryRun) return printPlan(p.journal);
-  await startJournal(sys.top, p.journal, p.nextConf);
+  const p = await startPlanned(sys, f, (conf) => planCommit(conf, name, mergeN, conf.get('sqsh_layerdir') ?? '', live));
+  if (!p) return;
   if (live) {
     await runMerge(sys.top, p.journal, sourcePaths(sys, p.journal));
     say(`committed ${name}: the next boot assembles ${p.journal.after.join(':')}`);
@@ -113,22 +104,38 @@ export async function sqshCommit(name: string, mergeN: number, f: OpFlags): Prom
   if (f.reboot) rebootNow();
 }
 
-export async function sqshMerge(n: number, name: string, f: OpFlags): Promise<void> {
-  const sys = readSys();
-  if (sys.state.mode !== 'layered') throw new UserError('this root is not layered');
-  refusePending(await finishPending(sys));
-  checkRebootFlag(false, f, 'a merge (written live, used from the next boot)');
-  const conf = currentConf(sys);
-  let p;
+/**
+ * Plans an operation on the current conf (a planning error is the user's), checks its target and
+ * the stack in use, then records the journal; on --dry-run prints the steps instead and returns null.
+ */
+async function startPlanned<P extends { journal: Journal; nextConf: string }>(
+  sys: Sys,
+  f: OpFlags,
+  plan: (conf: Conf) => P,
+): Promise<P | null> {
+  let p: P;
   try {
-    p = planLayerMerge(conf, n, name, conf.get('sqsh_layerdir') ?? '');
+    p = plan(currentConf(sys));
   } catch (err) {
     throw new UserError((err as Error).message);
   }
   checkTarget(sys, p.journal, f);
   checkStackInConf(sys, f, p.journal.after);
-  if (f.dryRun) return printPlan(p.journal);
+  if (f.dryRun) {
+    printPlan(p.journal);
+    return null;
+  }
   await startJournal(sys.top, p.journal, p.nextConf);
+  return p;
+}
+
+export async function sqshMerge(n: number, name: string, f: OpFlags): Promise<void> {
+  const sys = readSys();
+  if (sys.state.mode !== 'layered') throw new UserError('this root is not layered');
+  refusePending(await finishPending(sys));
+  checkRebootFlag(false, f, 'a merge (written live, used from the next boot)');
+  const p = await startPlanned(sys, f, (conf) => planLayerMerge(conf, n, name, conf.get('sqsh_layerdir') ?? ''));
+  if (!p) return;
   await runMerge(sys.top, p.journal, sourcePaths(sys, p.journal));
   const old = p.journal.sources.filter((s) => s !== name).map((s) => `${s}.sqsh`);
   say(`merged ${p.journal.sources.join(':')} into ${name}: the next boot assembles ${p.journal.after.join(':')}`);
