@@ -3,7 +3,7 @@
 // lock when the holder dies (even by SIGKILL), so there is no stale lock to clean up, unlike a
 // pid file. Bun has no flock, so it is called through bun:ffi.
 import { dlopen, FFIType } from 'bun:ffi';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { info, UserError } from '../log.ts';
 
@@ -38,16 +38,18 @@ export interface Lock {
  */
 export async function acquireLock(path: string, pollMs = 100): Promise<Lock> {
   const flock = loadFlock();
-  mkdirSync(dirname(path), { recursive: true });
+  // A directory is locked itself (an output directory: no lock file left in /boot).
+  const isDir = statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  if (!isDir) mkdirSync(dirname(path), { recursive: true });
   let fd: number;
   try {
-    fd = openSync(path, 'a', 0o600);
+    fd = openSync(path, isDir ? 'r' : 'a', 0o600);
   } catch (err) {
     throw new UserError(`cannot open the lock file ${path}: ${(err as Error).message}`);
   }
   let told = false;
   while (flock(fd, LOCK_EX | LOCK_NB) !== 0) {
-    if (!told) info(`waiting for ${path}: another mkruckus update or remove is running`);
+    if (!told) info(`waiting for ${path}: another mkruckus ${isDir ? 'build writes there' : 'update or remove is running'}`);
     told = true;
     await Bun.sleep(pollMs);
   }
