@@ -6,12 +6,15 @@ import { tmpdir } from 'node:os';
 import pkg from '../package.json' with { type: 'json' };
 
 const root = join(import.meta.dir, '..');
-const outfile = join(root, 'dist/mkruckus');
+// --test-hooks: dist/mkruckus-test, the only binary that reads the layer commands' test hooks from
+// the environment (src/host/layer-testhooks.ts); dist/mkruckus never does.
+const testHooks = process.argv.includes('--test-hooks');
+const outfile = join(root, testHooks ? 'dist/mkruckus-test' : 'dist/mkruckus');
 const result = await Bun.build({
   entrypoints: [join(root, 'src/main.ts')],
   compile: { outfile, autoloadBunfig: false, autoloadDotenv: false } as never,
   minify: true,
-  define: { MKRUCKUS_VERSION: JSON.stringify(pkg.version) },
+  define: { MKRUCKUS_VERSION: JSON.stringify(pkg.version), MKRUCKUS_TEST_HOOKS: String(testHooks) },
 });
 if (!result.success) {
   for (const log of result.logs) console.error(log);

@@ -2,9 +2,11 @@
 // The layer commands (SPEC §3 and `layer build`): argument parsing only; the work is in
 // src/host/layer-*.ts and the pure model in src/layers/.
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { buildLayers } from '../host/layer-build.ts';
 import { writeConfAtomic } from '../host/layer-ops.ts';
+import { layerNameOf, verityRootsLine, writeVerity } from '../host/layer-verity.ts';
 import { DEFAULT_LIMITS } from '../layers/entries.ts';
 import { renderConf } from '../layers/stack.ts';
 import { UserError } from '../log.ts';
@@ -20,6 +22,7 @@ interface BuildArgs {
   allowDevices: boolean;
   maxBytes: number;
   conf?: string;
+  verity: boolean;
 }
 
 function epochFromEnv(): number | undefined {
@@ -42,7 +45,8 @@ const buildCommand: CommandModule<object, BuildArgs> = {
       .option('force', { type: 'boolean', default: false, describe: 'overwrite existing layer files' })
       .option('allow-devices', { type: 'boolean', default: false, describe: 'accept device nodes (whiteouts are always accepted)' })
       .option('max-bytes', { type: 'number', default: DEFAULT_LIMITS.maxBytes, describe: 'refuse archives whose files add up to more' })
-      .option('conf', { type: 'string', describe: 'also write a ruckusrd.conf naming the built layers here' }) as unknown as Argv<BuildArgs>,
+      .option('conf', { type: 'string', describe: 'also write a ruckusrd.conf naming the built layers here' })
+      .option('verity', { type: 'boolean', default: false, describe: 'also write NAME.sqsh.verity (dm-verity hash tree) and print the root hashes' }) as unknown as Argv<BuildArgs>,
   handler: async (a) => {
     if (!existsSync(a.out) || !statSync(a.out).isDirectory()) throw new UserError(`--out ${a.out} is not a directory`);
     const names = await buildLayers({
@@ -52,6 +56,28 @@ const buildCommand: CommandModule<object, BuildArgs> = {
     const line = `sqsh_layers=${names.join(':')}`;
     if (a.conf) await writeConfAtomic(a.conf, renderConf(new Map([['sqsh_layers', names.join(':')]])));
     process.stdout.write(`${line}\n`);
+    if (!a.verity) return;
+    const roots = [];
+    for (const n of names) roots.push({ name: n, hash: await writeVerity(join(a.out, `${n}.sqsh`), true) });
+    process.stdout.write(`${verityRootsLine(roots)}\n`);
+  },
+};
+
+/** `layer verity FILE…`: a hash tree for layer files that exist (built elsewhere, or before --verity). */
+const verityCommand: CommandModule<object, { files: string[]; force: boolean }> = {
+  command: 'verity <files..>',
+  describe: 'write FILE.verity (dm-verity hash tree) beside each layer file and print the root hashes',
+  builder: (y: Argv) =>
+    y
+      .positional('files', { type: 'string', array: true, demandOption: true, describe: 'layer files NAME.sqsh' })
+      .option('force', { type: 'boolean', default: false, describe: 'replace an existing NAME.sqsh.verity' }) as unknown as Argv<{ files: string[]; force: boolean }>,
+  handler: async (a) => {
+    const roots = [];
+    for (const f of a.files) {
+      if (!existsSync(f) || !statSync(f).isFile()) throw new UserError(`${f} is not a layer file`);
+      roots.push({ name: checkLayerName(layerNameOf(f)), hash: await writeVerity(f, a.force) });
+    }
+    process.stdout.write(`${verityRootsLine(roots)}\n`);
   },
 };
 
@@ -65,8 +91,8 @@ export function checkLayerName(name: string): string {
 
 export const layerCommand: CommandModule = {
   command: 'layer <command>',
-  describe: 'layer files for CI pipelines (layer build)',
-  builder: (y: Argv) => y.command(buildCommand).demandCommand(1),
+  describe: 'layer files for CI pipelines (layer build, layer verity)',
+  builder: (y: Argv) => y.command(buildCommand).command(verityCommand).demandCommand(1),
   handler: () => {},
 };
 

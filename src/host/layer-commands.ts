@@ -10,6 +10,7 @@ import { planMerge } from '../layers/merge.ts';
 import { type Conf, layersOf, parseConf, renderConf, withLayers } from '../layers/stack.ts';
 import { UserError } from '../log.ts';
 import { layerFile, readJournalAt, readSys, readText, runMerge, startJournal, type Sys, syncPath, writeConfAtomic } from './layer-ops.ts';
+import { testHook } from './layer-testhooks.ts';
 import { dirSource, readEntries, tarToSquashfs, writePlan } from './layer-tar.ts';
 
 export interface OpFlags { force: boolean; dryRun: boolean; reboot: boolean }
@@ -40,9 +41,9 @@ function checkRebootFlag(needed: boolean, f: OpFlags, what: string): void {
   if (!needed && f.reboot) throw new UserError(`--reboot: ${what} needs no reboot`);
 }
 
-/** `reboot`, or the command in RUCKUSRD_REBOOT (tests: never the machine running them). */
+/** `reboot`, or (test builds only) the command in RUCKUSRD_REBOOT: never the machine running the tests. */
 export function rebootNow(): void {
-  const argv = (process.env.RUCKUSRD_REBOOT ?? 'reboot').split(' ');
+  const argv = (testHook('RUCKUSRD_REBOOT') ?? 'reboot').split(' ');
   say('rebooting');
   const r = spawnSync(argv[0]!, argv.slice(1), { stdio: 'ignore' });
   if (r.status !== 0) say('reboot failed: reboot by hand');

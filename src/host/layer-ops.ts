@@ -9,6 +9,7 @@ import { type Journal, JOURNAL, LAST, NEXT_CONF, parseJournal, pendingSteps, ren
 import { planMerge } from '../layers/merge.ts';
 import { type BootState, parseConf, parseState } from '../layers/stack.ts';
 import { UserError } from '../log.ts';
+import { testHook } from './layer-testhooks.ts';
 import { dirSource, readEntries, type TarSource, tarToSquashfs, toolStream, writePlan } from './layer-tar.ts';
 
 /** Writes text to PATH through a temp file beside it: fsync, rename, fsync the directory. */
@@ -43,7 +44,7 @@ export interface Sys {
   state: BootState;
 }
 
-export function readSys(run = process.env.RUCKUSRD_RUN ?? '/run/ruckusrd'): Sys {
+export function readSys(run = testHook('RUCKUSRD_RUN') ?? '/run/ruckusrd'): Sys {
   let text = '';
   try {
     text = readFileSync(join(run, 'state'), 'utf8');
@@ -51,7 +52,7 @@ export function readSys(run = process.env.RUCKUSRD_RUN ?? '/run/ruckusrd'): Sys 
     throw new UserError(`${run}/state is missing: this system was not booted by a mkruckus initramfs`);
   }
   const state = parseState(text);
-  const top = process.env.RUCKUSRD_TOP ?? (state.mode === 'traditional' ? '/' : '/mnt/root-true');
+  const top = testHook('RUCKUSRD_TOP') ?? (state.mode === 'traditional' ? '/' : '/mnt/root-true');
   return { run, top, state };
 }
 
@@ -110,7 +111,7 @@ const TRUSTED = { allowDevices: true, maxBytes: Number.MAX_SAFE_INTEGER, trustSy
  */
 function printStep(marker: string): void {
   process.stderr.write(`mkruckus: layer-op: ${marker}\n`);
-  if (process.env.MKRUCKUS_TEST_FREEZE_AT === marker) for (;;) Bun.sleepSync(60_000);
+  if (testHook('MKRUCKUS_TEST_FREEZE_AT') === marker) for (;;) Bun.sleepSync(60_000);
 }
 
 export async function runMerge(top: string, j: Journal, paths: string[], onStep: (marker: string) => void = printStep): Promise<void> {

@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The layer commands' test hooks (RUCKUSRD_RUN, RUCKUSRD_TOP, RUCKUSRD_REBOOT,
+// MKRUCKUS_TEST_FREEZE_AT). They are never read by the shipped binary: the kernel fills /init's
+// environment from unknown `key=value` words of its command line, and that environment reaches
+// whatever runs mkruckus on the booted system, so an environment variable is a boot parameter.
+// Only a binary built with `scripts/build-binary.ts --test-hooks` (dist/mkruckus-test, made by the
+// boot tests) or the sources run by `bun test` read them.
+
+/** Defined by scripts/build-binary.ts: false in dist/mkruckus, true in dist/mkruckus-test. */
+declare const MKRUCKUS_TEST_HOOKS: boolean | undefined;
+
+export const TEST_HOOKS: boolean = typeof MKRUCKUS_TEST_HOOKS === 'undefined' ? true : MKRUCKUS_TEST_HOOKS;
+
+export type TestHook = 'RUCKUSRD_RUN' | 'RUCKUSRD_TOP' | 'RUCKUSRD_REBOOT' | 'MKRUCKUS_TEST_FREEZE_AT';
+
+/** A test hook's value; always undefined in the shipped binary. */
+export const testHook = (name: TestHook): string | undefined => (TEST_HOOKS ? process.env[name] : undefined);
