@@ -116,7 +116,9 @@ async function resolveBuild(req: BuildRequest): Promise<Resolved> {
     selectKernel(listInstalledKernels(req.base), req.kernel, runningKernel(), req.base),
   );
   const base = new BaseFs(req.base);
-  const modules = await step('resolve modules', () => resolveSelection(req, base));
+  // --hostonly first: a root on LUKS, LVM or RAID brings its module (crypt, lvm, mdraid); --omit wins.
+  const host = req.hostonly ? await step('detect host', () => detectHostFor(req, kernelVersion)) : undefined;
+  const modules = await step('resolve modules', () => resolveSelection(req, base, host?.modules ?? []));
   await step('validate modules', () => modules.forEach((m) => validateManifest(m, (p) => readModuleAsset(p) !== undefined)));
   const ctx: PlanContext = {
     kernelVersion,
@@ -126,7 +128,6 @@ async function resolveBuild(req: BuildRequest): Promise<Resolved> {
   };
   const items = await step('collect module items', () => collectAll(modules, base, ctx));
   const added = await step('collect additions', () => planAdditions(req.additions, base));
-  const host = req.hostonly ? await step('detect host', () => detectHostFor(req, kernelVersion)) : undefined;
   const hostItems: OwnedItem[] = host ? [{ owner: 'hostonly', item: { kind: 'bytes', path: HOSTONLY_PATH, mode: 0o644, data: new TextEncoder().encode(renderHostFacts(host)) } }] : [];
   // The shell policy is the base module's data (first stage): /init reads it before anything else.
   const rescue = [...readRescueItems(req.rescueShell, base, req.base), ...verityItems(req.layerVerity.policy, req.layerVerity.trust)]
@@ -135,14 +136,16 @@ async function resolveBuild(req: BuildRequest): Promise<Resolved> {
 }
 
 /** The selection, plus the modules it `wants` whose binaries the base has (storage-all → crypt, lvm, mdraid). */
-function resolveSelection(req: BuildRequest, base: BaseFs): ModuleManifest[] {
+function resolveSelection(req: BuildRequest, base: BaseFs, hostModules: string[]): ModuleManifest[] {
   const registry = moduleRegistry();
   // Modules shipped by packages (modules.d under --base), validated below like the built-in ones.
   for (const m of readExternalModules(base, new Set(registry.keys()))) registry.set(m.name, m);
-  const first = resolveModules(registry, req.modules);
+  const omitted = new Set(req.modules.omit ?? []);
+  const selection = { ...req.modules, add: [...(req.modules.add ?? []), ...hostModules.filter((m) => !omitted.has(m))] };
+  const first = resolveModules(registry, selection);
   const usable = (m: ModuleManifest) => (m.binaries ?? []).every((b) => hasBinary(base, b));
   const extra = wantedModules(registry, first, req.modules, usable);
-  return extra.length ? resolveModules(registry, { ...req.modules, add: [...(req.modules.add ?? []), ...extra] }) : first;
+  return extra.length ? resolveModules(registry, { ...selection, add: [...selection.add, ...extra] }) : first;
 }
 
 async function planKmods(req: BuildRequest, r: Resolved, modules: ModuleManifest[]) {
