@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Making the second-stage image: the entries are written to a scratch tree, then mksquashfs or
 // mkfs.erofs packs it with fixed times, owners and UUID so the image is reproducible.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { isValidParam } from '../core/params.ts';
 import type { PlanEntry } from '../core/plan.ts';
-import { UserError } from '../log.ts';
+import { printable, UserError } from '../log.ts';
 import { readHostRegular } from './base.ts';
+import { makeScratch, tempRoot } from './scratch.ts';
 import { probeTool, runMkfs } from './tools.ts';
 
 function writeScratchTree(root: string, entries: readonly PlanEntry[]): void {
@@ -43,18 +43,23 @@ export async function runMakeSecondStage(
   mtime: number,
   seed: string,
 ): Promise<Uint8Array> {
-  const scratch = mkdtempSync(join(tmpdir(), 'mkruckus-stage2-'));
+  // In TMPDIR, named with our pid: removed on a signal, swept by the next build after a SIGKILL.
+  const scratch = makeScratch('stage2');
+  const what = `making the ${type} second stage`;
   try {
-    writeScratchTree(join(scratch, 'tree'), entries);
-    const out = join(scratch, 'stage2.img');
-    const { ok, stderr } = await runMkfs(mkfsArgv(type, join(scratch, 'tree'), out, mtime, seed));
+    writeScratchTree(join(scratch.path, 'tree'), entries);
+    const out = join(scratch.path, 'stage2.img');
+    const { ok, stderr } = await runMkfs(mkfsArgv(type, join(scratch.path, 'tree'), out, mtime, seed));
     if (!ok) {
       const tool = type === 'erofs' ? 'mkfs.erofs (erofs-utils)' : 'mksquashfs (squashfs-tools)';
-      throw new UserError(`making the ${type} second stage with ${tool} failed: ${stderr.split('\n')[0] ?? ''}`);
+      const line = stderr.split('\n').find((l) => l.trim() !== '') ?? '';
+      throw new UserError(`${what} in ${tempRoot().label} with ${tool} failed: ${printable(line.trim(), 300)}`);
     }
     return await Bun.file(out).bytes();
+  } catch (err) {
+    throw scratch.describe(err, what);
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    scratch.remove();
   }
 }
 

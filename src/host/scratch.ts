@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// What a build leaves on disk while it runs, and how none of it outlives the build: temp files beside
+// OUT and scratch directories in TMPDIR are named with the builder's pid, removed on every error path
+// and by the SIGINT/SIGTERM/SIGHUP handler (installed before the first of them exists), and those of
+// a build that died without cleaning up (SIGKILL, power loss) are swept by the next build: their pid
+// is gone.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { errnoWords, UserError } from '../log.ts';
+
+const pending = new Set<string>();
+let signalsHooked = false;
+
+/** Removes `path` (a file or a directory tree) if a signal ends the build before forget(path). */
+export function removeOnSignal(path: string): void {
+  hookSignals();
+  pending.add(path);
+}
+
+export function forget(path: string): void {
+  pending.delete(path);
+}
+
+function hookSignals(): void {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      for (const path of pending) removeQuietly(path);
+      process.exit(128 + (constants.signals[sig] ?? 1));
+    });
+  }
+}
+
+export function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { recursive: true, force: true });
+  } catch {
+    // already gone, or not ours to remove
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether `name` is `${prefix}PID${suffix}` (PID: digits up to the next `-` or the suffix) of a build
+ * that is gone. Our own pid counts as gone: a dead process had it before us, and the name is ours now.
+ */
+export function isStale(name: string, prefix: string, suffix = ''): boolean {
+  if (!name.startsWith(prefix) || !name.endsWith(suffix)) return false;
+  const pid = /^(\d+)(?:-|$)/.exec(name.slice(prefix.length, name.length - suffix.length))?.[1];
+  return pid !== undefined && (Number(pid) === process.pid || !isAlive(Number(pid)));
+}
+
+/** The directory TMPDIR names (or /tmp), for messages: `/x (TMPDIR)` says where the user can change it. */
+export function tempRoot(): { dir: string; label: string } {
+  const dir = tmpdir();
+  return { dir, label: process.env.TMPDIR ? `${dir} (TMPDIR)` : dir };
+}
+
+export interface Scratch {
+  path: string;
+  /** a failure while using it, as one line naming where it is */
+  describe(err: unknown, what: string): Error;
+  remove(): void;
+}
+
+/**
+ * A private directory `mkruckus-KIND-PID-XXXXXX` in TMPDIR, after sweeping the ones of dead builds.
+ * A missing, read-only or full TMPDIR is one line naming it.
+ */
+export function makeScratch(kind: string): Scratch {
+  const { dir, label } = tempRoot();
+  const prefix = `mkruckus-${kind}-`;
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    // mkdtemp below says what is wrong with the directory
+  }
+  for (const n of names) if (isStale(n, prefix)) removeQuietly(join(dir, n));
+  let path: string;
+  try {
+    path = mkdtempSync(join(dir, `${prefix}${process.pid}-`));
+  } catch (err) {
+    throw new UserError(`cannot make a scratch directory in ${label}: ${errnoWords(err) ?? (err as Error).message}`);
+  }
+  removeOnSignal(path);
+  return {
+    path,
+    describe: (err, what) => {
+      if (err instanceof UserError) return err;
+      const words = errnoWords(err);
+      return words ? new UserError(`${what} in ${label}: ${words}`) : err instanceof Error ? err : new Error(String(err));
+    },
+    remove: () => {
+      removeQuietly(path);
+      forget(path);
+    },
+  };
+}
