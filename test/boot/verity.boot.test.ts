@@ -2,10 +2,12 @@
 // Verified layers (issue 12 item 11): a layer with a trusted root hash (--trust-layer, in the image)
 // is mounted through dm-verity over NAME.sqsh.verity; one byte changed is `ruckusrd: fatal`, and with
 // sqsh_verity=require a layer without a trusted hash is refused; --layer-verity require cannot be
-// lowered from the command line. Hash trees are made with veritysetup, as a user would.
+// lowered from the command line. The trusted layer and its hash tree are made with
+// `mkruckus layer build --verity`, its printed root hash trusted with --trust-layer.
 import { beforeAll, expect } from 'bun:test';
 import { copyFileSync, mkdirSync, openSync, readSync, writeSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BIN, ensureBinary } from '../binary.ts';
 import { describeNeeding, missing, testNeeding } from '../unit/need.ts';
 import { buildImage } from './build.ts';
 import { makeExt4, makeGuestRoot, randomToken, run, tempDir } from './disks.ts';
@@ -26,11 +28,11 @@ function noPanic(text: string): void {
   expect(text).not.toContain('Attempted to kill init');
 }
 
-/** `veritysetup format` of FILE into FILE.verity; its root hash. */
-function formatVerity(file: string): string {
-  const out = run(['veritysetup', 'format', file, `${file}.verity`]);
-  const m = /Root hash:\s+([0-9a-f]+)/.exec(out);
-  if (!m) throw new Error(`no root hash in: ${out}`);
+/** `mkruckus layer build NAME --from DIR --verity` into OUT; the root hash it prints. */
+function buildVerityLayer(name: string, from: string, out: string): string {
+  const text = run([BIN, 'layer', 'build', name, '--from', from, '--out', out, '--verity']);
+  const m = new RegExp(`^sqsh_verity_roots=${name}=([0-9a-f]{64})$`, 'm').exec(text);
+  if (!m) throw new Error(`no root hash in: ${text}`);
   return m[1]!;
 }
 
@@ -56,9 +58,9 @@ describeNeeding(needs, 'verified layers (QEMU)', () => {
     writeFileSync(join(extra, 'etc/extra'), 'x\n');
     const good = join(dir, 'good');
     mkdirSync(good);
-    makeSquashfs(tree, join(good, 'base.sqsh'));
     makeSquashfs(extra, join(good, 'extra.sqsh'));
-    rootHash = formatVerity(join(good, 'base.sqsh'));
+    ensureBinary();
+    rootHash = buildVerityLayer('base', tree, good);
     goodDisk = join(dir, 'good.img');
     makeExt4(good, goodDisk, {});
     // One byte of the superblock block changed: the hash tree and the trusted hash stay as they were.
