@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Builds dist/mkruckus_VERSION_ARCH.deb from the compiled binary with dpkg-deb alone (no debhelper,
 # no network): the binary and its `ruckusrd` name, the kernel hooks, /etc/mkruckus.conf as a
-# conffile, the man page and the bash completion. Like Debian's dracut it provides
+# conffile, the man pages and the bash and zsh completions. Like Debian's dracut it provides
 # linux-initramfs-tool and conflicts with the other generators, so exactly one tool owns
 # /boot/initrd.img-*.
 #   scripts/build-deb.sh [OUT.deb]     (runs `bun run build` first unless NO_BUILD=1)
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 [ "${NO_BUILD:-0}" = 1 ] || bun run build >/dev/null
-for f in dist/mkruckus dist/mkruckus.1 dist/mkruckus.bash; do
+for f in dist/mkruckus dist/mkruckus.1 dist/ruckusrd.conf.5 dist/mkruckus.bash dist/_mkruckus; do
 	[ -f "$f" ] || { echo "build-deb: $f is missing (bun run build)" >&2; exit 1; }
 done
 
@@ -36,8 +36,12 @@ install -D -m 0644 packaging/mkruckus.conf "$P/etc/mkruckus.conf"
 install -D -m 0644 dist/mkruckus.1 "$P/usr/share/man/man1/mkruckus.1"
 gzip -9n "$P/usr/share/man/man1/mkruckus.1"
 ln -s mkruckus.1.gz "$P/usr/share/man/man1/ruckusrd.1.gz"
+install -D -m 0644 dist/ruckusrd.conf.5 "$P/usr/share/man/man5/ruckusrd.conf.5"
+gzip -9n "$P/usr/share/man/man5/ruckusrd.conf.5"
 install -D -m 0644 dist/mkruckus.bash "$P/usr/share/bash-completion/completions/mkruckus"
 ln -s mkruckus "$P/usr/share/bash-completion/completions/ruckusrd"
+# Debian's zsh reads vendor completions from here (its #compdef line names both commands).
+install -D -m 0644 dist/_mkruckus "$P/usr/share/zsh/vendor-completions/_mkruckus"
 install -D -m 0644 packaging/debian/copyright "$DOC/copyright"
 install -D -m 0644 README.md "$DOC/README.md"
 # A Bun executable carries its program after the ELF image: stripping it would cut that off.

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The option table (src/core/options.ts) as documentation: the man page dist/mkruckus.1, the bash
-// completion dist/mkruckus.bash and README's option table (between its `options:` markers). Run by
-// `bun run build` and `bun run docs`; test/unit/options.test.ts checks all three against the table.
+// completion dist/mkruckus.bash, the zsh completion dist/_mkruckus (gen-zsh.ts), README's option
+// table (between its `options:` markers), and from src/core/params.ts dist/ruckusrd.conf.5
+// (gen-conf-man.ts). Run by `bun run build` and `bun run docs`; test/unit/options.test.ts and
+// test/distro/docs.test.ts check them against the tables.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pkg from '../package.json' with { type: 'json' };
 import { defaultText, GLOBAL_OPTIONS, OPTIONS, UPDATE_OPTIONS, type OptionSpec } from '../src/core/options.ts';
+import { cliModel } from './cli-model.ts';
+import { renderZshCompletion } from './gen-zsh.ts';
+import { renderConfManPage } from './gen-conf-man.ts';
 
 const ROOT = join(import.meta.dir, '..');
 const BUILD = OPTIONS as readonly OptionSpec[];
@@ -200,5 +205,8 @@ if (import.meta.main) {
   mkdirSync(join(ROOT, 'dist'), { recursive: true });
   writeIfChanged(join(ROOT, 'dist/mkruckus.1'), renderManPage());
   writeIfChanged(join(ROOT, 'dist/mkruckus.bash'), renderBashCompletion(await moduleNames()));
+  writeIfChanged(join(ROOT, 'dist/ruckusrd.conf.5'), renderConfManPage());
+  const model = cliModel();
+  writeIfChanged(join(ROOT, 'dist/_mkruckus'), renderZshCompletion(model.commands, model.global, await moduleNames()));
   writeIfChanged(join(ROOT, 'README.md'), updateReadme(readFileSync(join(ROOT, 'README.md'), 'utf8')));
 }
