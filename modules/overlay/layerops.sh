@@ -9,6 +9,8 @@
 
 LOP_J=
 LOP_TOP=
+LOP_W=
+LOP_TAR=
 
 # lop_reached MARKER: a console line per step (the power-cut boot test kills QEMU on it). The
 # shell tests of this file simulate a power cut at MARKER with $RD_RUN/layerop-cut (a file the
@@ -56,20 +58,123 @@ lop_rollback() {
 	return 1
 }
 
-# The upper directory becomes LAYERDIR/NAME.sqsh (a temp name, sync, rename, sync).
+# The upper directory (or, with `sources=`, the merged tree) becomes LAYERDIR/NAME.sqsh (a temp
+# name, sync, rename, sync).
 lop_step_squash() {
 	lop_done squash && return 0
 	_tmp=$LOP_DIR/.$LOP_NAME.sqsh.tmp
 	rm -f "$_tmp"
 	mkdir -p "$LOP_TOP/upper/upper"
 	command -v mksquashfs > /dev/null || { lop_rollback "this initramfs has no mksquashfs"; return 1; }
-	mksquashfs "$LOP_TOP/upper/upper" "$_tmp" -noappend -quiet -no-progress > /dev/null ||
+	_from=$LOP_TOP/upper/upper
+	if lop_field sources && [ -n "$REPLY" ]; then
+		lop_gnu_tar || { lop_rollback "this initramfs has no GNU tar (sqsh-commit --merge)"; return 1; }
+		if ! lop_merge_tree; then
+			lop_merge_unmount
+			lop_rollback "merging the upper with its lower layers failed"
+			return 1
+		fi
+		_from=$LOP_W/r
+	fi
+	mksquashfs "$_from" "$_tmp" -noappend -quiet -no-progress > /dev/null ||
 		{ lop_rollback "mksquashfs failed (disk full?)"; return 1; }
 	sync
 	mv -f "$_tmp" "$LOP_DIR/$LOP_NAME.sqsh" || { lop_rollback "cannot rename $_tmp"; return 1; }
 	sync
 	lop_reached "$LOP_OP-squash-written"
 	lop_record squash
+}
+
+# sqsh-commit --merge=N: the upper and the top N lower layers (journal `sources=upper:L1:…:LN`)
+# become one layer. It is built as the upper directory ($LOP_W/r) of a scratch overlay whose lower
+# layers are the ones below the merged ones: replaying each source onto it, bottom first, makes
+# the kernel write exactly the whiteouts and opaque directories that still hide something below
+# (squashing a mounted view of the sources would lose them). Layers are mounted raw, read-only.
+lop_merge_tree() {
+	rm -rf "$LOP_W" && mkdir -p "$LOP_W/r" "$LOP_W/w" "$LOP_W/v" "$LOP_W/empty" "$LOP_W/m" || return 1
+	lop_field sources || return 1
+	_order=
+	_n=0
+	for _s in $(echo "$REPLY" | tr ':' ' '); do
+		[ "$_s" = upper ] && continue
+		lop_mount_layer "$_s" || return 1
+		_order="$_s $_order"
+		_n=$((_n + 1))
+	done
+	lop_field before || return 1
+	_below=
+	for _s in $(echo "$REPLY" | tr ':' ' '); do
+		[ "$_n" -gt 0 ] && _n=$((_n - 1)) && continue
+		lop_mount_layer "$_s" || return 1
+		_below=${_below:+$_below:}$LOP_W/m/$_s
+	done
+	mount -t overlay overlay -o "lowerdir=${_below:-$LOP_W/empty},upperdir=$LOP_W/r,workdir=$LOP_W/w" "$LOP_W/v" || return 1
+	for _s in $_order; do
+		lop_replay "$LOP_W/m/$_s" || return 1
+	done
+	lop_replay "$LOP_TOP/upper/upper" || return 1
+	lop_merge_unmount
+}
+
+# lop_gnu_tar: LOP_TAR = GNU tar, by its path (busybox's shell runs its own tar applet for `tar`).
+lop_gnu_tar() {
+	for LOP_TAR in /usr/bin/tar /bin/tar; do
+		[ -x "$LOP_TAR" ] && "$LOP_TAR" --version 2> /dev/null | grep -q GNU && return 0
+	done
+	return 1
+}
+
+# lop_mount_layer NAME: LAYERDIR/NAME.sqsh read-only on $LOP_W/m/NAME.
+lop_mount_layer() {
+	is_name "$1" && layer_fstype "$LOP_DIR/$1.sqsh" || return 1
+	mkdir -p "$LOP_W/m/$1" && mount -t "$REPLY" -o loop,ro "$LOP_DIR/$1.sqsh" "$LOP_W/m/$1"
+}
+
+lop_merge_unmount() {
+	umount "$LOP_W/pv" 2> /dev/null
+	umount "$LOP_W/v" 2> /dev/null
+	for _m in "$LOP_W"/m/*; do
+		[ -d "$_m" ] && umount "$_m" 2> /dev/null
+	done
+	return 0
+}
+
+# lop_replay SRC: one layer's changes onto the scratch overlay: its whiteouts and opaque directories
+# remove what they hide, a non-directory replaces a directory, then GNU tar copies the rest (owners,
+# modes, times, hard links, devices, xattrs other than overlayfs's own).
+lop_replay() {
+	( cd "$1" && find . -mindepth 1 ) > "$LOP_W/list" || return 1
+	: > "$LOP_W/whiteouts"
+	while IFS= read -r _p; do
+		if [ -c "$1/$_p" ] && [ "$(stat -c %t:%T "$1/$_p")" = 0:0 ]; then
+			rm -rf "${LOP_W:?}/v/$_p"
+			echo "$_p" >> "$LOP_W/whiteouts"
+		elif [ -L "$1/$_p" ] || [ ! -d "$1/$_p" ]; then
+			if [ -d "$LOP_W/v/$_p" ] && [ ! -L "$LOP_W/v/$_p" ]; then rm -rf "${LOP_W:?}/v/$_p"; fi
+		fi
+	done < "$LOP_W/list"
+	lop_opaque_dirs "$1" || return 1
+	"$LOP_TAR" -C "$1" -cf - --numeric-owner --xattrs --xattrs-include='*' --xattrs-exclude='trusted.overlay.*' \
+		--no-wildcards --anchored --exclude-from="$LOP_W/whiteouts" . |
+		"$LOP_TAR" -C "$LOP_W/v" -xf - --numeric-owner -p --xattrs --xattrs-include='*' --xattrs-exclude='trusted.overlay.*'
+}
+
+# lop_opaque_dirs SRC: busybox reads no xattrs, so opaque directories are found by the kernel: SRC
+# over a tree with a probe file in each of its directories; where the probe is not seen, SRC hides
+# what is below (an opaque directory, or inside one), and the scratch overlay's copy goes (the
+# directory tar then makes again is opaque where something below still needs hiding).
+lop_opaque_dirs() {
+	( cd "$1" && find . -mindepth 1 -type d ! -type l ) > "$LOP_W/dirs" || return 1
+	[ -s "$LOP_W/dirs" ] || return 0
+	rm -rf "$LOP_W/probe" && mkdir -p "$LOP_W/probe" "$LOP_W/pv" || return 1
+	while IFS= read -r _d; do
+		mkdir -p "$LOP_W/probe/$_d" && : > "$LOP_W/probe/$_d/.ruckusrd-probe" || return 1
+	done < "$LOP_W/dirs"
+	mount -t overlay overlay -o "lowerdir=$1:$LOP_W/probe" "$LOP_W/pv" || return 1
+	while IFS= read -r _d; do
+		[ -e "$LOP_W/pv/$_d/.ruckusrd-probe" ] || rm -rf "${LOP_W:?}/v/$_d"
+	done < "$LOP_W/dirs"
+	umount "$LOP_W/pv"
 }
 
 # ruckusrd.conf.next (validated by mkruckus when it planned the operation) replaces the conf.
@@ -99,7 +204,26 @@ lop_step_clean() {
 	lop_record clean
 }
 
-# finish_layer_op TOP: TOP is the root device's mount point, read-write.
+# Only now that the new stack is durable: the layer files the operation replaced go (never one the
+# new stack still names), and the scratch tree and a committed upper moved aside.
+lop_step_sweep() {
+	lop_done sweep && return 0
+	rm -rf "$LOP_DIR/.$LOP_NAME.merge" "$LOP_TOP/upper/.committed"
+	_after=::
+	lop_field after && _after=:$REPLY:
+	if lop_field sources; then
+		for _s in $(echo "$REPLY" | tr ':' ' '); do
+			is_name "$_s" || continue
+			case $_after in *":$_s:"*) continue ;; esac
+			rm -f "$LOP_DIR/$_s.sqsh" "$LOP_DIR/$_s.sqsh.verity"
+		done
+	fi
+	sync
+	lop_record sweep
+}
+
+# finish_layer_op TOP: TOP is the root device's mount point, read-write. A commit is finished
+# whole; of a merge (written live by mkruckus) only the sweep, once its conf step is done.
 finish_layer_op() {
 	LOP_TOP=$1
 	LOP_J=$1/ruckusrd.journal
@@ -109,11 +233,17 @@ finish_layer_op() {
 	if lop_field layerdir && [ -n "$REPLY" ]; then
 		param_valid relpath "$REPLY" && LOP_DIR=$1/$REPLY || LOP_OP=invalid
 	fi
+	LOP_W=$LOP_DIR/.$LOP_NAME.merge
+	if [ "$LOP_OP" = merge ] && is_name "$LOP_NAME" && lop_done conf; then
+		msg "finishing layer operation: $LOP_OP $LOP_NAME (sweep)"
+		lop_step_sweep && lop_close "done" && lop_reached "$LOP_OP-finished"
+		return 0
+	fi
 	if [ "$LOP_OP" != commit ] || ! is_name "$LOP_NAME"; then
 		warn "layer-op: ruckusrd.journal names no operation /init can finish; left for mkruckus layers"
 		return 0
 	fi
 	msg "finishing layer operation: $LOP_OP $LOP_NAME"
-	lop_step_squash && lop_step_conf && lop_step_clean && lop_close "done" && lop_reached "$LOP_OP-finished"
+	lop_step_squash && lop_step_conf && lop_step_clean && lop_step_sweep && lop_close "done" && lop_reached "$LOP_OP-finished"
 	return 0
 }

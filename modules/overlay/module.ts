@@ -10,9 +10,10 @@ export default defineModule({
     { from: 'layers.sh', to: '/lib/ruckusrd/layers.sh' },
     { from: 'layerops.sh', to: '/lib/ruckusrd/layerops.sh' },
   ],
-  // /init finishes a pending sqsh-commit of a persistent upper (hooks/55): it squashes the upper.
+  // /init finishes a pending sqsh-commit of a persistent upper (hooks/55): it squashes the upper,
+  // and with --merge copies layers with GNU tar (busybox tar keeps no xattrs).
   // glibc dlopens libgcc_s when mksquashfs's threads exit (pthread_exit): no ELF reader sees that.
-  optionalBinaries: ['mksquashfs', '/lib/x86_64-linux-gnu/libgcc_s.so.1'],
+  optionalBinaries: ['mksquashfs', 'tar', '/lib/x86_64-linux-gnu/libgcc_s.so.1'],
   hooks: {
     mount: ['55-finish-layer-ops.sh', '60-assemble-layers.sh'],
     'pre-pivot': ['20-mount-var-layer.sh', '30-stamp-hostname.sh', '95-move-layer-mounts.sh'],

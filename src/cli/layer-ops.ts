@@ -37,13 +37,17 @@ export const layerOpCommands: CommandModule[] = [
   {
     command: 'sqsh-commit <layername>',
     describe: 'the upper becomes the new top layer (persistent upper: finished by /init at the next boot)',
-    builder: (y: Argv) => opFlags(y).option('merge', { type: 'number', describe: 'merge the new layer with the top N lower layers (ram_layer)' }),
+    builder: (y: Argv) =>
+      opFlags(y)
+        .option('merge', { type: 'number', describe: 'merge the new layer with the top N lower layers (persistent upper: by /init at the next boot)' })
+        .option('format', { choices: ['squashfs', 'erofs'] as const, describe: 'format of a layer written live (ram_layer); default: erofs when the merged layers all are, else squashfs' }),
     handler: (a) => sqshCommit(name(a.layername), a.merge === undefined ? 0 : count(a.merge, '--merge'), a as unknown as Flags),
   },
   {
     command: 'sqsh-merge <n> <layername>',
     describe: 'merge the top N lower layers into one, keeping their whiteouts',
-    builder: (y: Argv) => opFlags(y),
+    builder: (y: Argv) =>
+      opFlags(y).option('format', { choices: ['squashfs', 'erofs'] as const, describe: 'format of the merged layer; default: erofs when the merged layers all are, else squashfs' }),
     handler: (a) => sqshMerge(count(a.n, 'N'), name(a.layername), a as unknown as Flags),
   },
   {

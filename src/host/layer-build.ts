@@ -157,7 +157,7 @@ function runTool(argv: string[], stdin?: NodeJS.ReadableStream): Promise<void> {
  * erofs-utils 1.5 (Debian 12) cannot read a tar: the planned tar is unpacked (as root: owners,
  * whiteout devices, trusted.* xattrs) into a private tree and made into erofs with a fixed time and UUID.
  */
-async function tarToErofs(stream: NodeJS.ReadableStream, out: string, tree: string, epoch: number): Promise<void> {
+export async function tarToErofs(stream: NodeJS.ReadableStream, out: string, tree: string, epoch: number): Promise<void> {
   mkdirSync(tree, { mode: 0o700 });
   await runTool(['tar', '-C', tree, '-x', '-p', '--same-owner', '--numeric-owner', '--xattrs', '--xattrs-include=*', '-f', '-'], stream);
   await runTool(['mkfs.erofs', '-T', String(epoch), '-U', '00000000-0000-0000-0000-000000000001', '-x', '1', out, tree]);

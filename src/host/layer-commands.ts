@@ -5,15 +5,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { checkEntries } from '../layers/entries.ts';
-import { bootingStack, describeJournal, type Journal, JOURNAL, LAST, pendingSteps, planCommit, planLayerMerge, renderJournal, STEPS } from '../layers/journal.ts';
+import { bootingStack, describeJournal, type Journal, type LayerFormat, JOURNAL, LAST, pendingSteps, planCommit, planLayerMerge, renderJournal, STEPS } from '../layers/journal.ts';
 import { planMerge } from '../layers/merge.ts';
 import { type Conf, layersOf, parseConf, renderConf, withLayers } from '../layers/stack.ts';
 import { UserError } from '../log.ts';
+import { layerFormat } from './layer-sources.ts';
 import { layerFile, readJournalAt, readSys, readText, runMerge, startJournal, type Sys, syncPath, writeConfAtomic } from './layer-ops.ts';
 import { testHook } from './layer-testhooks.ts';
 import { dirSource, readEntries, tarToSquashfs, writePlan } from './layer-tar.ts';
 
-export interface OpFlags { force: boolean; dryRun: boolean; reboot: boolean }
+export interface OpFlags { force: boolean; dryRun: boolean; reboot: boolean; format?: LayerFormat }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -78,6 +79,20 @@ function sourcePaths(sys: Sys, j: Journal): string[] {
   });
 }
 
+/**
+ * The format of a merged layer: --format, else the merged layer files' own (erofs when all of them
+ * are erofs). /init writes a persistent upper's commit with mksquashfs: squashfs only.
+ */
+function setFormat(sys: Sys, j: Journal, f: OpFlags): void {
+  if (j.op === 'commit') {
+    if (f.format === 'erofs') throw new UserError('--format erofs: /init writes the commit of a persistent upper as squashfs');
+    return;
+  }
+  const files = sourcePaths(sys, { ...j, sources: j.sources.filter((s) => s !== 'upper') });
+  const formats = files.map((p) => (existsSync(p) ? layerFormat(p) : undefined));
+  j.format = f.format ?? (formats.length > 0 && formats.every((x) => x === 'erofs') ? 'erofs' : 'squashfs');
+}
+
 function refusePending(j: Journal | undefined): void {
   if (j) throw new UserError(`${describeJournal(j, false)}: it is finished at the next boot first`);
 }
@@ -101,7 +116,8 @@ export async function sqshCommit(name: string, mergeN: number, f: OpFlags): Prom
     say(`committed ${name}: the next boot assembles ${p.journal.after.join(':')}`);
     return;
   }
-  say(`commit of the upper as ${name} recorded; /init finishes it at the next boot: ${p.journal.after.join(':')}`);
+  const merged = p.journal.sources.filter((s) => s !== 'upper');
+  say(`commit of the upper${merged.length ? ` merged with ${merged.join(':')}` : ''} as ${name} recorded; /init finishes it at the next boot: ${p.journal.after.join(':')}`);
   if (f.reboot) rebootNow();
 }
 
@@ -122,6 +138,8 @@ async function startPlanned<P extends { journal: Journal; nextConf: string }>(
   }
   checkTarget(sys, p.journal, f);
   checkStackInConf(sys, f, p.journal.after);
+  setFormat(sys, p.journal, f);
+  p.journal.diskUpper = p.journal.op === 'merge' && p.journal.sources.includes('upper') && sys.state.layers.some((l) => l.name === 'upper');
   if (f.dryRun) {
     printPlan(p.journal);
     return null;
@@ -138,7 +156,7 @@ export async function sqshMerge(n: number, name: string, f: OpFlags): Promise<vo
   const p = await startPlanned(sys, f, (conf) => planLayerMerge(conf, n, name, conf.get('sqsh_layerdir') ?? ''));
   if (!p) return;
   await runMerge(sys.top, p.journal, sourcePaths(sys, p.journal));
-  const old = p.journal.sources.filter((s) => s !== name).map((s) => `${s}.sqsh`);
-  say(`merged ${p.journal.sources.join(':')} into ${name}: the next boot assembles ${p.journal.after.join(':')}`);
-  say(`kept for a rollback (in use until the next boot): ${old.join(' ')}`);
+  const old = p.journal.sources.filter((s) => !p.journal.after.includes(s)).map((s) => `${s}.sqsh`);
+  say(`merged ${p.journal.sources.join(':')} into ${name} (${p.journal.format}): the next boot assembles ${p.journal.after.join(':')}`);
+  if (old.length) say(`removed ${old.join(' ')} (this boot still reads them until it ends)`);
 }

@@ -2,15 +2,15 @@
 // sqsh-init (the first layer from a running traditional root) and `layers` (what booted, what the
 // next boot assembles, pending and last operations).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { checkEntries } from '../layers/entries.ts';
 import { describeJournal, LAST, renderJournal } from '../layers/journal.ts';
 import { planMerge } from '../layers/merge.ts';
-import { parseConf, renderConf, withLayers } from '../layers/stack.ts';
+import { type Conf, layersOf, parseConf, renderConf, withLayers } from '../layers/stack.ts';
 import { UserError } from '../log.ts';
 import { finishPending, type OpFlags, rebootNow } from './layer-commands.ts';
-import { layerFile, readJournalAt, readSys, readText, syncPath, writeConfAtomic } from './layer-ops.ts';
+import { layerFile, readJournalAt, readSys, readText, type Sys, syncPath, writeConfAtomic } from './layer-ops.ts';
 import { dirSource, readEntries, tarToSquashfs, writePlan } from './layer-tar.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -77,6 +77,22 @@ const size = (p: string): string => {
   }
 };
 
+/**
+ * What no stack names and no operation is writing (an operation cut before its sweep, by hand):
+ * layer files, temp files and scratch trees in the layer directory, a committed upper moved aside.
+ */
+function leftovers(sys: Sys, conf: Conf): string[] {
+  const dir = join(sys.top, conf.get('sqsh_layerdir') ?? '');
+  const named = new Set([...layersOf(conf), ...sys.state.layers.map((l) => l.name)]);
+  const out: string[] = [];
+  for (const n of existsSync(dir) ? readdirSync(dir).sort() : []) {
+    if (/^\..+\.(sqsh\.tmp|sqsh\.verity\.tmp|tree|merge)$/.test(n)) out.push(`${join(dir, n)} (an interrupted write; remove it)`);
+    else if (n.endsWith('.sqsh') && !named.has(n.slice(0, -5))) out.push(`${join(dir, n)} (in no stack; remove it when no longer wanted)`);
+  }
+  if (existsSync(join(sys.top, 'upper/.committed'))) out.push(`${join(sys.top, 'upper/.committed')} (committed; removed at the next boot)`);
+  return out;
+}
+
 export async function layersStatus(): Promise<void> {
   const sys = readSys();
   const s = sys.state;
@@ -88,5 +104,6 @@ export async function layersStatus(): Promise<void> {
   if (pending) say(describeJournal(pending, false) + (pending.op === 'commit' ? ' (by /init at the next boot)' : ''));
   const last = readJournalAt(sys.top, LAST);
   if (last) say(describeJournal(last, true));
+  if (!pending) for (const l of leftovers(sys, conf)) say(`leftover: ${l}`);
   if (s.fatal) say(`this boot had a fatal error: ${s.fatal}`);
 }

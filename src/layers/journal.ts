@@ -8,14 +8,17 @@ import { type Conf, layersOf, renderConf, withLayers } from './stack.ts';
 export type Op = 'commit' | 'merge';
 
 /**
- * commit (persistent upper, finished by /init): squash the upper → NAME.sqsh; conf names the new
- * stack; clean the upper. merge and a live commit (ram_layer, by mkruckus): build NAME.sqsh from
- * the layers; conf names the new stack. The upper is only ever cleaned after `conf` is durable.
+ * commit (persistent upper, finished by /init): squash the upper (with `sources`, merged with the
+ * top lower layers) → NAME.sqsh; conf names the new stack; clean the upper; sweep. merge and a
+ * live commit (ram_layer, by mkruckus): build NAME.sqsh from the layers; conf; sweep. The upper
+ * is only ever cleaned, and the replaced layer files removed (sweep), after `conf` is durable.
  */
 export const STEPS: Record<Op, readonly string[]> = {
-  commit: ['squash', 'conf', 'clean'],
-  merge: ['build', 'conf'],
+  commit: ['squash', 'conf', 'clean', 'sweep'],
+  merge: ['build', 'conf', 'sweep'],
 };
+
+export type LayerFormat = 'squashfs' | 'erofs';
 
 export interface Journal {
   op: Op;
@@ -30,6 +33,10 @@ export interface Journal {
   sources: string[];
   done: string[];
   result?: string;
+  /** the format of the layer a merge writes (default squashfs) */
+  format?: LayerFormat;
+  /** a live commit merged the persistent upper/upper (a read-only layer under ram_layer): sweep moves it aside */
+  diskUpper?: boolean;
 }
 
 export const JOURNAL = 'ruckusrd.journal';
@@ -39,6 +46,8 @@ export const LAST = 'ruckusrd.last';
 export function renderJournal(j: Journal): string {
   const lines = [`op=${j.op}`, `name=${j.name}`, `layerdir=${j.layerdir}`, `before=${j.before.join(':')}`, `after=${j.after.join(':')}`];
   if (j.sources.length) lines.push(`sources=${j.sources.join(':')}`);
+  if (j.format) lines.push(`format=${j.format}`);
+  if (j.diskUpper) lines.push('disk_upper=merged');
   for (const d of j.done) lines.push(`done=${d}`);
   if (j.result !== undefined) lines.push(`result=${j.result}`);
   return lines.join('\n') + '\n';
@@ -61,6 +70,8 @@ export function parseJournal(text: string): Journal | undefined {
     else if (k === 'sources') j.sources = list;
     else if (k === 'done' && (STEPS[op as Op] ?? []).includes(v)) j.done.push(v);
     else if (k === 'result') j.result = v;
+    else if (k === 'format' && (v === 'squashfs' || v === 'erofs')) j.format = v;
+    else if (k === 'disk_upper' && v === 'merged') j.diskUpper = true;
   }
   if (op !== 'commit' && op !== 'merge') return undefined;
   j.op = op;
@@ -80,13 +91,12 @@ export interface Planned {
 /** sqsh-commit NAME [--merge=N]: NAME on top of the stack, replacing the top N lower layers. */
 export function planCommit(conf: Conf, name: string, mergeN: number, layerdir: string, live: boolean): Planned {
   const before = layersOf(conf);
-  if (!live && mergeN > 0) throw new Error('--merge with a persistent upper: commit, reboot, then sqsh-merge');
   if (before.includes(name) && !before.slice(0, mergeN).includes(name)) throw new Error(`${name} is already a layer of the stack`);
   if (mergeN > before.length) throw new Error(`--merge=${mergeN}: the stack has only ${before.length} layers`);
   const after = [name, ...before.slice(mergeN)];
   const journal: Journal = {
     op: live ? 'merge' : 'commit', name, layerdir, before, after,
-    sources: live ? ['upper', ...before.slice(0, mergeN)] : [], done: [],
+    sources: live || mergeN > 0 ? ['upper', ...before.slice(0, mergeN)] : [], done: [],
   };
   return { journal, nextConf: renderConf(withLayers(conf, after)) };
 }

@@ -14,12 +14,13 @@ import { DEFAULT_LIMITS } from '../../src/layers/entries.ts';
 import { describeJournal, parseJournal, planCommit, planLayerMerge, renderJournal } from '../../src/layers/journal.ts';
 import { layersOf, parseConf } from '../../src/layers/stack.ts';
 import { makeTar, type Member, readSquashfs } from './layers-fixtures.ts';
-import { describeNeeding, missing } from './need.ts';
+import { describeNeeding, missing, testNeeding } from './need.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mkruckus-layers-journal-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const LIB = join(import.meta.dir, '../../templates/lib');
 const OPS = join(import.meta.dir, '../../modules/overlay/layerops.sh');
+const LAYERS = join(import.meta.dir, '../../modules/overlay/layers.sh');
 
 async function layer(dir: string, name: string, members: Member[]): Promise<void> {
   const from = join(tmp, `${name}-${Math.random()}.tar`);
@@ -79,7 +80,7 @@ describeNeeding(missing('/bin/busybox', 'mksquashfs', 'tar2sqfs', 'sqfs2tar'), '
     mkdirSync(run, { recursive: true });
     rmSync(join(run, 'layerop-cut'), { force: true });
     if (cut) writeFileSync(join(run, 'layerop-cut'), `${cut}\n`);
-    const script = `set -u\n. ${LIB}/log.sh\n. ${LIB}/params.sh\n. ${OPS}\nRD_RUN=${run}\nfinish_layer_op "$1"\necho rc=$?`;
+    const script = `set -u\n. ${LIB}/log.sh\n. ${LIB}/params.sh\n. ${LAYERS}\n. ${OPS}\nRD_RUN=${run}\nfinish_layer_op "$1"\necho rc=$?`;
     const p = Bun.spawnSync(['/bin/busybox', 'sh', '-c', script, 'sh', top], { stdout: 'pipe', stderr: 'pipe' });
     return { code: p.exitCode ?? -1, out: p.stdout.toString() + p.stderr.toString() };
   }
@@ -96,7 +97,7 @@ describeNeeding(missing('/bin/busybox', 'mksquashfs', 'tar2sqfs', 'sqfs2tar'), '
     const whole = await commitSetup();
     const first = initRun(whole, '');
     const markers = [...first.out.matchAll(/ruckusrd: layer-op: (\S+)/g)].map((m) => m[1]!);
-    expect(markers).toEqual(['commit-squash-written', 'commit-squash', 'commit-conf-written', 'commit-conf', 'commit-clean-renamed', 'commit-clean', 'commit-finished']);
+    expect(markers).toEqual(['commit-squash-written', 'commit-squash', 'commit-conf-written', 'commit-conf', 'commit-clean-renamed', 'commit-clean', 'commit-sweep', 'commit-finished']);
     for (const cut of markers.slice(0, -1)) {
       const top = await commitSetup();
       const r = initRun(top, cut);
@@ -143,7 +144,7 @@ describeNeeding(missing('/bin/busybox', 'mksquashfs', 'tar2sqfs', 'sqfs2tar'), '
     const markers: string[] = [];
     const whole = await mergeSetup();
     await runMerge(whole, readJournalAt(whole)!, paths(whole), (m) => markers.push(m));
-    expect(markers).toEqual(['merge-build-written', 'merge-build', 'merge-conf', 'merge-finished']);
+    expect(markers).toEqual(['merge-build-written', 'merge-build', 'merge-conf', 'merge-sweep-removed', 'merge-sweep', 'merge-finished']);
     expect(readFileSync(join(whole, 'ruckusrd.conf'), 'utf8')).toContain('sqsh_layers=cb:base\n');
     for (const cut of markers.slice(0, -1)) {
       const top = await mergeSetup();
@@ -159,6 +160,81 @@ describeNeeding(missing('/bin/busybox', 'mksquashfs', 'tar2sqfs', 'sqfs2tar'), '
       expect(await visible(top, 'etc/gone', false)).toBeNull();
       expect(await visible(top, 'etc/c', false)).toBe('c');
       expect(readdirSync(top).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+      expect(readdirSync(top).filter((n) => n.endsWith('.sqsh')).sort()).toEqual(['base.sqsh', 'cb.sqsh']);
     }
   }, 120_000);
+
+  /**
+   * sqsh-commit --merge=1 with a persistent upper, finished by /init: base (below the merged ones),
+   * b (merged: a whiteout and an opaque directory hiding base's files), an upper that adds, changes
+   * and deletes one of b's files.
+   */
+  async function commitMergeSetup(): Promise<string> {
+    const top = mkdtempSync(join(tmp, 'cmerge-'));
+    await layer(top, 'base', [
+      { name: 'etc/gone', body: 'old' }, { name: 'etc/kept', body: 'base' }, { name: 'etc/base', body: 'base' },
+      { name: 'opt/a/x', body: 'x' },
+    ]);
+    await layer(top, 'b', [
+      { name: 'etc/gone', type: 'character-device', devmajor: 0, devminor: 0 }, { name: 'etc/b', body: 'b' },
+      { name: 'etc/kept', body: 'b' }, { name: 'opt/a/', type: 'directory', pax: { 'SCHILY.xattr.trusted.overlay.opaque': 'y' } },
+      { name: 'opt/a/y', body: 'y' },
+    ]);
+    writeFileSync(join(top, 'ruckusrd.conf'), 'sqsh_layers=b:base\n');
+    mkdirSync(join(top, 'upper/upper/etc'), { recursive: true });
+    mkdirSync(join(top, 'upper/work'));
+    writeFileSync(join(top, 'upper/upper/etc/new'), 'from the upper');
+    writeFileSync(join(top, 'upper/upper/etc/kept'), 'changed');
+    Bun.spawnSync(['mknod', join(top, 'upper/upper/etc/b'), 'c', '0', '0']);
+    const p = planCommit(parseConf('sqsh_layers=b:base\n'), 'c1', 1, '', false);
+    await startJournal(top, p.journal, p.nextConf);
+    return top;
+  }
+
+  /** The stack's view, whiteouts and opaque directories applied (upper first, then the conf's layers). */
+  async function stackView(top: string): Promise<Record<string, string>> {
+    const names = layersOf(parseConf(readFileSync(join(top, 'ruckusrd.conf'), 'utf8')));
+    const out: Record<string, string> = {};
+    const closed = new Set<string>();
+    const hidden = (p: string) => [...closed].some((c) => p === c || p.startsWith(`${c}/`));
+    const upper = Bun.spawnSync(['tar', '-C', join(top, 'upper/upper'), '--xattrs', '--xattrs-include=*', '-cf', '-', '.']).stdout;
+    const upperFile = join(tmp, `upper-${Math.random()}.sqsh`);
+    Bun.spawnSync(['tar2sqfs', '--quiet', '--no-skip', '--force', upperFile], { stdin: upper });
+    for (const file of [upperFile, ...names.map((n) => join(top, `${n}.sqsh`))]) {
+      const seen = await readSquashfs(file);
+      const now: string[] = [];
+      for (const [path, e] of seen) {
+        if (path === '' || hidden(path)) continue;
+        if (e.type === 'character-device' && e.dev === '0,0') now.push(path);
+        else if (e.type === 'directory' && e.xattrs['trusted.overlay.opaque'] === 'y') now.push(path);
+        if (e.type === 'file' && !(path in out)) out[path] = e.body;
+      }
+      for (const p of now) closed.add(p);
+    }
+    return out;
+  }
+  const WANT = { 'etc/new': 'from the upper', 'etc/kept': 'changed', 'etc/base': 'base', 'opt/a/y': 'y' };
+
+  testNeeding(process.getuid?.() === 0 ? [] : ['root (loop and overlay mounts)'], '/init commit --merge=1: one layer of the upper and b, deletions over base kept; a cut at every step boots the same view, the next boot finishes', async () => {
+    const whole = await commitMergeSetup();
+    const first = initRun(whole, '');
+    expect(first.out).not.toContain('rolled back');
+    const markers = [...first.out.matchAll(/ruckusrd: layer-op: (\S+)/g)].map((m) => m[1]!);
+    expect(markers).toEqual(['commit-squash-written', 'commit-squash', 'commit-conf-written', 'commit-conf', 'commit-clean-renamed', 'commit-clean', 'commit-sweep', 'commit-finished']);
+    expect(readFileSync(join(whole, 'ruckusrd.conf'), 'utf8')).toContain('sqsh_layers=c1:base\n');
+    expect(readdirSync(whole).filter((n) => !n.startsWith('.')).sort()).toEqual(['base.sqsh', 'c1.sqsh', 'ruckusrd.conf', 'ruckusrd.last', 'upper']);
+    const c1 = await readSquashfs(join(whole, 'c1.sqsh'));
+    expect(c1.get('etc/gone')).toMatchObject({ type: 'character-device', dev: '0,0' });
+    expect(c1.get('opt/a')!.xattrs['trusted.overlay.opaque']).toBe('y');
+    expect(c1.has('etc/b')).toBe(false);
+    expect(await stackView(whole)).toEqual(WANT);
+    for (const cut of markers.slice(0, -1)) {
+      const top = await commitMergeSetup();
+      expect(initRun(top, cut).code, `cut at ${cut}`).toBe(137);
+      expect(await stackView(top), `after a cut at ${cut}`).toEqual(WANT);
+      expect(initRun(top, '').out, `after a cut at ${cut}`).toContain('layer-op: commit-finished');
+      expect(await stackView(top)).toEqual(WANT);
+      expect(readdirSync(top).sort(), `after a cut at ${cut}`).toEqual(['.run', 'base.sqsh', 'c1.sqsh', 'ruckusrd.conf', 'ruckusrd.last', 'upper']);
+    }
+  }, 300_000);
 });
