@@ -60,6 +60,11 @@ export interface BootOptions {
   memoryMB?: number;
   /** QEMU's -cpu (default qemu64); `max` gives TCG guests AVX2, which the compiled Bun binary needs */
   cpu?: string;
+  /**
+   * The QEMU monitor on the serial line too (`-serial mon:stdio`): typing Ctrl-A c switches between
+   * them, so `interact` can send `sendkey` commands to the emulated PS/2 keyboard (the VT's input).
+   */
+  monitor?: boolean;
 }
 
 export interface BootResult {
@@ -74,7 +79,7 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
   if (!kernel) throw new Error('no kernel to boot');
   const argv = [
     QEMU, '-nodefaults', '-display', 'none', '-no-reboot', '-accel', 'tcg',
-    '-m', String(opts.memoryMB ?? 512), '-smp', '1', '-serial', 'stdio', '-monitor', 'none',
+    '-m', String(opts.memoryMB ?? 512), '-smp', '1', '-serial', opts.monitor ? 'mon:stdio' : 'stdio', '-monitor', 'none',
     ...(opts.cpu ? ['-cpu', opts.cpu] : []),
     ...(opts.firmware ? firmwareArgs(opts.firmware) : [
       '-kernel', opts.vmlinuz ?? kernel.vmlinuz, '-initrd', opts.initrd,
