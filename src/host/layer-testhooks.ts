@@ -9,7 +9,11 @@
 /** Defined by scripts/build-binary.ts: false in dist/mkruckus, true in dist/mkruckus-test. */
 declare const MKRUCKUS_TEST_HOOKS: boolean | undefined;
 
-export const TEST_HOOKS: boolean = typeof MKRUCKUS_TEST_HOOKS === 'undefined' ? true : MKRUCKUS_TEST_HOOKS;
+/** A compiled binary runs from Bun's embedded filesystem; the sources from the checkout. */
+const compiled = Bun.main.startsWith('/$bunfs/');
+
+/** Without the define (a build script that forgot it) a compiled binary reads no hook. */
+export const TEST_HOOKS: boolean = typeof MKRUCKUS_TEST_HOOKS === 'undefined' ? !compiled : MKRUCKUS_TEST_HOOKS;
 
 export type TestHook = 'RUCKUSRD_RUN' | 'RUCKUSRD_TOP' | 'RUCKUSRD_REBOOT' | 'MKRUCKUS_TEST_FREEZE_AT';
 
