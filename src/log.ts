@@ -4,9 +4,51 @@
 /** An error caused by the user's input or environment: printed as one line, no stack trace. */
 export class UserError extends Error {
   constructor(message: string, readonly exitCode = 1) {
-    super(message);
+    // One line whatever it quotes: a value with a newline or ESC must not forge lines or drive the
+    // terminal, and a huge value must not become a huge line.
+    super(printable(message, MESSAGE_MAX));
     this.name = 'UserError';
   }
+}
+
+const MESSAGE_MAX = 4096;
+
+/**
+ * `text` fit for one line of a terminal: control characters (C0, DEL, C1) as `\xNN`, and beyond
+ * `max` characters cut with `…` and the full length in bytes, so the user still learns the size.
+ */
+export function printable(text: string, max = 80): string {
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  const escaped = cut.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.length > max ? `${escaped} (${Buffer.byteLength(text)} bytes)` : escaped;
+}
+
+/** `text` in single quotes for an error line: escaped, and cut after `max` characters with its size. */
+export function quoted(text: string, max = 80): string {
+  if (text.length <= max) return `'${printable(text, max)}'`;
+  return `'${printable(text.slice(0, max), max)}…' (${Buffer.byteLength(text)} bytes)`;
+}
+
+const ERRNO_WORDS: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only filesystem',
+  ENOENT: 'directory does not exist',
+  ENOTDIR: 'a component of the path is not a directory',
+  EISDIR: 'it is a directory',
+  ENAMETOOLONG: 'the name is too long',
+  EPIPE: 'the reader went away',
+  ELOOP: 'too many levels of symbolic links',
+  EMFILE: 'too many open files',
+  EIO: 'input/output error',
+};
+
+/** Words for a system error (`ENOSPC` → `no space left on device`); undefined when it is not one we know. */
+export function errnoWords(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code ? ERRNO_WORDS[code] : undefined;
 }
 
 let verbose = false;

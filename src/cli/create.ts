@@ -5,7 +5,8 @@ import { build, type BuildResult } from '../build.ts';
 import { defaultText, OPTIONS, withDefaults, type OptionSpec } from '../core/options.ts';
 import { buildRequest, type CreateFlags } from '../core/request.ts';
 import { readConfigFiles } from '../host/config.ts';
-import { info, isVerbose } from '../log.ts';
+import { STDOUT } from '../host/output.ts';
+import { info, isVerbose, UserError } from '../log.ts';
 
 // A repeated single-value flag takes its last value (getopt's rule) instead of becoming an array.
 const last = (v: unknown) => (Array.isArray(v) ? v.at(-1) : v);
@@ -46,6 +47,10 @@ async function handler(args: ArgumentsCamelCase<CreateFlags>): Promise<void> {
   // yargs hands a positional `-` over as ''; `-` (standard output) is what was typed.
   if (args.out === '' && process.argv.slice(2).includes('-')) args.out = '-';
   const req = buildRequest(args, readConfigFiles(args.base ?? DEFAULT_BASE), process.env);
+  // A /boot second stage and OUT are replaced as a pair; standard output cannot be one half of it.
+  if (req.out === STDOUT && req.secondStage !== 'none' && req.placement === 'boot') {
+    throw new UserError('OUT - (standard output) cannot be written with a second stage placed beside it (--second-stage-placement boot): write OUT to a file, or use --second-stage-placement embedded');
+  }
   const result = await build(req);
   if (req.dryRun) process.stdout.write(renderDryRun(result));
   else if (isVerbose()) info(`wrote ${req.out}: ${describeSizes(result)}`);

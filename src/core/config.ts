@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // /etc/mkruckus.conf and /etc/mkruckus.conf.d/*.conf: `key = value` lines, read as data. The keys,
 // their types and choices come from the option table (options.ts).
-import { UserError } from '../log.ts';
+import { printable, quoted, UserError } from '../log.ts';
 import { configKeys, findConfigKey, isChoice, optionField, type FileConfig, type OptionSpec } from './options.ts';
 
 export type { FileConfig } from './options.ts';
@@ -20,10 +20,10 @@ export function parseConfig(text: string, file: string, into: FileConfig = {}): 
     if (line === '' || line.startsWith('#')) return;
     const where = `${file}:${i + 1}`;
     const m = /^([A-Za-z][A-Za-z0-9-]*)\s*(\+?=)\s*(.*)$/.exec(line);
-    if (!m) throw new UserError(`${where}: expected key = value, got: ${line}`);
+    if (!m) throw new UserError(`${where}: expected key = value, got: ${printable(line)}`);
     const [, key = '', op = '=', rawValue = ''] = m;
     const option = findConfigKey(key);
-    if (!option) throw new UserError(`${where}: unknown key '${key}'; known keys: ${configKeys().join(', ')}`);
+    if (!option) throw new UserError(`${where}: unknown key ${quoted(key)}; known keys: ${configKeys().join(', ')}`);
     setValue(into as Record<string, unknown>, option, op, unquote(rawValue.trim()), where);
   });
   return into;
@@ -35,7 +35,7 @@ function setValue(into: Record<string, unknown>, o: OptionSpec, op: string, valu
   if (o.type === 'string' && value === '') throw new UserError(`${where}: ${key} needs a value`);
   const items = o.type === 'list' ? value.split(/[\s,]+/).filter(Boolean) : [];
   if (!isChoice(o, o.type === 'list' ? items : value)) {
-    throw new UserError(`${where}: invalid ${key} '${value}'; expected one of: ${o.choices?.join(', ')}`);
+    throw new UserError(`${where}: invalid ${key} ${quoted(value)}; expected one of: ${o.choices?.join(', ')}`);
   }
   const field = optionField(o.name);
   const earlier = (into[field] as string[] | undefined) ?? [];
@@ -53,7 +53,7 @@ function parseBoolean(key: string, value: string, where: string): boolean {
   const v = value.toLowerCase();
   if (TRUE.includes(v)) return true;
   if (FALSE.includes(v)) return false;
-  throw new UserError(`${where}: invalid ${key} '${value}'; expected one of: ${[...TRUE, ...FALSE].join(', ')}`);
+  throw new UserError(`${where}: invalid ${key} ${quoted(value)}; expected one of: ${[...TRUE, ...FALSE].join(', ')}`);
 }
 
 function unquote(value: string): string {

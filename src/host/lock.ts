@@ -1,32 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // One `update`/`remove` at a time per system: an flock(2) on a lock file. The kernel drops the
 // lock when the holder dies (even by SIGKILL), so there is no stale lock to clean up, unlike a
-// pid file. Bun has no flock, so it is called through bun:ffi.
-import { dlopen, FFIType } from 'bun:ffi';
+// pid file. Bun has no flock, so it is called through bun:ffi (libc.ts).
 import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { info, UserError } from '../log.ts';
+import { flock } from './libc.ts';
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
-const LIBCS = ['libc.so.6', 'libc.musl-x86_64.so.1', 'libc.musl-aarch64.so.1'];
-
-type Flock = (fd: number, op: number) => number;
-let flockFn: Flock | undefined;
-
-function loadFlock(): Flock {
-  if (flockFn) return flockFn;
-  for (const name of LIBCS) {
-    try {
-      const lib = dlopen(name, { flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } });
-      flockFn = (fd, op) => lib.symbols.flock(fd, op);
-      return flockFn;
-    } catch {
-      // the next C library name
-    }
-  }
-  throw new UserError(`cannot load flock from the C library (tried ${LIBCS.join(', ')})`);
-}
 
 export interface Lock {
   release(): void;
@@ -37,7 +19,6 @@ export interface Lock {
  * polls with LOCK_NB so that the event loop (and with it the signal handlers) keeps running.
  */
 export async function acquireLock(path: string, pollMs = 100): Promise<Lock> {
-  const flock = loadFlock();
   // A directory is locked itself (an output directory: no lock file left in /boot).
   const isDir = statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
   if (!isDir) mkdirSync(dirname(path), { recursive: true });

@@ -1,25 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Atomic output: a temp file beside OUT, fsync, rename, fsync the directory. Any failure or
 // interruption removes the temp file and leaves a previous OUT byte-for-byte as it was.
-import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, readlinkSync, renameSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, lstatSync, openSync, readdirSync, readlinkSync, renameSync, statSync, truncateSync, unlinkSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { constants } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { UserError } from '../log.ts';
+import { errnoWords, UserError, warn } from '../log.ts';
+import { FS_APPEND_FL, readInodeFlags } from './libc.ts';
+import { forget, isStale, removeOnSignal } from './scratch.ts';
 
-const pendingTemps = new Set<string>();
-let signalsHooked = false;
-
-function hookSignals(): void {
-  if (signalsHooked) return;
-  signalsHooked = true;
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => {
-      for (const tmp of pendingTemps) removeQuietly(tmp);
-      process.exit(128 + (constants.signals[sig] ?? 1));
-    });
-  }
-}
+/**
+ * Targets that checkOutputAbsent found absent without --force: writeAtomic creates them with link(),
+ * which fails if the name appeared meanwhile, so of two builds racing to one new OUT exactly one
+ * wins and the other says OUT exists (a rename would silently replace the winner's image).
+ */
+const createOnly = new Set<string>();
 
 /** `-`: the image goes to standard output. */
 export const STDOUT = '-';
@@ -50,8 +44,21 @@ export function checkOutputAbsent(out: string, force: boolean): void {
   const target = outputTarget(out);
   // A device or FIFO is a destination, not an image to protect; a dangling symlink is something there.
   if (target.kind === 'stream') return;
-  if (!force && (target.existing || lstatSync(out, { throwIfNoEntry: false }))) {
-    throw new UserError(`${out} exists; use --force to overwrite it`);
+  if (!force && (target.existing || lstatSync(out, { throwIfNoEntry: false }))) throw existsError(out);
+  checkReplaceable(out, dirname(target.path));
+  if (!force) createOnly.add(target.path);
+}
+
+const existsError = (out: string) => new UserError(`${out} exists; use --force to overwrite it`);
+
+/**
+ * An append-only directory (chattr +a) lets a file be added but never renamed over or removed: the
+ * temp file could then neither become OUT nor be cleaned up. Refused before anything is written.
+ */
+function checkReplaceable(out: string, dir: string): void {
+  const flags = readInodeFlags(dir);
+  if (flags !== undefined && flags & FS_APPEND_FL) {
+    throw new UserError(`cannot write ${out}: its directory ${dir} is append-only (chattr +a): a file there can never be replaced or its temporary file removed`);
   }
 }
 
@@ -75,20 +82,7 @@ function removeStaleTemps(dir: string, name: string): void {
     return;
   }
   const prefix = tempPrefix(name);
-  for (const n of names) {
-    const pid = n.startsWith(prefix) && n.endsWith('.tmp') ? n.slice(prefix.length, -'.tmp'.length) : '';
-    // Our own pid's is stale too: a dead process had this pid before us, and we are about to use the name.
-    if (/^\d+$/.test(pid) && (Number(pid) === process.pid || !isAlive(Number(pid)))) removeQuietly(join(dir, n));
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  for (const n of names) if (isStale(n, prefix, '.tmp')) removeQuietly(join(dir, n));
 }
 
 /**
@@ -102,17 +96,19 @@ export async function writeAtomic(
   chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
   mode = 0o600,
 ): Promise<void> {
-  hookSignals();
   const target = outputTarget(out);
   if (target.kind === 'stream') return writeStream(out, target.path, chunks);
   const dest = target.path;
   const dir = dirname(dest);
+  checkReplaceable(out, dir);
   removeStaleTemps(dir, basename(dest));
   const tmp = join(dir, `${tempPrefix(basename(dest))}${process.pid}.tmp`);
   let file: FileHandle | undefined;
+  let made = false;
   try {
+    removeOnSignal(tmp);
     file = await open(tmp, 'wx', mode);
-    pendingTemps.add(tmp);
+    made = true;
     // The replaced image keeps its mode and owner (an image made 0600 on purpose stays 0600).
     if (target.existing?.isFile()) {
       await file.chmod(target.existing.mode & 0o7777);
@@ -122,15 +118,60 @@ export async function writeAtomic(
     await file.sync();
     await file.close();
     file = undefined;
-    renameSync(tmp, dest);
-    pendingTemps.delete(tmp);
+    publish(tmp, dest, out);
+    forget(tmp);
     syncDir(dir);
   } catch (err) {
     await file?.close().catch(() => undefined);
-    removeQuietly(tmp);
-    pendingTemps.delete(tmp);
-    throw describeWriteError(err, out);
+    const left = made ? removeTemp(tmp) : '';
+    forget(tmp);
+    if (!made && (err as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new UserError(`cannot write ${out}: a stale temporary file ${basename(tmp)} is in the way and cannot be removed (remove it by hand)`);
+    }
+    throw appendNote(describeWriteError(err, out), left);
   }
+}
+
+/** The temp file becomes OUT: renamed over it, or (OUT absent and no --force) linked so it never replaces. */
+function publish(tmp: string, dest: string, out: string): void {
+  if (!createOnly.has(dest)) return renameSync(tmp, dest);
+  try {
+    linkSync(tmp, dest);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw existsError(out);
+    // vfat and some FUSE filesystems have no hard links: there only a check before the rename is left.
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EMLINK') throw err;
+    if (lstatSync(dest, { throwIfNoEntry: false })) throw existsError(out);
+    return renameSync(tmp, dest);
+  }
+  try {
+    unlinkSync(tmp);
+  } catch (err) {
+    warn(`wrote ${out}, but its temporary name ${tmp} could not be removed: ${errnoWords(err) ?? (err as Error).message}`);
+  }
+}
+
+/**
+ * Removes the temp file after a failure; '' when it is gone, else a note naming it (emptied first
+ * when OUT is not a second name of it, so that at least its space comes back).
+ */
+function removeTemp(tmp: string): string {
+  removeQuietly(tmp);
+  const st = lstatSync(tmp, { throwIfNoEntry: false });
+  if (!st) return '';
+  if (st.isFile() && st.nlink === 1) {
+    try {
+      truncateSync(tmp, 0);
+    } catch {
+      // the note below names it all the same
+    }
+  }
+  return `; its temporary file ${tmp} could not be removed`;
+}
+
+function appendNote(err: Error, note: string): Error {
+  return note && err instanceof UserError ? new UserError(`${err.message}${note}`, err.exitCode) : err;
 }
 
 /** Standard output, a device or a FIFO: written in order, nothing to rename. */
@@ -176,20 +217,9 @@ function removeQuietly(path: string): void {
 }
 
 function describeWriteError(err: unknown, out: string): Error {
-  const code = (err as NodeJS.ErrnoException).code;
-  const why: Record<string, string> = {
-    ENOSPC: 'no space left on device',
-    EDQUOT: 'disk quota exceeded',
-    EACCES: 'permission denied',
-    EPERM: 'operation not permitted',
-    EROFS: 'read-only filesystem',
-    ENOENT: 'directory does not exist',
-    ENOTDIR: 'a component of the path is not a directory',
-    EISDIR: 'it is a directory',
-    EEXIST: 'a temporary file of another build is in the way',
-    ENAMETOOLONG: 'the name is too long',
-    EPIPE: 'the reader went away',
-  };
-  if (code && why[code]) return new UserError(`cannot write ${out}: ${why[code]}`);
+  if (err instanceof UserError) return err;
+  if ((err as NodeJS.ErrnoException).code === 'EEXIST') return new UserError(`cannot write ${out}: a temporary file of another build is in the way`);
+  const words = errnoWords(err);
+  if (words) return new UserError(`cannot write ${out}: ${words}`);
   return err instanceof Error ? err : new Error(String(err));
 }
