@@ -3,10 +3,10 @@
 // MKRUCKUS_TEST_FREEZE_AT). They are never read by the shipped binary: the kernel fills /init's
 // environment from unknown `key=value` words of its command line, and that environment reaches
 // whatever runs mkruckus on the booted system, so an environment variable is a boot parameter.
-// Only a binary built with `scripts/build-binary.ts --test-hooks` (dist/mkruckus-test, made by the
-// boot tests) or the sources run by `bun test` read them.
+// Only a binary compiled with MKRUCKUS_TEST_HOOKS defined true (dist/mkruckus-test, made by
+// test/boot/lifecycle.boot.test.ts) or the sources run by `bun test` read them.
 
-/** Defined by scripts/build-binary.ts: false in dist/mkruckus, true in dist/mkruckus-test. */
+/** Defined true only for dist/mkruckus-test; scripts/build-binary.ts may define it false. */
 declare const MKRUCKUS_TEST_HOOKS: boolean | undefined;
 
 /** A compiled binary runs from Bun's embedded filesystem; the sources from the checkout. */

@@ -3,15 +3,23 @@
 // - CI: a container image (OCI archive, made here) → `layer build` → the layers and ruckusrd.conf
 //   on a root disk → booted;
 // - a RuckusRD user: traditional root → sqsh-init → layered; change → sqsh-commit → a power cut
-//   while /init squashes the upper → the next boot finishes it → sqsh-merge → fewer layers, the
-//   same files, deletions still in force.
-// The guest runs the real binary: dist/mkruckus, GNU tar, tar2sqfs and sqfs2tar sit on a second
+//   while /init squashes the upper → the next boot finishes it → change → sqsh-commit --merge=1
+//   (/init merges the upper with c1) cut three times → the next boot finishes it → sqsh-merge cut
+//   twice → fewer layers, the same files, deletions still in force, the replaced files gone.
+// Power cuts in QEMU land where the state on disk changes: a layer file renamed in (squash-written;
+// recording the step only appends done=, so a cut just after is the same disk), the conf replaced
+// (conf-written), the upper renamed away (clean-renamed), a merged layer complete under its temp
+// name (merge-build-written), the conf of a merge replaced before its sweep (merge-conf, the sweep
+// then done by /init). A cut inside a step finds only temp names, which the redo removes; every
+// marker of both executors is cut in test/unit/layers-journal.test.ts.
+// The guest runs the test binary (dist/mkruckus-test: it reads MKRUCKUS_TEST_FREEZE_AT, the shipped
+// one does not); GNU tar, tar2sqfs and sqfs2tar sit on a second
 // disk (/tools, another filesystem, so sqsh-init leaves it out); their libraries are copied into
 // the root (/lib, /lib64), which is busybox-static otherwise.
 import { beforeAll, describe, expect, test } from 'bun:test';
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { BIN } from '../binary.ts';
+import { BIN, ROOT } from '../binary.ts';
 import { makeOciArchive, makeTar } from '../unit/layers-fixtures.ts';
 import { buildImage } from './build.ts';
 import { makeExt4, makeGuestRoot, randomToken, run, tempDir } from './disks.ts';
@@ -41,6 +49,13 @@ echo "KEPT=$(cat /etc/kept)"
 [ -e /etc/gone ] && echo GONE=present || echo GONE=gone
 `;
 
+const VIEW = `
+echo "TWO=$(cat /etc/two 2>/dev/null)"
+[ -e /etc/base2 ] && echo BASE2=present || echo BASE2=gone
+echo "OLD=$(ls /opt/old | tr '\\n' ' ')"
+echo "FILES=$(cd /mnt/root-true && ls *.sqsh | tr '\\n' ' ')"
+`;
+
 const ACTIONS = {
   init: `${PRELUDE}
 t0=$(cut -d' ' -f1 /proc/uptime)
@@ -50,18 +65,24 @@ echo "CONF=$(grep -v '^#' /ruckusrd.conf | tr '\\n' ' ')"
 sync`,
   commit: `${PRELUDE}
 echo new > /etc/new && echo changed > /etc/kept && rm /etc/gone
+rm -r /opt/old && mkdir /opt/old && echo n > /opt/old/newf
 mkruckus sqsh-commit --reboot c1; echo "RC=$?"
 echo "JOURNAL=$(grep -c . /mnt/root-true/ruckusrd.journal)"
 sync`,
-  merge: `${PRELUDE}
+  // c1 is finished by /init; a second change set is committed merged with c1, over base
+  commitmerge: `${PRELUDE}${VIEW}
+echo two > /etc/two && rm /etc/base2 /etc/new
+mkruckus sqsh-commit --merge=1 --reboot c2; echo "RC=$?"
+sync`,
+  merge: `${PRELUDE}${VIEW}
 MKRUCKUS_TEST_FREEZE_AT=merge-build-written mkruckus sqsh-merge 2 all; echo "RC=$?"
-mkruckus layers
 sync`,
   finish: `${PRELUDE}
-mkruckus layers; echo "RC=$?"
-echo "CONF=$(grep -v '^#' /mnt/root-true/ruckusrd.conf | tr '\\n' ' ')"
+MKRUCKUS_TEST_FREEZE_AT=merge-conf mkruckus layers; echo "RC=$?"
 sync`,
-  check: `${PRELUDE}
+  check: `${PRELUDE}${VIEW}
+mkruckus layers
+echo "CONF=$(grep -v '^#' /mnt/root-true/ruckusrd.conf | tr '\\n' ' ')"
 echo "LAST=$(grep ^result= /mnt/root-true/ruckusrd.last)"`,
   // the built image's stack: no tools needed
   view: `
@@ -73,11 +94,27 @@ echo "KEPT=$(cat /etc/kept)"
 echo "OPT=$(ls /opt | tr '\\n' ' ')"`,
 };
 
+const TEST_BIN = join(ROOT, 'dist/mkruckus-test');
+
+/**
+ * dist/mkruckus-test: the sources now in the tree (buildImage generated their assets), compiled as
+ * scripts/build-binary.ts does but with MKRUCKUS_TEST_HOOKS defined true (src/host/layer-testhooks.ts).
+ */
+async function buildTestBinary(): Promise<void> {
+  const r = await Bun.build({
+    entrypoints: [join(ROOT, 'src/main.ts')],
+    compile: { outfile: TEST_BIN, autoloadBunfig: false, autoloadDotenv: false } as never,
+    minify: true,
+    define: { MKRUCKUS_VERSION: JSON.stringify('test'), MKRUCKUS_TEST_HOOKS: 'true' },
+  });
+  if (!r.success) throw new Error(`test binary: ${r.logs.join('\n')}`);
+}
+
 /** /tools: the binary and the tools it runs; their libraries into the root tree. */
 function makeTools(tools: string, root: string): void {
   mkdirSync(join(tools, 'bin'), { recursive: true });
-  copyFileSync(BIN, join(tools, 'bin/mkruckus'));
-  const paths = [BIN, ...TOOLS.map((t) => run(['sh', '-c', `command -v ${t}`]).trim())];
+  copyFileSync(TEST_BIN, join(tools, 'bin/mkruckus'));
+  const paths = [TEST_BIN, ...TOOLS.map((t) => run(['sh', '-c', `command -v ${t}`]).trim())];
   for (const t of TOOLS) copyFileSync(run(['sh', '-c', `command -v ${t}`]).trim(), join(tools, 'bin', t));
   run(['chmod', '755', ...[...TOOLS, 'mkruckus'].map((t) => join(tools, 'bin', t))]);
   const libs = new Set<string>();
@@ -93,21 +130,24 @@ describe.if(canBoot)('layer lifecycle (QEMU)', () => {
   let rootDisk = '';
   let toolsDisk = '';
   let token = '';
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = tempDir('lifecycle');
     token = randomToken();
     const root = join(dir, 'root');
     makeGuestRoot(root, token, ACTIONS);
-    for (const d of ['mnt/root-true', 'opt', 'tools']) mkdirSync(join(root, d), { recursive: true });
+    for (const d of ['mnt/root-true', 'opt/old', 'tools']) mkdirSync(join(root, d), { recursive: true });
     writeFileSync(join(root, 'etc/kept'), 'base\n');
     writeFileSync(join(root, 'etc/gone'), 'base\n');
+    writeFileSync(join(root, 'etc/base2'), 'base\n');
+    writeFileSync(join(root, 'opt/old/file'), 'old\n');
+    img = buildImage(join(dir, 'initrd.img'));
+    await buildTestBinary();
     const tools = join(dir, 'tools');
     makeTools(tools, root);
     rootDisk = join(dir, 'root.img');
     makeExt4(root, rootDisk, { sizeMB: 160 });
     toolsDisk = join(dir, 'tools.img');
     makeExt4(tools, toolsDisk, { sizeMB: 256 });
-    img = buildImage(join(dir, 'initrd.img'));
   });
   const disks = () => [{ file: rootDisk }, { file: toolsDisk, readonly: true }];
   const bootWith = async (action: string, until = END) => {
@@ -127,26 +167,44 @@ describe.if(canBoot)('layer lifecycle (QEMU)', () => {
     expect(Number(report(b.console).JOURNAL)).toBeGreaterThan(3);
   }, 900_000);
 
-  test('sqsh-commit: a power cut while /init squashes the upper; the next boot finishes, nothing lost', async () => {
-    const cut = await bootWith('none', /ruckusrd: layer-op: commit-squash\r?\n/);
+  const cutAt = async (marker: string) => {
+    const r = await bootWith('none', new RegExp(`(ruckusrd|mkruckus): layer-op: ${marker}\\r?\\n`));
+    expect(r.fatal).toBeUndefined();
+    expect(r.console, `a cut at ${marker}`).not.toContain('=== token');
+    return r;
+  };
+
+  test('sqsh-commit: a power cut while /init squashes the upper; the next boot finishes, nothing lost; sqsh-commit --merge=1 recorded', async () => {
+    const cut = await cutAt('commit-squash');
     expect(cut.console).toContain('finishing layer operation: commit c1');
-    expect(cut.console).not.toContain('=== token');
-    // the merge is cut too: QEMU killed once its new layer is written, before the conf names it
-    const d = await bootWith('merge', /mkruckus: layer-op: merge-build-written\r?\n/);
-    expect(d.fatal).toBeUndefined();
+    const d = await bootWith('commitmerge');
     expect(d.console).toContain('ruckusrd: layer-op: commit-finished');
     expect(d.console).not.toContain('layer-op: commit-squash-written'); // recorded before the cut
-    expect(report(d.console)).toMatchObject({ MODE: 'layered', STACK: 'c1:base', UPPER: '', NEW: 'new', KEPT: 'changed', GONE: 'gone' });
+    expect(report(d.console)).toMatchObject({ MODE: 'layered', STACK: 'c1:base', UPPER: '', NEW: 'new', KEPT: 'changed', GONE: 'gone', OLD: 'newf', BASE2: 'present', RC: '0' });
+    expect(section(d.console, 'action')).toContain('commit of the upper merged with c1 as c2 recorded; /init finishes it at the next boot: c2:base');
   }, 900_000);
 
-  test('sqsh-merge cut by a power loss: `layers` finishes it; the next boot has one layer, the same files, the deletion in force', async () => {
-    const f = await bootWith('finish');
-    expect(report(f.console)).toMatchObject({ MODE: 'layered', STACK: 'c1:base', NEW: 'new', GONE: 'gone', RC: '0', CONF: 'sqsh_layers=all' });
-    expect(section(f.console, 'action')).toContain('finishing: pending operation: merge all (c1:base → all): done nothing; to do build, conf; boots c1:base');
-    expect(section(f.console, 'action')).toContain('last operation: merge all (c1:base → all): done');
-    const e = await bootWith('check');
-    expect(report(e.console)).toMatchObject({ MODE: 'layered', STACK: 'all', UPPER: '', NEW: 'new', KEPT: 'changed', GONE: 'gone', LAST: 'result=done' });
-    expect(section(e.console, 'state')).toContain('layer=all squashfs /mnt/root-true/all.sqsh /mnt/sqsh_layer-all');
+  test('sqsh-commit --merge=1 finished by /init, cut after the layer, the conf and the upper\'s rename: c2 over base keeps every deletion', async () => {
+    // each boot goes on from the step the last one recorded, and is cut at the next marker
+    for (const marker of ['commit-squash-written', 'commit-conf-written', 'commit-clean-renamed']) await cutAt(marker);
+    const e = await bootWith('merge', /mkruckus: layer-op: merge-build-written\r?\n/);
+    expect(e.console).toContain('ruckusrd: layer-op: commit-finished');
+    expect(e.console).not.toContain('rolled back');
+    // c1's whiteout (etc/gone) and opaque dir (opt/old), the upper's whiteout of a base file (etc/base2) and of a c1 file (etc/new)
+    expect(report(e.console)).toMatchObject({ MODE: 'layered', STACK: 'c2:base', UPPER: '', NEW: '', KEPT: 'changed', GONE: 'gone', OLD: 'newf', BASE2: 'gone', TWO: 'two', FILES: 'base.sqsh c2.sqsh' });
+  }, 900_000);
+
+  test('sqsh-merge cut twice (its layer written; its conf replaced): `layers`, then /init finish it; one layer, the same files, old layer files gone', async () => {
+    const f = await bootWith('finish', /mkruckus: layer-op: merge-conf\r?\n/);
+    expect(f.console).toContain('finishing: pending operation: merge all (c2:base → all): done nothing; to do build, conf, sweep; boots c2:base');
+    const g = await bootWith('check');
+    expect(g.console).toContain('finishing layer operation: merge all (sweep)');
+    expect(report(g.console)).toMatchObject({
+      MODE: 'layered', STACK: 'all', UPPER: '', NEW: '', KEPT: 'changed', GONE: 'gone', OLD: 'newf', BASE2: 'gone', TWO: 'two',
+      FILES: 'all.sqsh', CONF: 'sqsh_layers=all', LAST: 'result=done',
+    });
+    expect(section(g.console, 'action')).not.toContain('leftover:');
+    expect(section(g.console, 'state')).toContain('layer=all squashfs /mnt/root-true/all.sqsh /mnt/sqsh_layer-all');
   }, 900_000);
 
   test('layer build from a two-layer OCI archive (a deletion, an opaque dir) boots as sqsh_layers from its ruckusrd.conf', async () => {
