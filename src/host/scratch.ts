@@ -4,7 +4,7 @@
 // and by the SIGINT/SIGTERM/SIGHUP handler (installed before the first of them exists), and those of
 // a build that died without cleaning up (SIGKILL, power loss) are swept by the next build: their pid
 // is gone.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errnoWords, UserError } from '../log.ts';
@@ -66,10 +66,15 @@ export function tempRoot(): { dir: string; label: string } {
   return { dir, label: process.env.TMPDIR ? `${dir} (TMPDIR)` : dir };
 }
 
+/** Less free space than this, after a tool failed writing there: the filesystem is full. */
+const FULL_BELOW = 64 * 1024;
+
 export interface Scratch {
   path: string;
   /** a failure while using it, as one line naming where it is */
   describe(err: unknown, what: string): Error;
+  /** whether its filesystem has (almost) no room left: why a tool that does not say so failed */
+  isFull(): boolean;
   remove(): void;
 }
 
@@ -100,6 +105,14 @@ export function makeScratch(kind: string): Scratch {
       if (err instanceof UserError) return err;
       const words = errnoWords(err);
       return words ? new UserError(`${what} in ${label}: ${words}`) : err instanceof Error ? err : new Error(String(err));
+    },
+    isFull: () => {
+      try {
+        const st = statfsSync(path);
+        return st.bavail * st.bsize < FULL_BELOW;
+      } catch {
+        return false;
+      }
     },
     remove: () => {
       removeQuietly(path);

@@ -53,7 +53,9 @@ export async function runMakeSecondStage(
     if (!ok) {
       const tool = type === 'erofs' ? 'mkfs.erofs (erofs-utils)' : 'mksquashfs (squashfs-tools)';
       const line = stderr.split('\n').find((l) => l.trim() !== '') ?? '';
-      throw new UserError(`${what} in ${tempRoot().label} with ${tool} failed: ${printable(line.trim(), 300)}`);
+      // mkfs.erofs says only that a write failed: a full TMPDIR is told as such.
+      const full = scratch.isFull() ? 'no space left on device; ' : '';
+      throw new UserError(`${what} in ${tempRoot().label} with ${tool} failed: ${full}${printable(line.trim(), 300)}`);
     }
     return await Bun.file(out).bytes();
   } catch (err) {
