@@ -4,7 +4,8 @@
 # `SOURCE NAME KEY OPTIONS` lines of $RD_RUN/crypt.want; crypt_step, one step of the device handler
 # (templates/lib/device.sh), opens each whose source has appeared. The passphrase is read from the
 # console without echo and handed to cryptsetup through a pipe: never on a command line, in a
-# file, a log or the state file.
+# file, a log or the state file. rd.luks.options= and rd.luks.key= apply to every way of naming a
+# device (a UUID's own values first, else the global ones); keys and asking live in crypt-key.sh.
 
 RD_CRYPT_WANT=$RD_RUN/crypt.want
 RD_CRYPT_TRIES=3
@@ -23,14 +24,34 @@ crypt_want() {
 	printf '%s %s %s %s\n' "$1" "$2" "${3:-none}" "${4:--}" >> "$RD_CRYPT_WANT"
 }
 
-# crypt_options UUID: sets REPLY to the rd.luks.options for this UUID, else the global ones.
+# crypt_options UUID: sets REPLY to the rd.luks.options for this UUID (may be empty), else the global ones.
 crypt_options() {
 	_opts=-
 	[ -f "$RD_RUN/params/rd.luks.options" ] || { REPLY=$_opts; return 0; }
 	while IFS= read -r _o; do
-		case $_o in "$1="*) REPLY=${_o#*=}; return 0 ;; *=*) ;; *) _opts=$_o ;; esac
+		# UUID=OPTIONS is one device's (a UUID has four dashes); anything else (tries=2,header=…) is global.
+		_ok=${_o%%=*}
+		case $_ok in
+		*,*) _opts=$_o ;;
+		*-*-*-*-*) [ -n "$1" ] && [ "${_ok#luks-}" = "$1" ] && { REPLY=${_o#*=}; return 0; } ;;
+		*) _opts=$_o ;;
+		esac
 	done < "$RD_RUN/params/rd.luks.options"
 	REPLY=$_opts
+}
+
+# crypt_merge FIRST SECOND: REPLY is the two option lists joined (`-` is none); the first wins
+# where both set one (tries=, header=: the first match is taken).
+crypt_merge() {
+	case $1:$2 in -:*) REPLY=$2 ;; *:-) REPLY=$1 ;; *) REPLY=$1,$2 ;; esac
+}
+
+# crypt_want_uuid UUID NAME: one device named by its LUKS UUID, with its options and key.
+crypt_want_uuid() {
+	crypt_key "$1"
+	_wu_key=$REPLY
+	crypt_options "$1"
+	crypt_want "UUID=$1" "$2" "$_wu_key" "$REPLY"
 }
 
 crypt_plan_params() {
@@ -38,15 +59,13 @@ crypt_plan_params() {
 		while IFS= read -r _n; do
 			_u=${_n%%=*}
 			_u=${_u#UUID=}
-			crypt_options "${_u#luks-}"
-			crypt_want "UUID=${_u#luks-}" "${_n#*=}" none "$REPLY"
+			crypt_want_uuid "${_u#luks-}" "${_n#*=}"
 		done < "$RD_RUN/params/rd.luks.name"
 	fi
 	if [ -f "$RD_RUN/params/rd.luks.uuid" ]; then
 		while IFS= read -r _u; do
 			_u=${_u#luks-}
-			crypt_options "$_u"
-			crypt_want "UUID=$_u" "luks-$_u" none "$REPLY"
+			crypt_want_uuid "$_u" "luks-$_u"
 		done < "$RD_RUN/params/rd.luks.uuid"
 	fi
 	if read_param cryptdevice; then
@@ -56,8 +75,12 @@ crypt_plan_params() {
 		_cd_rest=${_cd#*:}
 		_cd_opts=-
 		case $_cd_rest in *:*) _cd_opts=${_cd_rest#*:}; _cd_rest=${_cd_rest%%:*} ;; esac
-		case ,$_cd_opts, in *,allow-discards,*) _cd_opts=discard ;; esac
-		crypt_want "$_cd_dev" "$_cd_rest" none "$_cd_opts"
+		case ,$_cd_opts, in *,allow-discards,*) _cd_opts=discard ;; *) _cd_opts=- ;; esac
+		crypt_options ''
+		crypt_merge "$REPLY" "$_cd_opts"
+		_cd_opts=$REPLY
+		crypt_key ''
+		crypt_want "$_cd_dev" "$_cd_rest" "$REPLY" "$_cd_opts"
 	fi
 }
 
@@ -73,7 +96,13 @@ crypt_plan_crypttab() {
 		/*) [ -f "$_t_key" ] || { vmsg "crypt: $_t_name: key file $_t_key is not in the image; left to the system"; continue; } ;;
 		*) continue ;;
 		esac
-		crypt_want "$_t_src" "$_t_name" "$_t_key" "${_t_opts:--}"
+		# The command line adds to the entry (its options first, so they win): by the entry's UUID, else global.
+		_t_u=
+		case $_t_src in UUID=*) _t_u=${_t_src#UUID=} ;; esac
+		[ "$_t_key" = none ] && crypt_key "$_t_u" && _t_key=$REPLY
+		crypt_options "$_t_u"
+		crypt_merge "$REPLY" "${_t_opts:--}"
+		crypt_want "$_t_src" "$_t_name" "$_t_key" "$REPLY"
 	done < "$RD_CRYPTTAB"
 }
 
@@ -93,6 +122,7 @@ crypt_plan() {
 	DM_DISABLE_UDEV=1
 	export DM_DISABLE_UDEV
 	RD_DEVICE_STEPS="$RD_DEVICE_STEPS crypt_step"
+	RD_LATE_STEPS="$RD_LATE_STEPS crypt_late"
 }
 
 crypt_step() {
@@ -110,29 +140,59 @@ crypt_auto() {
 		_ca_dev=/dev/${_ca##*/}
 		if [ -b "$_ca_dev" ] && cryptsetup isLuks "$_ca_dev" 2>/dev/null; then
 			_ca_uuid=$(cryptsetup luksUUID "$_ca_dev" 2>/dev/null) || continue
-			is_name "$_ca_uuid" && ! [ -b "/dev/mapper/luks-$_ca_uuid" ] && crypt_open "$_ca_dev" "luks-$_ca_uuid" none -
+			is_name "$_ca_uuid" || continue
+			[ -b "/dev/mapper/luks-$_ca_uuid" ] && continue
+			crypt_key "$_ca_uuid"
+			_ca_key=$REPLY
+			crypt_options "$_ca_uuid"
+			crypt_open "$_ca_dev" "luks-$_ca_uuid" "$_ca_key" "$REPLY"
 		fi
 	done
 }
 
-# crypt_open DEV NAME KEY OPTIONS: a key file, or up to tries= (default 3) passphrases; then fatal.
-crypt_open() {
+# crypt_flags OPTIONS: _co_flags for cryptsetup open (discard, readonly, header=), _co_hdr (the
+# header alone, for luksDump) and _co_tries.
+crypt_flags() {
 	_co_flags="--type luks"
-	case ,$4, in *,discard,*) _co_flags="$_co_flags --allow-discards" ;; esac
-	case ,$4, in *,readonly,* | *,read-only,*) _co_flags="$_co_flags --readonly" ;; esac
+	_co_hdr=
+	case ,$1, in *,discard,*) _co_flags="$_co_flags --allow-discards" ;; esac
+	case ,$1, in *,readonly,* | *,read-only,*) _co_flags="$_co_flags --readonly" ;; esac
+	case ,$1, in *,header=*)
+		# A detached header: a file in the image (crypttab's header=, rd.luks.options=header=).
+		_co_h=${1#*header=}
+		_co_h=${_co_h%%,*}
+		case $_co_h in /*[!A-Za-z0-9._/+-]* | [!/]*) warn "crypt: ignoring header=$_co_h: not a plain absolute path" ;;
+		*) _co_hdr="--header $_co_h" && _co_flags="$_co_flags $_co_hdr" ;; esac ;;
+	esac
 	_co_tries=$RD_CRYPT_TRIES
-	case ,$4, in *,tries=*)
-		_co_t=${4#*tries=}
+	case ,$1, in *,tries=*)
+		_co_t=${1#*tries=}
 		_co_t=${_co_t%%,*}
 		is_decimal "$_co_t" 2 && [ "$_co_t" -gt 0 ] && _co_tries=$_co_t ;;
 	esac
-	if [ "$3" != none ]; then
+}
+
+# crypt_open DEV NAME KEY OPTIONS: a LUKS2 token (systemd-cryptsetup), a key file, or up to tries=
+# (default 3) passphrases; then fatal. Fails (to be tried again) while a key's device is missing.
+crypt_open() {
+	crypt_flags "$4"
+	[ "$3" = none ] && crypt_token "$1" "$2" "$4" && return 0
+	_co_key=$3
+	if [ "$_co_key" != none ]; then
+		crypt_keyfile "$_co_key" || return 1
 		# shellcheck disable=SC2086 # flags are our own words
-		cryptsetup open $_co_flags --key-file "$3" "$1" "$2" </dev/null || fatal "cannot unlock $1 ($2) with the key file $3"
-		crypt_opened "$1" "$2" keyfile
-		# Nobody typed anything: with the build's `auto` rescue policy no console shell from here on.
-		lock_consoles "$1 was unlocked with a key in the image"
-		return 0
+		cryptsetup open $_co_flags --key-file "$REPLY" "$1" "$2" </dev/null
+		_co_rc=$?
+		crypt_keyfile_done
+		if [ "$_co_rc" = 0 ]; then
+			crypt_opened "$1" "$2" keyfile
+			# Nobody typed anything: with the build's `auto` rescue policy no console shell from here on.
+			lock_consoles "$1 was unlocked with a key in the image"
+			return 0
+		fi
+		# rd.luks.key= (`+KEY`) falls back to the passphrase, as systemd-cryptsetup does; crypttab's does not.
+		case $_co_key in +*) warn "crypt: the key file ${_co_key#+} does not unlock $1 ($2); asking for the passphrase" ;;
+		*) fatal "cannot unlock $1 ($2) with the key file $_co_key" ;; esac
 	fi
 	_co_try=1
 	while [ "$_co_try" -le "$_co_tries" ]; do
@@ -148,20 +208,6 @@ crypt_open() {
 		_co_try=$((_co_try + 1))
 	done
 	fatal "cannot unlock $1 ($2): wrong passphrase $_co_tries times"
-}
-
-# crypt_ask DEV NAME: CRYPT_PASS from the console, echo off. The wait for devices starts anew after.
-crypt_ask() {
-	RD_PROMPTED=1
-	# Echo goes off before the prompt shows: what is typed once it shows is never echoed.
-	stty -echo <"$RD_CONSOLE" 2>/dev/null
-	printf 'ruckusrd: Enter passphrase for %s (%s): ' "$1" "$2" >>"$RD_CONSOLE"
-	IFS= read -r CRYPT_PASS <"$RD_CONSOLE"
-	_ca_rc=$?
-	stty echo <"$RD_CONSOLE" 2>/dev/null
-	# Appending: the same as writing on a terminal, and a test's fake console keeps its input.
-	echo >>"$RD_CONSOLE"
-	return "$_ca_rc"
 }
 
 crypt_opened() {

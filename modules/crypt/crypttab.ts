@@ -33,3 +33,14 @@ export function keyFiles(entries: CrypttabEntry[]): string[] {
   const paths = bootEntries(entries).map((e) => e.key).filter((k) => k.startsWith('/') && !k.startsWith('/dev/'));
   return [...new Set(paths)].sort();
 }
+
+/** Detached headers (header=/PATH) the boot entries need in the image. */
+export function headerFiles(entries: CrypttabEntry[]): string[] {
+  const paths = bootEntries(entries).flatMap((e) => e.options.filter((o) => o.startsWith('header=/')).map((o) => o.slice('header='.length)));
+  return [...new Set(paths.filter((p) => !p.startsWith('/dev/')))].sort();
+}
+
+/** Whether a boot entry is to be unlocked by a LUKS2 token through systemd-cryptsetup. */
+export function wantsTokens(entries: CrypttabEntry[]): boolean {
+  return bootEntries(entries).some((e) => e.options.some((o) => /^(tpm2|fido2)-device=/.test(o)));
+}

@@ -37,6 +37,8 @@ lock_consoles() { echo "LOCK: $*"; }
 RD_CMDLINE=${dir}/cmdline; RD_PARAM_LIST=${dir}/allow
 . ${ROOT}/templates/lib/storage.sh
 . ${ROOT}/modules/crypt/crypt.sh
+. ${ROOT}/modules/crypt/crypt-key.sh
+RD_CONSOLES=${dir}/active; RD_SD_CRYPTSETUP=
 . ${ROOT}/modules/lvm/lvm.sh
 . ${ROOT}/modules/mdraid/md.sh
 RD_CRYPTTAB=${dir}/crypttab; RD_CONSOLE=${dir}/console; RD_DEVICE_STEPS=; RD_LATE_STEPS=
@@ -132,6 +134,82 @@ for (const [name, shell] of SHELLS) {
     test('another cryptsetup failure is fatal at once; no console input is fatal too', () => {
       expect(open('bad\n', 'FAKE_RC=5').out).toContain('FATAL: cannot unlock /dev/vdb (cr): cryptsetup failed (5)');
       expect(open('').out).toContain('FATAL: cannot unlock /dev/vdb (cr): no passphrase could be read from the console');
+    });
+
+    test.each([
+      // rd.luks.options reach crypttab entries (by their UUID, else the global ones), before the entry's own
+      [`rd.luks.options=${U1}=readonly rd.luks.options=tries=1`, `cr UUID=${U1} none luks,discard`, [`UUID=${U1} cr none readonly,luks,discard`]],
+      ['rd.luks.options=tries=1,header=/etc/h', 'cr /dev/vdb none luks', ['/dev/vdb cr none tries=1,header=/etc/h,luks']],
+      // rd.luks.key: a UUID's own, else the global one; marked `+` (falls back to the passphrase)
+      ['rd.luks.key=/k1:LABEL=KEYS', `cr UUID=${U1} none luks`, [`UUID=${U1} cr +/k1:LABEL=KEYS luks`]],
+      [`rd.luks.key=/k1 rd.luks.key=${U1}=/k2`, `cr UUID=${U1} none -`, [`UUID=${U1} cr +/k2 -`]],
+    ])('%s with the crypttab line %p', (cmdline, tab, want) => expect(plan(cmdline, `${tab}\n`).want).toEqual(want));
+
+    test.each([
+      [`rd.luks.uuid=${U1} rd.luks.key=/k1 rd.luks.key=${U2}=/k2:UUID=9`, [`UUID=${U1} luks-${U1} +/k1 -`]],
+      [`rd.luks.uuid=${U2} rd.luks.key=/k1 rd.luks.key=${U2}=/k2:UUID=9`, [`UUID=${U2} luks-${U2} +/k2:UUID=9 -`]],
+      ['cryptdevice=/dev/sda2:croot rd.luks.options=readonly rd.luks.key=/k1', ['/dev/sda2 croot +/k1 readonly']],
+    ])('%s', (cmdline, want) => expect(plan(cmdline).want).toEqual(want));
+
+    test('found LUKS devices (no name given) get the global options and key too', () => {
+      const fake = `cryptsetup() { case $1 in isLuks) [ "$2" = "$LUKSDEV" ] ;; luksUUID) echo ${U1} ;; esac; }; crypt_open() { echo "OPEN $*"; }`;
+      const r = runLib(shell, 'root=/dev/vda rd.luks.options=readonly,tries=2 rd.luks.key=/k1', `${fake}\nLUKSDEV=/dev/$(ls /sys/class/block | head -n 1)\n[ -b "$LUKSDEV" ] || echo NO-BLOCK-DEVICE\ncrypt_auto`);
+      expect(r.out).toMatch(new RegExp(`^OPEN /dev/\\S+ luks-${U1} \\+/k1 readonly,tries=2$`, 'm'));
+      expect(r.out).not.toContain('NO-BLOCK-DEVICE');
+    });
+
+    test('a detached header (header=) goes to cryptsetup as --header', () => {
+      const r = open('good\n').read('args');
+      expect(r).not.toContain('--header');
+      const h = runLib(shell, 'root=/dev/vda', `${FAKE}\ncrypt_open /dev/vdb cr none "header=/etc/keys/vdb.hdr,discard"`, { console: 'good\n' });
+      expect(h.read('args')).toBe('ARGS=open --type luks --allow-discards --header /etc/keys/vdb.hdr --key-file=- /dev/vdb cr\n');
+    });
+
+    test('rd.luks.key on a device: mounted read-only, used, let go; missing, the device waits, then the passphrase', () => {
+      const body = `${FAKE}\nfind_device_once() { [ -n "\${KEYDEV:-}" ] && REPLY=$KEYDEV; }; fs_type() { REPLY=ext4; }; modprobe() { :; }
+mount() { echo "MOUNT $*" >> "$T/args"; }; umount() { echo "UMOUNT $*" >> "$T/args"; }; grep() { return 0; }
+echo good > "$T/key"`;
+      const missing = runLib(shell, 'root=/dev/vda', `${body}\ncrypt_open /dev/vdb cr +/k:LABEL=KEYS - || echo NOT-YET`, { console: '' });
+      expect(missing.out).toContain('NOT-YET');
+      expect(missing.read('args')).toBe('');
+      const late = runLib(shell, 'root=/dev/vda', `${body}\nCRYPT_KEYDEV_LATE=1\necho bad > "$T/key"\ncrypt_open /dev/vdb cr +/k:LABEL=KEYS -`, { console: 'good\n' });
+      expect(late.out).toContain('WARN: crypt: the key device LABEL=KEYS did not appear');
+      expect(late.read('run/state')).toBe('luks=cr /dev/vdb passphrase\n');
+      const found = runLib(shell, 'root=/dev/vda', `${body}\nKEYDEV=/dev/vdc\ncrypt_open /dev/vdb cr +/k:LABEL=KEYS -`, { console: '' });
+      const keydir = `${found.dir}/run/keydev`;
+      expect(found.read('args')).toBe(`MOUNT -t ext4 -o ro /dev/vdc ${keydir}\nARGS=open --type luks --key-file ${keydir}/k /dev/vdb cr\nUMOUNT ${keydir}\n`);
+      expect(found.read('run/state')).toBe('luks=cr /dev/vdb keyfile\n');
+    });
+
+    test("rd.luks.key that does not unlock: a warning and the passphrase (crypttab's key file stays fatal)", () => {
+      const r = runLib(shell, 'root=/dev/vda', `${FAKE}\necho bad > "$T/key"\ncrypt_open /dev/vdb cr +/etc/k -`, { console: 'good\n' });
+      expect(r.out).toContain('WARN: crypt: the key file /etc/k does not unlock /dev/vdb (cr); asking for the passphrase');
+      expect(r.read('run/state')).toBe('luks=cr /dev/vdb passphrase\n');
+      const tab = runLib(shell, 'root=/dev/vda', `${FAKE}\necho bad > "$T/key"\ncrypt_open /dev/vdb cr /etc/k -`, { console: 'good\n' });
+      expect(tab.out).toContain('FATAL: cannot unlock /dev/vdb (cr) with the key file /etc/k');
+    });
+
+    // systemd-cryptsetup is the base's; here a script that records its arguments and exits $SD_RC.
+    const token = (dump: string, rc: number) => runLib(shell, 'root=/dev/vda', `${FAKE}
+cryptsetup() { case $1 in luksDump) printf '${dump}' ;; *) IFS= read -r k || :; echo "ARGS=$*" >> "$T/args"; [ "$k" = good ] ;; esac; }
+printf '#!/bin/sh\\necho "SD=$*" >> "${'$'}{0%%/*}/args"\\nexit ${rc}\\n' > "$T/sdc"; chmod +x "$T/sdc"; RD_SD_CRYPTSETUP=$T/sdc
+crypt_open /dev/vdb cr none discard`, { console: 'good\n' });
+
+    test('a LUKS2 systemd-tpm2 token: handed to systemd-cryptsetup attach, headless, with the options; no prompt', () => {
+      const r = token('Tokens:\\n  0: systemd-tpm2\\n\\tpcrs: 7\\n', 0);
+      expect(r.read('args')).toBe('SD=attach cr /dev/vdb none tpm2-device=auto,headless=true,discard\n');
+      expect(r.read('run/state')).toBe('luks=cr /dev/vdb tpm2\n');
+      expect(r.read('console')).not.toContain('passphrase');
+      expect(token('Tokens:\\n  0: systemd-fido2\\n', 0).read('args')).toContain('fido2-device=auto,headless=true');
+    });
+
+    test('a token that does not unlock, or none: the passphrase as before', () => {
+      const failed = token('Tokens:\\n  0: systemd-tpm2\\n', 1);
+      expect(failed.out).toContain('WARN: crypt: the systemd-tpm2 token did not unlock /dev/vdb (cr); asking for the passphrase');
+      expect(failed.read('run/state')).toBe('luks=cr /dev/vdb passphrase\n');
+      const none = token('Tokens:\\n  0: clevis\\n', 0);
+      expect(none.read('args')).not.toContain('SD=');
+      expect(none.read('run/state')).toBe('luks=cr /dev/vdb passphrase\n');
     });
   });
 

@@ -9,7 +9,7 @@ import { moduleRegistry } from '../../src/assets.ts';
 import { defineModule, type ModuleManifest, type PlanContext } from '../../src/core/module.ts';
 import { resolveModules, wantedModules } from '../../src/core/modules.ts';
 import type { StageItem } from '../../src/core/stage.ts';
-import { bootEntries, keyFiles, parseCrypttab } from '../../modules/crypt/crypttab.ts';
+import { bootEntries, headerFiles, keyFiles, parseCrypttab, wantsTokens } from '../../modules/crypt/crypttab.ts';
 import crypt from '../../modules/crypt/module.ts';
 
 const reg = (...ms: ModuleManifest[]) => new Map(ms.map((m) => [m.name, m]));
@@ -73,15 +73,31 @@ describe('crypttab', () => {
     expect(keyFiles(parseCrypttab(TAB))).toEqual(['/etc/keys/home.key']);
   });
 
+  test('detached headers (header=) of boot entries; TPM2/FIDO2 tokens asked for', () => {
+    const tab = parseCrypttab([
+      'a UUID=1 none luks,header=/etc/keys/a.hdr',
+      'b /dev/vdb none header=/etc/keys/a.hdr,discard',
+      'c /dev/vdc none header=/dev/vdd',
+      'd /dev/vde none header=/etc/keys/d.hdr,noauto',
+    ].join('\n'));
+    expect(headerFiles(tab)).toEqual(['/etc/keys/a.hdr']);
+    expect(wantsTokens(tab)).toBe(false);
+    expect(wantsTokens(parseCrypttab('r UUID=1 none luks,tpm2-device=auto'))).toBe(true);
+    expect(wantsTokens(parseCrypttab('r UUID=1 none luks,fido2-device=auto'))).toBe(true);
+    expect(wantsTokens(parseCrypttab('r UUID=1 none luks,tpm2-device=auto,noauto'))).toBe(false);
+  });
+
   test("the crypt module's plan: the base's crypttab and its key file, the key marked secret (the image is then 0600)", async () => {
     const base = mkdtempSync(join(tmpdir(), 'mkruckus-cryptbase-'));
     mkdirSync(join(base, 'etc/keys'), { recursive: true });
-    writeFileSync(join(base, 'etc/crypttab'), TAB);
+    writeFileSync(join(base, 'etc/crypttab'), `${TAB}\nhdr /dev/vdb none luks,header=/etc/keys/vdb.hdr\n`);
     writeFileSync(join(base, 'etc/keys/home.key'), 'k');
+    writeFileSync(join(base, 'etc/keys/vdb.hdr'), 'h');
     const ctx: PlanContext = { kernelVersion: '6.1', base, modules: ['crypt'], busyboxApplets: async () => [] };
     const items = (await crypt.plan!(ctx)) as StageItem[];
     expect(items.map((i) => [i.path, i.kind === 'file' ? i.mode : 0, i.secret ?? false])).toEqual([
       ['/etc/crypttab', 0o644, false],
+      ['/etc/keys/vdb.hdr', 0o600, false],
       ['/etc/keys/home.key', 0o600, true],
     ]);
     const empty = mkdtempSync(join(tmpdir(), 'mkruckus-cryptbase-'));

@@ -3,4 +3,5 @@
 # device that needs them; this only says which ones (crypt.sh).
 . /lib/ruckusrd/storage.sh
 . /lib/ruckusrd/crypt.sh
+. /lib/ruckusrd/crypt-key.sh
 crypt_plan
