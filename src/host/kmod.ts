@@ -21,6 +21,7 @@ import { parseModinfo } from '../core/modinfo.ts';
 import type { StageItem } from '../core/stage.ts';
 import { debug, UserError } from '../log.ts';
 import { BaseFs } from './base.ts';
+import { cachedXz } from './kmod-cache.ts';
 
 export interface KernelModulePlan {
   items: StageItem[];
@@ -169,7 +170,7 @@ async function readModules(fs: BaseFs, dir: string, modules: readonly KmodEntry[
   const files = modules.map((e) => ({ path: `${dir}/${e.path}`, data: fs.readFile(`${dir}/${e.path}`) as Uint8Array }));
   const xzAt = files.flatMap((f, i) => (f.path.endsWith('.xz') ? [i] : []));
   const plain: (Uint8Array | undefined)[] = files.map((f) => (f.path.endsWith('.xz') ? undefined : decompressOne(f.path, f.data)));
-  const xz = await decompressXz(xzAt.map((i) => files[i]!));
+  const xz = await cachedXz(xzAt.map((i) => files[i]!), decompressXz);
   xzAt.forEach((at, k) => (plain[at] = xz[k]));
   return plain.map((data, i) => {
     if (!data || data[0] !== 0x7f || data[1] !== 0x45) throw new UserError(`${files[i]?.path}: not a kernel module (no ELF header)`);

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The decoded-module cache (src/host/kmod-cache.ts): a module is decoded once, then read back; a bad
+// entry is decoded again; a cache that cannot be written costs nothing but the saving.
+import { describe, expect, test } from 'bun:test';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { planKernelModules } from '../../src/host/kmod.ts';
+import { cachedXz, kmodCacheDir } from '../../src/host/kmod-cache.ts';
+import { makeElf } from '../unit/modelf.ts';
+import { missing, testNeeding } from '../unit/need.ts';
+
+const elf = (tag: number) => new Uint8Array([0x7f, 0x45, 0x4c, 0x46, tag, tag, tag]);
+/** Stands in for xz: "compressed" is the tag byte alone; records what it was asked to decode. */
+function fakeDecoder() {
+  const calls: number[][] = [];
+  const decode = async (files: { data: Uint8Array }[]) => {
+    calls.push(files.map((f) => f.data[0]!));
+    return files.map((f) => elf(f.data[0]!));
+  };
+  return { calls, decode };
+}
+const input = (tag: number) => ({ path: `/m/${tag}.ko.xz`, data: new Uint8Array([tag]) });
+const tmp = () => mkdtempSync(join(tmpdir(), 'mkruckus-kmodcache-'));
+
+describe('cachedXz', () => {
+  test('decodes only what the cache lacks, in one call, and returns everything in input order', async () => {
+    const dir = join(tmp(), 'c');
+    const first = fakeDecoder();
+    expect(await cachedXz([input(1), input(2)], first.decode, dir)).toEqual([elf(1), elf(2)]);
+    expect(first.calls).toEqual([[1, 2]]);
+    expect(readdirSync(dir)).toHaveLength(2);
+    const second = fakeDecoder();
+    expect(await cachedXz([input(3), input(2), input(1)], second.decode, dir)).toEqual([elf(3), elf(2), elf(1)]);
+    expect(second.calls).toEqual([[3]]);
+    const third = fakeDecoder();
+    expect(await cachedXz([input(2), input(3)], third.decode, dir)).toEqual([elf(2), elf(3)]);
+    expect(third.calls).toEqual([]);
+  });
+
+  test('an entry that is not an ELF file (truncated, foreign) is decoded again and replaced', async () => {
+    const dir = join(tmp(), 'c');
+    await cachedXz([input(1)], fakeDecoder().decode, dir);
+    const [name] = readdirSync(dir);
+    writeFileSync(join(dir, name!), 'junk');
+    const again = fakeDecoder();
+    expect(await cachedXz([input(1)], again.decode, dir)).toEqual([elf(1)]);
+    expect(again.calls).toEqual([[1]]);
+    expect(await cachedXz([input(1)], fakeDecoder().decode, dir)).toEqual([elf(1)]);
+  });
+
+  test('a cache directory that cannot be written still yields the decoded bytes', async () => {
+    const file = join(tmp(), 'not-a-dir');
+    writeFileSync(file, '');
+    const d = fakeDecoder();
+    expect(await cachedXz([input(1)], d.decode, join(file, 'c'))).toEqual([elf(1)]);
+    const ro = tmp();
+    chmodSync(ro, 0o500);
+    // root ignores the mode; either way the bytes come back
+    expect(await cachedXz([input(2)], fakeDecoder().decode, join(ro, 'c'))).toEqual([elf(2)]);
+  });
+
+  test('without a cache directory everything is decoded', async () => {
+    const d = fakeDecoder();
+    expect(await cachedXz([input(1), input(2)], d.decode, null)).toEqual([elf(1), elf(2)]);
+    expect(d.calls).toEqual([[1, 2]]);
+  });
+
+  test('entries unused for 30 days go when a build adds entries; recent ones stay', async () => {
+    const dir = join(tmp(), 'c');
+    await cachedXz([input(1), input(2)], fakeDecoder().decode, dir);
+    const [old, recent] = readdirSync(dir);
+    const days = (n: number) => (Date.now() - n * 86_400_000) / 1000;
+    utimesSync(join(dir, old!), days(31), days(31));
+    utimesSync(join(dir, recent!), days(29), days(31));
+    await cachedXz([input(3)], fakeDecoder().decode, dir);
+    expect(existsSync(join(dir, old!))).toBe(false);
+    expect(existsSync(join(dir, recent!))).toBe(true);
+    expect(readdirSync(dir)).toHaveLength(2);
+  });
+
+  test('the directory: $XDG_CACHE_HOME, else ~/.cache, else none', () => {
+    expect(kmodCacheDir({ XDG_CACHE_HOME: '/x', HOME: '/h' })).toBe('/x/mkruckus/kmod-xz');
+    expect(kmodCacheDir({ XDG_CACHE_HOME: '', HOME: '/h' })).toBe('/h/.cache/mkruckus/kmod-xz');
+    expect(kmodCacheDir({})).toBeUndefined();
+  });
+});
+
+describe('planKernelModules with .ko.xz modules', () => {
+  testNeeding(missing('xz'), 'the decoded bytes are stored by the first build and read back by the next', async () => {
+    const base = tmp();
+    const kver = '9.9.9-cache';
+    const mods = join(base, 'lib/modules', kver);
+    mkdirSync(join(mods, 'kernel'), { recursive: true });
+    const [a, b] = ['a', 'b'].map((n) => makeElf([{ name: '.modinfo', data: new TextEncoder().encode(`name=${n}\0`) }], true, true));
+    const xzA = Bun.spawnSync(['xz', '-c', '--check=crc32'], { stdin: a }).stdout;
+    writeFileSync(join(mods, 'kernel/a.ko.xz'), xzA);
+    writeFileSync(join(mods, 'kernel/b.ko.xz'), Bun.spawnSync(['xz', '-c', '--check=crc32'], { stdin: b }).stdout);
+    writeFileSync(join(mods, 'modules.dep'), 'kernel/a.ko.xz: kernel/b.ko.xz\nkernel/b.ko.xz:\n');
+    const staged = async (name: string) => {
+      const plan = await planKernelModules(base, kver, ['a'], { firmware: false });
+      return (plan.items.find((i) => i.path === `/lib/modules/${kver}/kernel/${name}.ko`) as { data: Uint8Array }).data;
+    };
+    expect(await staged('a')).toEqual(a!);
+    const entry = join(kmodCacheDir()!, new Bun.CryptoHasher('sha256').update(xzA).digest('hex'));
+    expect(existsSync(entry)).toBe(true);
+    // a's entry now holds b's bytes: the next build serves them, so it read the cache, not xz
+    writeFileSync(entry, b!);
+    expect(await staged('a')).toEqual(b!);
+  });
+});
