@@ -3,7 +3,7 @@
 # Installs everything mkruckus needs on a fresh Debian 12 machine and builds dist/mkruckus.
 set -eu
 cd "$(dirname "$0")/.."
-PKGS="busybox-static squashfs-tools squashfs-tools-ng erofs-utils cpio e2fsprogs qemu-system-x86 linux-image-amd64 kmod zstd xz-utils lz4 util-linux fdisk shellcheck dash strace binutils systemd-boot-efi sbsigntool ovmf dosfstools mtools file openssl mmdebstrap lintian man-db cryptsetup-bin lvm2 mdadm kbd console-setup qemu-system-arm zsh qemu-user"
+PKGS="busybox-static squashfs-tools squashfs-tools-ng erofs-utils cpio e2fsprogs xfsprogs qemu-system-x86 linux-image-amd64 kmod zstd xz-utils lz4 util-linux fdisk shellcheck dash strace binutils systemd-boot-efi sbsigntool ovmf dosfstools mtools file openssl mmdebstrap lintian man-db cryptsetup-bin lvm2 mdadm kbd console-setup qemu-system-arm zsh qemu-user"
 [ "${WITH_PEERS:-0}" = 1 ] && PKGS="$PKGS dracut-core initramfs-tools tiny-initramfs-core"
 missing=
 for p in $PKGS; do

@@ -1,18 +1,26 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Finding block devices: /dev/NAME, LABEL=, UUID=, PARTUUID=, PARTLABEL=, with a bounded wait.
 
+# The readers the lookup uses first (the base module installs them beside this file).
+. /lib/ruckusrd/blockid.sh
+. /lib/ruckusrd/parttable.sh
+
 # Set here, never inherited: the kernel puts unknown `key=value` words into the environment.
 RD_DEFAULT_WAIT=10
 
-# find_device_once SPEC: sets REPLY to the device node, or fails.
+# find_device_once SPEC: sets REPLY to the device node, or fails. What the kernel and one read tell
+# first (blockid.sh, parttable.sh: a fixed few forks however many devices there are); on a miss, the
+# full probe of findfs (busybox) or util-linux blkid (when the image has it), for the types not read
+# there (btrfs, iso9660, ...) and partition tables the kernel did not read.
 find_device_once() {
 	REPLY=
 	case $1 in
 	/dev/*) [ -b "$1" ] && REPLY=$1 ;;
 	LABEL=* | UUID=*)
-		# findfs is busybox's; util-linux blkid (when the image has it) also knows PARTUUID.
-		REPLY=$(findfs "$1" 2>/dev/null) || REPLY=$(blkid -l -o device -t "$1" 2>/dev/null) ;;
-	PARTUUID=* | PARTLABEL=*) REPLY=$(blkid -l -o device -t "$1" 2>/dev/null) ;;
+		bi_by_fs "$1" ||
+			REPLY=$(findfs "$1" 2>/dev/null) || REPLY=$(blkid -l -o device -t "$1" 2>/dev/null) ;;
+	PARTLABEL=*) pt_by_partlabel "${1#PARTLABEL=}" || REPLY=$(blkid -l -o device -t "$1" 2>/dev/null) ;;
+	PARTUUID=*) pt_by_partuuid "${1#PARTUUID=}" || REPLY=$(blkid -l -o device -t "$1" 2>/dev/null) ;;
 	esac
 	[ -n "$REPLY" ] && [ -b "$REPLY" ]
 }
@@ -82,8 +90,11 @@ coldplug_devices() {
 	for _step in $RD_DEVICE_STEPS; do "$_step"; done
 }
 
-# fs_type DEV: sets REPLY to the filesystem type by magic (empty when unknown).
+# fs_type DEV: sets REPLY to the filesystem type by magic (empty when unknown): known from the
+# lookup, or one superblock read, else blkid.
 fs_type() {
+	bi_fs_type "$1"
+	[ -n "$REPLY" ] && [ "$REPLY" != jbd ] && return 0
 	REPLY=$(blkid -o value -s TYPE "$1" 2>/dev/null) || REPLY=
 }
 

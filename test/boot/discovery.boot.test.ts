@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// SPEC §2 root= among many partitions (issue 11): one 64-partition GPT disk, the root in partition 64
+// and ext4 decoys (other labels, names that share the root's as a prefix, other tokens) in a few
+// others, booted by /dev/vda64, LABEL=, UUID=, PARTLABEL= and PARTUUID=. The guest's token proves
+// the right filesystem is root; each boot's devices and mount phases (from /run/ruckusrd/timings) are
+// printed as a table, not asserted (TCG timings vary with the machine's load).
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { boot, canBoot, section } from './qemu.ts';
+import { makeExt4, makeGuestRoot, randomToken, run, tempDir } from './disks.ts';
+import { buildImage } from './build.ts';
+
+const END = /=== end\n/;
+const PARTS = 64;
+const MIB = 2 ** 20;
+const ROOT = { label: 'disc-root', uuid: '3c5e7a9b-1d2f-4a6c-8e0b-2d4f6a8c0e1a', name: 'disc-root-part', partuuid: '6e2a4c8d-0b1f-4e3a-9c5d-7f1a3b5d7e9f' };
+// Decoys: labels and names that start like the root's, so a prefix match picks the wrong one.
+const DECOYS = [1, 17, 40, 63];
+const decoy = (n: number) => ({
+  label: `${ROOT.label}-${n}`,
+  uuid: `3c5e7a9b-1d2f-4a6c-8e0b-2d4f6a8c0e${n.toString(16).padStart(2, '0')}`,
+});
+const partuuid = (n: number) => `6e2a4c8d-0b1f-4e3a-9c5d-7f1a3b5d7e${n.toString(16).padStart(2, '0')}`;
+
+let dir = '';
+let token = '';
+let img = '';
+let disk = '';
+const rows: string[] = [];
+
+/** 63 partitions of 4 MiB, then the root's 48 MiB; each filesystem written at its offset. */
+function makeDisk(): string {
+  const path = join(dir, 'disk.img');
+  const sizes = Array.from({ length: PARTS }, (_, i) => (i + 1 === PARTS ? 48 : 4));
+  run(['truncate', '-s', `${1 + sizes.reduce((a, b) => a + b, 0) + 1}M`, path]);
+  const lines = sizes.map((s, i) => {
+    const n = i + 1;
+    const name = n === PARTS ? ROOT.name : `${ROOT.name}-${n}`;
+    return `size=${s}MiB, type=linux, uuid=${n === PARTS ? ROOT.partuuid : partuuid(n)}, name=${name}`;
+  });
+  const p = Bun.spawnSync(['sfdisk', '-q', path], { stdin: new TextEncoder().encode(`label: gpt\nfirst-lba: 2048\n${lines.join('\n')}\n`) });
+  if (p.exitCode !== 0) throw new Error(`sfdisk: ${p.stderr.toString()}`);
+  const put = (fs: string, n: number) => {
+    const startMiB = 1 + sizes.slice(0, n - 1).reduce((a, b) => a + b, 0);
+    run(['dd', `if=${fs}`, `of=${path}`, `bs=${MIB}`, `seek=${startMiB}`, 'conv=notrunc,sparse', 'status=none']);
+  };
+  for (const n of DECOYS) {
+    const tree = join(dir, `decoy${n}`);
+    mkdirSync(tree, { recursive: true });
+    writeFileSync(join(tree, 'token'), `decoy-${n}\n`);
+    makeExt4(tree, join(dir, `decoy${n}.img`), { ...decoy(n), sizeMB: 4 });
+    put(join(dir, `decoy${n}.img`), n);
+  }
+  makeExt4(join(dir, 'tree'), join(dir, 'root.img'), { label: ROOT.label, uuid: ROOT.uuid, sizeMB: 48 });
+  put(join(dir, 'root.img'), PARTS);
+  return path;
+}
+
+/** Seconds from one phase's start to the next one's, from the guest's timings section (phase lines
+ * are `NAME UPTIME`; `verbose` adds `cmd`/`hook` spans, which are left out). */
+function phases(console: string): Record<string, number> {
+  const t = section(console, 'timings').trim().split('\n').map((l) => l.split(' ')).filter((w) => w.length === 2);
+  const out: Record<string, number> = {};
+  t.forEach(([name, at], i) => {
+    const next = t[i + 1];
+    if (name && next) out[name] = Number(next[1]) - Number(at);
+  });
+  return out;
+}
+
+describe.if(canBoot)('root among 64 GPT partitions (QEMU)', () => {
+  beforeAll(() => {
+    dir = tempDir('discovery');
+    token = randomToken();
+    makeGuestRoot(join(dir, 'tree'), token);
+    disk = makeDisk();
+    img = buildImage(join(dir, 'initrd.img'));
+  });
+
+  afterAll(() => {
+    if (rows.length) console.log(['root='.padEnd(46) + 'devices  mount', ...rows].join('\n'));
+  });
+
+  test.each([
+    ['/dev/vda64'],
+    [`LABEL=${ROOT.label}`],
+    [`UUID=${ROOT.uuid}`],
+    [`PARTLABEL=${ROOT.name}`],
+    [`PARTUUID=${ROOT.partuuid}`],
+  ])('root=%s mounts partition 64', async (spec) => {
+    const r = await boot({ initrd: img, append: `root=${spec} verbose`, disks: [{ file: disk }], until: END });
+    if (section(r.console, 'token').trim() !== token) console.log(r.console.slice(-3000));
+    expect(r.fatal).toBeUndefined();
+    expect(section(r.console, 'token').trim()).toBe(token);
+    expect(section(r.console, 'mounts')).toMatch(/^\/dev\/vda64 \/ ext4 ro/m);
+    expect(section(r.console, 'state')).toContain('rootdev=/dev/vda64\n');
+    const ph = phases(r.console);
+    rows.push(`${spec.padEnd(46)}${ph.devices?.toFixed(2)}     ${ph.mount?.toFixed(2)}`);
+  });
+});

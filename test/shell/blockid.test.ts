@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The superblock and partition-table readers of the device lookup (templates/lib/blockid.sh,
+// parttable.sh; issue 11) under busybox sh and dash, on filesystems and disks made here as files
+// (mkfs -d / mkfs.vfat -C / sfdisk, nothing mounted), checked against host blkid -p (superblocks)
+// and sfdisk -d (partition tables). Finding the root among 64 partitions in a real boot is
+// test/boot/discovery.boot.test.ts.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SHELLS } from './shells.ts';
+import { missing, testNeeding } from '../unit/need.ts';
+
+const ROOT = join(import.meta.dir, '../..');
+const dir = mkdtempSync(join(tmpdir(), 'mkruckus-blockid-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function sh(shell: string[], body: string): string {
+  const script = `set -u
+. ${ROOT}/templates/lib/blockid.sh
+. ${ROOT}/templates/lib/parttable.sh
+BI_DEV=${dir}/dev; BI_PARTITIONS=${dir}/partitions; PT_SYS=${dir}/sys
+${body}
+`;
+  const p = Bun.spawnSync([...shell, '-c', script], { stdout: 'pipe', stderr: 'pipe' });
+  return p.stdout.toString() + p.stderr.toString();
+}
+
+function run(argv: string[], stdin?: string): string {
+  const p = Bun.spawnSync(argv, { stdout: 'pipe', stderr: 'pipe', stdin: stdin === undefined ? undefined : new TextEncoder().encode(stdin) });
+  if (p.exitCode !== 0) throw new Error(`${argv.join(' ')}: ${p.stderr}`);
+  return p.stdout.toString();
+}
+
+/** blkid's view of a superblock: TYPE, LABEL and UUID. */
+function blkid(file: string): { TYPE?: string; LABEL?: string; UUID?: string } {
+  const p = Bun.spawnSync(['blkid', '-p', '-o', 'export', file], { stdout: 'pipe' });
+  const kv = Object.fromEntries(p.stdout.toString().trim().split('\n').filter(Boolean).map((l) => [l.split('=')[0], l.slice(l.indexOf('=') + 1)]));
+  return { TYPE: kv.TYPE, LABEL: kv.LABEL, UUID: kv.UUID };
+}
+
+/** Our hex fields as blkid prints them. */
+function asText(type: string, label: string, uuid: string): { TYPE?: string; LABEL?: string; UUID?: string } {
+  const text = (h: string) => Buffer.from(h, 'hex').toString('utf8');
+  let u: string | undefined;
+  if (!uuid) u = undefined;
+  else if (type === 'crypto_LUKS') u = text(uuid);
+  else if (type === 'vfat') u = `${uuid.slice(0, 4)}-${uuid.slice(4)}`.toUpperCase();
+  else u = [8, 4, 4, 4, 12].reduce((acc, n) => ({ s: acc.s + uuid.slice(acc.i, acc.i + n) + (acc.i + n < 32 ? '-' : ''), i: acc.i + n }), { s: '', i: 0 }).s;
+  return { TYPE: type || undefined, LABEL: label ? text(label) : undefined, UUID: u };
+}
+
+interface Image { name: string; tool: string; make: (path: string) => void }
+const tree = join(dir, 'tree');
+const IMAGES: Image[] = [
+  { name: 'ext2', tool: 'mke2fs', make: (p) => run(['mke2fs', '-q', '-F', '-t', 'ext2', '-L', 'old-two', '-d', tree, p, '2M']) },
+  { name: 'ext3', tool: 'mke2fs', make: (p) => run(['mke2fs', '-q', '-F', '-t', 'ext3', '-L', 'three', p, '4M']) },
+  { name: 'ext4', tool: 'mke2fs', make: (p) => run(['mke2fs', '-q', '-F', '-t', 'ext4', '-L', 'sixteen-chars-ok', '-U', '3c5e7a9b-1d2f-4a6c-8e0b-2d4f6a8c0e1a', '-d', tree, p, '4M']) },
+  { name: 'ext4-nolabel', tool: 'mke2fs', make: (p) => run(['mke2fs', '-q', '-F', '-t', 'ext4', p, '4M']) },
+  { name: 'vfat16', tool: 'mkfs.vfat', make: (p) => run(['mkfs.vfat', '-C', '-n', 'MYFAT', '-i', '0a0b0c0d', p, '8192']) },
+  { name: 'vfat32', tool: 'mkfs.vfat', make: (p) => run(['mkfs.vfat', '-F', '32', '-C', '-n', 'BIGFAT', p, '40000']) },
+  { name: 'vfat-nolabel', tool: 'mkfs.vfat', make: (p) => run(['mkfs.vfat', '-C', p, '4096']) },
+  { name: 'swap', tool: 'mkswap', make: (p) => { run(['truncate', '-s', '4M', p]); run(['mkswap', '-L', 'swp', '-U', '0b7d3c1a-2e4f-4a6b-8c9d-0e1f2a3b4c5d', p]); } },
+  { name: 'erofs', tool: 'mkfs.erofs', make: (p) => run(['mkfs.erofs', '--quiet', '-U', '5f1f9a3e-7c1b-4f5e-9c2a-1d2e3f4a5b6c', p, tree]) },
+  { name: 'squashfs', tool: 'mksquashfs', make: (p) => run(['mksquashfs', tree, p, '-quiet', '-noappend', '-all-root']) },
+  { name: 'xfs', tool: 'mkfs.xfs', make: (p) => run(['mkfs.xfs', '-q', '-L', 'xfsl', '-m', 'uuid=8a3c6e1f-4b2d-4c7e-9f1a-2b3c4d5e6f70', '-d', 'file,name=' + p + ',size=300m']) },
+  { name: 'luks2', tool: 'cryptsetup', make: (p) => { run(['truncate', '-s', '20M', p]); run(['cryptsetup', '-q', 'luksFormat', '--type', 'luks2', '--pbkdf', 'pbkdf2', '--pbkdf-force-iterations', '1000', '--label', 'cryptl', '--uuid', '1b1c0a4e-0d5c-4f0e-9a51-6a2c3b4d5e01', '--key-file', '-', p], 'pw'); } },
+  { name: 'luks1', tool: 'cryptsetup', make: (p) => { run(['truncate', '-s', '20M', p]); run(['cryptsetup', '-q', 'luksFormat', '--type', 'luks1', '--pbkdf-force-iterations', '1000', '--uuid', '2b1c0a4e-0d5c-4f0e-9a51-6a2c3b4d5e02', '--key-file', '-', p], 'pw'); } },
+];
+
+beforeAll(() => {
+  mkdirSync(tree, { recursive: true });
+  writeFileSync(join(tree, 'file'), 'hello\n');
+  mkdirSync(join(dir, 'dev'));
+  for (const img of IMAGES) if (missing(img.tool).length === 0) img.make(join(dir, 'dev', img.name));
+});
+
+for (const [name, shell] of SHELLS) {
+  describe(`blockid.sh under ${name}`, () => {
+    for (const img of IMAGES) {
+      testNeeding(missing(img.tool), `${img.name}: TYPE, LABEL and UUID as blkid -p reads them`, () => {
+        const out = sh(shell, `l=$(bi_dump "$BI_DEV/${img.name}"); bi_parse $l; echo "T=$BI_TYPE L=$BI_LABEL U=$BI_UUID"`);
+        const m = /T=(\S*) L=(\S*) U=(\S*)/.exec(out);
+        expect(m).not.toBeNull();
+        expect(asText(m![1]!, m![2]!, m![3]!)).toEqual(blkid(join(dir, 'dev', img.name)));
+      });
+    }
+
+    testNeeding(missing('mke2fs'), 'bi_by_fs: the device with the exact LABEL= or UUID= among several, in one read; a miss fails', () => {
+      const devs = ['ext2', 'ext4-nolabel', 'ext3', 'ext4'].map((d) => `"$BI_DEV/${d}"`).join(' ');
+      const find = (spec: string) => sh(shell, `bi_by_fs '${spec}' ${devs}; echo "rc=$? $REPLY $BI_FOUND"`).trim().replaceAll(`${dir}/dev/`, '');
+      expect(find('LABEL=sixteen-chars-ok')).toBe('rc=0 ext4 ext4 ext4');
+      expect(find('LABEL=three')).toBe('rc=0 ext3 ext3 ext3');
+      expect(find('LABEL=thre')).toBe('rc=1');
+      expect(find('UUID=3C5E7A9B-1D2F-4A6C-8E0B-2D4F6A8C0E1A')).toBe('rc=0 ext4 ext4 ext4');
+      expect(find('UUID=3c5e7a9b-1d2f-4a6c-8e0b-2d4f6a8c0e1b')).toBe('rc=1');
+    });
+
+    testNeeding(missing('mke2fs', 'cryptsetup', 'mkfs.vfat'), 'bi_by_fs: LUKS and FAT UUIDs; a short read before the match makes the answer unsure (2)', () => {
+      writeFileSync(join(dir, 'dev', 'short'), 'x'.repeat(1000));
+      const find = (spec: string, devs: string[]) =>
+        sh(shell, `bi_by_fs '${spec}' ${devs.map((d) => `"$BI_DEV/${d}"`).join(' ')}; echo "rc=$? $REPLY"`).trim().replaceAll(`${dir}/dev/`, '');
+      expect(find('UUID=1b1c0a4e-0d5c-4f0e-9a51-6a2c3b4d5e01', ['ext4', 'luks2'])).toBe('rc=0 luks2');
+      expect(find('LABEL=cryptl', ['ext4', 'luks2'])).toBe('rc=0 luks2');
+      expect(find('UUID=0A0B-0C0D', ['ext4', 'vfat16'])).toBe('rc=0 vfat16');
+      expect(find('LABEL=MYFAT', ['ext4', 'vfat16'])).toBe('rc=0 vfat16');
+      expect(find('LABEL=three', ['short', 'ext3'])).toBe('rc=2');
+    });
+
+    testNeeding(missing('mke2fs'), 'bi_candidates: /proc/partitions without CD drives, stubs and empty devices', () => {
+      writeFileSync(join(dir, 'partitions'), 'major minor  #blocks  name\n\n 254 0 307200 vda\n 254 1 4096 vda1\n 254 2 1 vda2\n  11 0 1048575 sr0\n   7 0 0 loop0\n 253 0 4096 dm-0\n');
+      expect(sh(shell, 'bi_candidates; echo "$BI_COUNT$REPLY"').trim().replaceAll(`${dir}/dev/`, '')).toBe('3 vda vda1 dm-0');
+    });
+
+    testNeeding(missing('mke2fs'), 'bi_hex: printable ASCII without a fork, other bytes through hexdump', () => {
+      expect(sh(shell, `bi_hex ' ~aZ\\'; echo "$REPLY"; bi_hex 'é'; echo "$REPLY"`).trim()).toBe('207e615a5c\nc3a9');
+    });
+  });
+
+  describe(`parttable.sh under ${name}`, () => {
+    /** A fake /sys/block for one disk file whose partitions are numbered `parts`. */
+    function fakeSys(disk: string, file: string, parts: number[], names: Record<number, string> = {}) {
+      const sys = join(dir, 'sys');
+      rmSync(sys, { recursive: true, force: true });
+      mkdirSync(join(sys, 'block', disk, 'queue'), { recursive: true });
+      mkdirSync(join(sys, 'class/block'), { recursive: true });
+      writeFileSync(join(sys, 'block', disk, 'queue/logical_block_size'), '512\n');
+      writeFileSync(join(sys, 'block', disk, 'uevent'), `MAJOR=254\nMINOR=0\nDEVNAME=${disk}\nDEVTYPE=disk\n`);
+      rmSync(join(dir, 'dev', disk), { force: true });
+      symlinkSync(file, join(dir, 'dev', disk));
+      for (const n of parts) {
+        const p = join(sys, 'block', disk, `${disk}${n}`);
+        mkdirSync(p);
+        writeFileSync(join(p, 'partition'), `${n}\n`);
+        const uevent = `MAJOR=254\nMINOR=${n}\nDEVNAME=${disk}${n}\nDEVTYPE=partition\nPARTN=${n}\n${names[n] ? `PARTNAME=${names[n]}\n` : ''}`;
+        writeFileSync(join(p, 'uevent'), uevent);
+        symlinkSync(p, join(sys, 'class/block', `${disk}${n}`));
+      }
+    }
+    const sfdiskDump = (file: string) =>
+      run(['sfdisk', '-d', file]).split('\n').filter((l) => l.includes(' : ')).map((l) => ({
+        n: Number(/(\d+) : /.exec(l)![1]), uuid: /uuid=([0-9A-F-]+)/.exec(l)?.[1], name: /name="([^"]*)"/.exec(l)?.[1],
+      }));
+
+    testNeeding(missing('sfdisk'), 'GPT: every PARTUUID sfdisk -d lists finds its partition; PARTLABEL from PARTNAME; misses fail', () => {
+      const file = join(dir, 'gpt.img');
+      run(['truncate', '-s', '40M', file]);
+      const lines = Array.from({ length: 12 }, (_, i) => `size=2MiB, type=linux, name=part-${i + 1}`).join('\n');
+      run(['sfdisk', '-q', file], `label: gpt\n${lines}\n`);
+      const table = sfdiskDump(file);
+      expect(table.length).toBe(12);
+      fakeSys('vdb', file, table.map((t) => t.n), Object.fromEntries(table.map((t) => [t.n, t.name!])));
+      for (const t of [table[0]!, table[6]!, table[11]!]) {
+        const out = sh(shell, `pt_by_partuuid '${t.uuid!.toLowerCase()}'; echo "rc=$? $REPLY"`).trim();
+        expect(out).toBe(`rc=0 ${dir}/dev/vdb${t.n}`);
+      }
+      expect(sh(shell, `pt_by_partuuid '${table[3]!.uuid}'; echo "rc=$? $REPLY"`).trim()).toBe(`rc=0 ${dir}/dev/vdb4`);
+      expect(sh(shell, 'pt_by_partuuid 00000000-1111-2222-3333-444444444444; echo "rc=$?"').trim()).toBe('rc=1');
+      expect(sh(shell, 'pt_by_partlabel part-1; echo "rc=$? $REPLY"').trim()).toBe(`rc=0 ${dir}/dev/vdb1`);
+      expect(sh(shell, 'pt_by_partlabel part-11; echo "rc=$? $REPLY"').trim()).toBe(`rc=0 ${dir}/dev/vdb11`);
+      expect(sh(shell, 'pt_by_partlabel part; echo "rc=$?"').trim()).toBe('rc=1');
+    });
+
+    testNeeding(missing('sfdisk'), 'MBR: SIGNATURE-NN, logical partitions included', () => {
+      const file = join(dir, 'mbr.img');
+      run(['truncate', '-s', '40M', file]);
+      run(['sfdisk', '-q', file], 'label: dos\nlabel-id: 0x1a2b3c4d\nsize=4MiB, type=83\nsize=20MiB, type=5\nsize=4MiB, type=83\nsize=4MiB, type=83\n');
+      fakeSys('vdc', file, [1, 2, 5, 6]);
+      expect(sh(shell, 'pt_by_partuuid 1a2b3c4d-01; echo "rc=$? $REPLY"').trim()).toBe(`rc=0 ${dir}/dev/vdc1`);
+      expect(sh(shell, 'pt_by_partuuid 1A2B3C4D-06; echo "rc=$? $REPLY"').trim()).toBe(`rc=0 ${dir}/dev/vdc6`);
+      expect(sh(shell, 'pt_by_partuuid 1a2b3c4e-01; echo "rc=$?"').trim()).toBe('rc=1');
+    });
+  });
+}
