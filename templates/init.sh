@@ -22,7 +22,7 @@ read_build_shell_policy
 parse_cmdline
 read_param rescue && tighten_shell "$REPLY"
 has_param quiet && RD_QUIET=1
-has_param verbose && RD_VERBOSE=1
+has_param verbose && RD_VERBOSE=1 && trace_on
 has_param shell && interactive_shell "shell requested on the command line"
 
 NEWROOT=/sysroot

@@ -17,6 +17,7 @@ import {
   type KmodEntry,
   type KmodIndex,
 } from '../core/kmod.ts';
+import { BOOT_TABLE_DIR, renderBootKmodTable } from '../core/boot-kmod-table.ts';
 import { parseModinfo } from '../core/modinfo.ts';
 import type { StageItem } from '../core/stage.ts';
 import { debug, UserError } from '../log.ts';
@@ -193,6 +194,10 @@ function indexItems(tree: KmodTree, subset: readonly KmodEntry[], imageDir: stri
     file('modules.builtin', renderModulesBuiltin(tree.index)),
     file('modules.order', renderModulesOrder(tree.index, subset, uncompressedModulePath)),
   ];
+  // /init's driver table (modules/kmod/kmod.sh reads it): alias buckets and load orders
+  const table = renderBootKmodTable(tree.index, subset, uncompressedModulePath);
+  for (const [name, text] of table.files) items.push(file(`${BOOT_TABLE_DIR}/${name}`, text));
+  if (table.skipped.length) debug(`alias patterns left to modprobe: ${table.skipped.join(' ')}`);
   const modinfo = tree.builtinModinfo;
   if (modinfo && modinfo.length <= BUILTIN_MODINFO_MAX) {
     items.push({ kind: 'bytes', path: `${imageDir}/modules.builtin.modinfo`, mode: 0o644, data: modinfo });

@@ -42,6 +42,8 @@ run_hooks() {
 	for _hook in "$RD_HOOKS/$1"/*.sh; do
 		[ -f "$_hook" ] || continue
 		vmsg "hook $_hook"
+		trace_start
 		. "$_hook"
+		trace_end "${_hook#"$RD_HOOKS/"}"
 	done
 }

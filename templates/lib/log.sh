@@ -33,6 +33,63 @@ timing() {
 	vmsg "phase $1 at $_up"
 }
 
+# With `verbose`, the timings file also gets one line per hook and per external command of the
+# boot path, `hook|cmd START END WHAT` (uptimes): wrappers named like the commands shadow them (a
+# function is found before PATH), `command` runs the real one. Only the builtin `read` of
+# /proc/uptime is added, never a fork, and without `verbose` nothing at all.
+trace_cmd() {
+	read -r _tc_t0 _tc_idle < /proc/uptime
+	command "$@"
+	_tc_rc=$?
+	read -r _tc_t1 _tc_idle < /proc/uptime
+	echo "cmd $_tc_t0 $_tc_t1 $*" >> "$RD_RUN/timings"
+	return "$_tc_rc"
+}
+
+# The external commands /init, its libraries and the hooks run (busybox applets or binaries).
+# shellcheck disable=SC2317 # each wrapper is reached by its command's name, never called here
+trace_on() {
+	blkid() { trace_cmd blkid "$@"; }
+	cat() { trace_cmd cat "$@"; }
+	cp() { trace_cmd cp "$@"; }
+	cryptsetup() { trace_cmd cryptsetup "$@"; }
+	dd() { trace_cmd dd "$@"; }
+	findfs() { trace_cmd findfs "$@"; }
+	grep() { trace_cmd grep "$@"; }
+	head() { trace_cmd head "$@"; }
+	insmod() { trace_cmd insmod "$@"; }
+	losetup() { trace_cmd losetup "$@"; }
+	ls() { trace_cmd ls "$@"; }
+	lvm() { trace_cmd lvm "$@"; }
+	mdadm() { trace_cmd mdadm "$@"; }
+	mkdir() { trace_cmd mkdir "$@"; }
+	modprobe() { trace_cmd modprobe "$@"; }
+	mount() { trace_cmd mount "$@"; }
+	mv() { trace_cmd mv "$@"; }
+	readlink() { trace_cmd readlink "$@"; }
+	rm() { trace_cmd rm "$@"; }
+	sed() { trace_cmd sed "$@"; }
+	sha256sum() { trace_cmd sha256sum "$@"; }
+	sleep() { trace_cmd sleep "$@"; }
+	sort() { trace_cmd sort "$@"; }
+	stat() { trace_cmd stat "$@"; }
+	tr() { trace_cmd tr "$@"; }
+	umount() { trace_cmd umount "$@"; }
+	uname() { trace_cmd uname "$@"; }
+	veritysetup() { trace_cmd veritysetup "$@"; }
+}
+
+# trace_start / trace_end WHAT: a span (a hook) in the timings file, with `verbose` only.
+trace_start() {
+	[ "$RD_VERBOSE" = 1 ] || return 0
+	read -r _ts_t0 _ts_idle < /proc/uptime
+}
+trace_end() {
+	[ "$RD_VERBOSE" = 1 ] || return 0
+	read -r _te_t1 _te_idle < /proc/uptime
+	echo "hook $_ts_t0 $_te_t1 $1" >> "$RD_RUN/timings"
+}
+
 # tighten_shell POLICY: RD_SHELL becomes POLICY when that is stricter (open < password < off); an
 # unknown POLICY counts as off.
 tighten_shell() {

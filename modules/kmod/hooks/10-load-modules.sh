@@ -1,19 +1,29 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Loads kernel modules: modules-early= first, then the build's list, then a driver for every
-# device the kernel has found (coldplug by modalias, as udev would).
+# device the kernel has found (coldplug by modalias, as udev would), from the image's driver
+# table (kmod.sh). From here on, load_device_drivers (called again while waiting for a device)
+# is that table's coldplug instead of modprobe over every alias.
+. /lib/ruckusrd/kmod.sh
 
-# Both lists were validated as comma-separated names, so splitting them on commas is safe.
+load_device_drivers() {
+	kmod_coldplug
+}
+
+# Both lists were validated as comma-separated names (kmod_words splits them).
 if read_param blacklist; then
+	kmod_words "$REPLY"
+	KMOD_SKIP="$KMOD_SKIP $REPLY"
 	mkdir -p /etc/modprobe.d
-	for _m in $(echo "$REPLY" | tr ',' ' '); do echo "blacklist $_m"; done >> /etc/modprobe.d/ruckusrd-blacklist.conf
+	for _m in $REPLY; do echo "blacklist $_m"; done >> /etc/modprobe.d/ruckusrd-blacklist.conf
 fi
 
 if read_param modules-early; then
-	for _m in $(echo "$REPLY" | tr ',' ' '); do modprobe "$_m" || warn "modules-early: cannot load $_m"; done
+	kmod_words "$REPLY"
+	for _m in $REPLY; do kmod_load "$_m" || warn "modules-early: cannot load $_m"; done
 fi
 
 while read -r _mod; do
-	modprobe -q "$_mod" || warn "cannot load kernel module $_mod"
+	kmod_load "$_mod" || warn "cannot load kernel module $_mod"
 done < /etc/ruckusrd/modules-load
 
 load_device_drivers

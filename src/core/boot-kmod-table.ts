@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The boot-time driver table for exactly the kernel modules an image ships: which device modaliases
+// want which module (modules.alias, as fnmatch patterns), and each module's load order (modules.dep
+// and softdeps, as modprobe resolves them). /init matches the devices present with `case` (the
+// shell's fnmatch) and loads with insmod: no modprobe parsing modules.dep and scanning every alias
+// pattern per call. Rendered as small sh files so a device reads only the patterns it could match.
+import { normalizeAlias, resolveKmods, type KmodEntry, type KmodIndex } from './kmod.ts';
+
+/** Under /lib/modules/KVER: `dep/NAME` (load order) and `alias/BUCKET` (a function of case statements). */
+export const BOOT_TABLE_DIR = 'ruckusrd';
+
+/** Buses whose modaliases begin with a fixed-width vendor field, which narrows a bucket to one vendor. */
+const VENDOR_WIDTH: Record<string, number> = { pci: 8, usb: 4 };
+const GLOB = /[*?[\\]/;
+
+/**
+ * The bucket a pattern lives in, and the one /init looks in for a device modalias (the same
+ * function: a device's alias has no glob characters). `_any` holds patterns whose bus is a glob
+ * (`acpi*:`); they are read for every device.
+ */
+export function aliasBucket(alias: string): string {
+  const colon = alias.indexOf(':');
+  const bus = colon < 0 ? '' : alias.slice(0, colon);
+  if (!/^[A-Za-z0-9_]+$/.test(bus)) return '_any';
+  const width = VENDOR_WIDTH[bus];
+  if (width !== undefined && alias[colon + 1] === 'v') {
+    const key = alias.slice(0, colon + 2 + width);
+    if (key.length === colon + 2 + width && /^[0-9A-Za-z]+$/.test(key.slice(colon + 2))) return key;
+  }
+  return bus;
+}
+
+/**
+ * A modules.alias pattern as a `case` pattern with the same fnmatch meaning, or undefined when it
+ * holds something we will not put in shell code (a bracket expression with odd characters).
+ */
+export function casePattern(pattern: string): string | undefined {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    if (c === '[') {
+      const end = pattern.indexOf(']', i + 2);
+      const body = end < 0 ? '' : pattern.slice(i + 1, end);
+      if (!/^[\^!]?[A-Za-z0-9_.:,-]+$/.test(body)) return undefined;
+      out += `[${body.replace(/^\^/, '!')}]`; // dash knows only `!` for negation
+      i = end;
+    } else if (c === '\\') {
+      const next = pattern[++i];
+      if (next === undefined || !/[A-Za-z0-9_.:,/=+@%*?[\]-]/.test(next)) return undefined;
+      out += `\\${next}`;
+    } else if (/[A-Za-z0-9_.:,/=+@%*?-]/.test(c)) out += c;
+    else out += `\\${c}`; // ( ) { } and the like: a literal in a case pattern
+  }
+  return out;
+}
+
+/** `name path name path ...`: what /init insmods for NAME, dependencies (and pre-softdeps) first. */
+export function loadOrder(index: KmodIndex, subset: ReadonlySet<string>, name: string, mapPath: (p: string) => string): string {
+  const chain = resolveKmods(index, [name]).modules.filter((e) => subset.has(e.name));
+  return chain.map((e) => `${e.name} ${mapPath(e.path)}`).join(' ');
+}
+
+export interface BootTable {
+  /** path under BOOT_TABLE_DIR → text */
+  files: Map<string, string>;
+  /** alias patterns left out (not expressible as a case pattern); modprobe still knows them */
+  skipped: string[];
+}
+
+export function renderBootKmodTable(index: KmodIndex, subset: readonly KmodEntry[], mapPath: (p: string) => string): BootTable {
+  const names = new Set(subset.map((e) => e.name));
+  const files = new Map<string, string>();
+  for (const e of subset) files.set(`dep/${e.name}`, `${loadOrder(index, names, e.name, mapPath)}\n`);
+  // bucket → module → its patterns there, in modules.alias order
+  const buckets = new Map<string, Map<string, string[]>>();
+  const skipped: string[] = [];
+  for (const a of index.aliases) {
+    if (!names.has(a.module)) continue;
+    const pattern = normalizeAlias(a.pattern);
+    const quoted = casePattern(pattern);
+    if (quoted === undefined) {
+      skipped.push(a.pattern);
+      continue;
+    }
+    const bucket = buckets.get(aliasBucket(pattern)) ?? new Map<string, string[]>();
+    buckets.set(aliasBucket(pattern), bucket);
+    bucket.set(a.module, [...(bucket.get(a.module) ?? []), quoted]);
+  }
+  for (const [key, modules] of buckets) {
+    // one function per bucket: sourced once per boot pass, called for each device alias it may match
+    const lines = [...modules].map(([m, pats]) => `\tcase $KMOD_ALIAS in ${pats.join('|')}) kmod_found ${m} ;; esac\n`);
+    files.set(`alias/${key}`, `kmod_bucket() {\n${lines.join('')}\t:\n}\n`);
+  }
+  return { files, skipped };
+}

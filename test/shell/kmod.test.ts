@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// modules/kmod/kmod.sh under busybox sh and dash, over a fake /sys and a driver table rendered from
+// fixture modules.dep/alias/softdep text: the loader insmods exactly the modules whose patterns match
+// a device present, dependencies first, each once, again for the devices a driver adds, never a
+// blacklisted one nor one already loaded.
+import { afterAll, describe, expect, test } from 'bun:test';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { renderBootKmodTable } from '../../src/core/boot-kmod-table.ts';
+import { parseKmodIndex, resolveKmods } from '../../src/core/kmod.ts';
+import { SHELLS } from './shells.ts';
+
+const KMOD_SH = join(import.meta.dir, '../../modules/kmod/kmod.sh');
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+const DEP = `kernel/drivers/scsi/scsi_common.ko:
+kernel/drivers/scsi/scsi_mod.ko: kernel/drivers/scsi/scsi_common.ko
+kernel/drivers/ata/libata.ko: kernel/drivers/scsi/scsi_mod.ko kernel/drivers/scsi/scsi_common.ko
+kernel/drivers/ata/ata_piix.ko: kernel/drivers/ata/libata.ko kernel/drivers/scsi/scsi_mod.ko kernel/drivers/scsi/scsi_common.ko
+kernel/drivers/ata/ahci.ko: kernel/drivers/ata/libata.ko kernel/drivers/scsi/scsi_mod.ko kernel/drivers/scsi/scsi_common.ko
+kernel/drivers/virtio/virtio.ko:
+kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio.ko
+kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko
+kernel/drivers/block/floppy.ko:
+kernel/drivers/nvme/host/nvme.ko:
+kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko
+kernel/lib/crc16.ko:
+kernel/crypto/crc32c_generic.ko:
+`;
+const ALIAS = `alias pci:v00008086d00007010sv*sd*bc*sc*i* ata_piix
+alias pci:v*d*sv*sd*bc01sc06i01* ahci
+alias pci:v00001AF4d00001001sv*sd*bc*sc*i* virtio_pci
+alias pci:v*d*sv*sd*bc01sc08i02* nvme
+alias virtio:d00000002v* virtio_blk
+alias acpi*:PNP0700:* floppy
+alias acpi*:PNP0[67]00:* floppy
+alias platform:reg_dummy floppy
+alias fs-ext4 ext4
+alias crypto-crc32c crc32c_generic
+`;
+const SOFTDEP = 'softdep ext4 pre: crypto-crc32c\n';
+
+/** A fake sysfs with `devices` (bus/name → modalias), a module dir with the rendered table. */
+function fixture(devices: Record<string, string>, loaded: string[] = []): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mkruckus-kmodsh-'));
+  dirs.push(dir);
+  const put = (path: string, text: string) => {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  };
+  for (const [dev, alias] of Object.entries(devices)) {
+    const [bus, name] = dev.split('/');
+    put(`sys/bus/${bus}/devices/${name}/modalias`, `${alias}\n`);
+  }
+  for (const m of loaded) mkdirSync(join(dir, 'sys/module', m), { recursive: true });
+  mkdirSync(join(dir, 'sys/module'), { recursive: true });
+  const index = parseKmodIndex({ dep: DEP, alias: ALIAS, softdep: SOFTDEP });
+  const subset = resolveKmods(index, [...index.modules.keys()]).modules;
+  for (const [name, text] of renderBootKmodTable(index, subset, (p) => p).files) put(`mod/ruckusrd/${name}`, text);
+  return dir;
+}
+
+/** Runs BODY with kmod.sh on the fixture; insmod is a fake that logs, marks the module loaded and,
+ * for virtio_pci, adds the virtio device a real one would. */
+function run(shell: string[], dir: string, body: string): { out: string; code: number } {
+  const script = `set -u
+vmsg() { echo "vmsg: $*"; }
+warn() { echo "warn: $*"; }
+modprobe() { echo "modprobe $*"; }
+insmod() {
+	_n=\${1##*/}; _n=\${_n%%.*}
+	echo "insmod \${1#${dir}/mod/}"
+	mkdir -p "${dir}/sys/module/$_n"
+	if [ "$_n" = virtio_pci ]; then mkdir -p ${dir}/sys/bus/virtio/devices/virtio0; echo virtio:d00000002v00001AF4 > ${dir}/sys/bus/virtio/devices/virtio0/modalias; fi
+	[ "$_n" != nvme ]
+}
+. ${KMOD_SH}
+KMOD_SYS=${dir}/sys
+KMOD_DIR=${dir}/mod
+KMOD_TABLE=${dir}/mod/ruckusrd
+${body}`;
+  const r = Bun.spawnSync([...shell, '-c', script], { stdout: 'pipe', stderr: 'pipe' });
+  return { out: r.stdout.toString() + r.stderr.toString(), code: r.exitCode };
+}
+
+const QEMU = {
+  'pci/0000:00:01.1': 'pci:v00008086d00007010sv00001AF4sd00001100bc01sc01i80',
+  'pci/0000:00:02.0': 'pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00',
+  'pci/0000:00:00.0': 'pci:v00008086d00001237sv00001AF4sd00001100bc06sc00i00',
+  'acpi/PNP0700:00': 'acpi:PNP0700:',
+  'acpi/PNP0A03:00': 'acpi:PNP0A03:',
+  'platform/reg-dummy': 'platform:reg-dummy',
+  'serio/serio0': 'serio:ty01pr00id00ex00',
+};
+
+for (const [name, shell] of SHELLS) {
+  describe(`kmod.sh under ${name}`, () => {
+    test('coldplug loads exactly the drivers of the devices present, dependencies first, each once', () => {
+      const dir = fixture(QEMU);
+      const r = run(shell, dir, 'kmod_coldplug; echo "rc=$?"');
+      const loaded = r.out.split('\n').filter((l) => l.startsWith('insmod ')).map((l) => l.slice(7));
+      // the set, whatever the order between independent drivers: no ahci, nvme, ext4 (no device wants them)
+      expect(new Set(loaded)).toEqual(new Set([
+        'kernel/drivers/scsi/scsi_common.ko', 'kernel/drivers/scsi/scsi_mod.ko', 'kernel/drivers/ata/libata.ko',
+        'kernel/drivers/ata/ata_piix.ko', 'kernel/drivers/virtio/virtio.ko', 'kernel/drivers/virtio/virtio_pci.ko',
+        'kernel/drivers/block/floppy.ko', 'kernel/drivers/block/virtio_blk.ko',
+      ]));
+      expect(loaded.length).toBe(8);
+      expect(loaded.indexOf('kernel/drivers/scsi/scsi_mod.ko')).toBeLessThan(loaded.indexOf('kernel/drivers/ata/libata.ko'));
+      expect(loaded.indexOf('kernel/drivers/virtio/virtio_pci.ko')).toBeLessThan(loaded.indexOf('kernel/drivers/block/virtio_blk.ko'));
+      expect(r.out).toContain('rc=0');
+    });
+
+    test('a second coldplug with nothing new loads nothing; a new device gets its driver', () => {
+      const dir = fixture(QEMU);
+      const r = run(shell, dir, `kmod_coldplug >/dev/null; echo ---; kmod_coldplug; echo ---
+mkdir -p ${dir}/sys/bus/pci/devices/0000:00:05.0; echo pci:v00008086d00002922sv00001AF4sd00001100bc01sc06i01 > ${dir}/sys/bus/pci/devices/0000:00:05.0/modalias
+kmod_coldplug`);
+      expect(r.out).toBe('---\n---\ninsmod kernel/drivers/ata/ahci.ko\n');
+    });
+
+    test('blacklisted and already loaded modules are skipped; a driver that fails is reported, not fatal', () => {
+      const dir = fixture({ ...QEMU, 'pci/0000:00:04.0': 'pci:v00001B36d00000010sv00001AF4sd00001100bc01sc08i02' }, ['scsi_common', 'libata']);
+      const r = run(shell, dir, 'KMOD_SKIP=" floppy"; kmod_coldplug; echo "rc=$?"');
+      expect(r.out).not.toContain('floppy');
+      expect(r.out).not.toContain('scsi_common.ko');
+      expect(r.out).not.toContain('libata.ko');
+      expect(r.out).toContain('insmod kernel/drivers/scsi/scsi_mod.ko');
+      expect(r.out).toContain('vmsg: driver nvme did not load');
+      expect(r.out).toContain('rc=0');
+    });
+
+    test('kmod_load: a name from the table with its softdeps, an unknown one through modprobe', () => {
+      const dir = fixture({});
+      const r = run(shell, dir, 'kmod_load ext4 && echo ok1; kmod_load ext4 && echo ok2; kmod_load fs-vfat && echo ok3');
+      expect(r.out).toBe('insmod kernel/crypto/crc32c_generic.ko\ninsmod kernel/lib/crc16.ko\ninsmod kernel/fs/ext4/ext4.ko\nok1\nok2\nmodprobe -q fs-vfat\nok3\n');
+    });
+
+    test('kmod_words splits a comma list without a fork', () => {
+      const dir = fixture({});
+      expect(run(shell, dir, 'kmod_words "a,b_c,d"; echo "[$REPLY]"').out).toBe('[ a b_c d]\n');
+    });
+  });
+}
