@@ -11,7 +11,7 @@ import { buildPlan, type OwnedItem, type PlanEntry } from './core/plan.ts';
 import { makeRecord, RECORD_PATH, renderRecord } from './core/record.ts';
 import { renderBuildConf, renderModulesLoad } from './core/render.ts';
 import type { BuildRequest } from './core/request.ts';
-import { EMBEDDED_STAGE2_PATH, overlayDirs, renderStage2Conf, secondStageEntries } from './core/stages.ts';
+import { contentName, EMBEDDED_STAGE2_PATH, overlayDirs, renderStage2Conf, secondStageEntries, type Stage2Verity, withVerityTree } from './core/stages.ts';
 import { validateManifest } from './core/validate.ts';
 import { BaseFs } from './host/base.ts';
 import { hasBinary } from './host/binaries.ts';
@@ -29,6 +29,7 @@ import { readRescueItems } from './host/rescue.ts';
 import { verityItems } from './core/verity.ts';
 import { checkBootable } from './host/verify.ts';
 import { readBootLocation, runMakeSecondStage } from './host/stage2.ts';
+import { checkSecondStagesAbsent, startPair } from './host/stage2-pair.ts';
 import { checkTools, requiredTools } from './host/tools.ts';
 import { readEarlyMicrocode } from './host/ucode.ts';
 import { checkUkiFiles, describeUki, wrapInUki } from './host/uki.ts';
@@ -67,7 +68,7 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
   if (!req.dryRun) checkOutputAbsent(req.out, req.force);
   if (!req.dryRun) checkTools(requiredTools(req));
   if (!req.dryRun && req.uki) checkUkiFiles(req.uki);
-  if (!req.dryRun && twoStage && req.placement === 'boot') checkOutputAbsent(req.secondStageOut, req.force);
+  if (!req.dryRun && twoStage && req.placement === 'boot') checkSecondStagesAbsent(req.secondStageOut, req.force);
   const r = await resolveBuild(req);
   const kmods = await step('resolve kernel modules', () => planKmods(req, r, r.modules));
   const full = await step('plan', () => planOf(r, r.modules, kmods.items, r.kernelVersion, req));
@@ -82,8 +83,11 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
     second = secondStageEntries(full, firstPlan);
     if (!req.dryRun) stage2 = await step(`make ${req.secondStage} second stage`, () =>
       runMakeSecondStage(req.secondStage as 'erofs' | 'squashfs', second, req.mtime, `${r.kernelVersion} ${req.mtime}`));
+    // The /boot second stage carries its dm-verity hash tree after its data, where the first stage can open it.
+    const verity = req.placement === 'boot' && !req.dryRun ? await step('dm-verity hash tree', () => bootVerity(req, r, firstKmods.missing, stage2)) : undefined;
+    if (verity) stage2 = verity.bytes;
     plan = await step('plan first stage', async () =>
-      buildPlan([...firstPlan, ...(await stage2Items(req, second, stage2))]));
+      buildPlan([...firstPlan, ...(await stage2Items(req, second, stage2, verity?.verity))]));
   }
   if (req.dryRun) {
     const uki = req.uki ? { uki: describeUki(req.base, r.kernelVersion, req.uki) } : {};
@@ -95,13 +99,13 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
   const cpio = await step('write cpio', () => writeNewc(entries, { mtime: req.mtime }));
   const packed = await step(`compress (${req.compress})`, () => compress(cpio, req.compress));
   const ucode = await step('early microcode', () => readEarlyMicrocode(req.base, req.ucode, req.mtime));
-  // The second stage lands first: a new OUT never points at a missing or older second stage.
-  if (twoStage && req.placement === 'boot') await step('write second stage', () => writeAtomic(req.secondStageOut, [stage2], 0o644));
   // With --uki the image becomes the UKI's .initrd, and the UKI (signed and checked) is what is written.
   const out = req.uki ? await step('make UKI', () => wrapInUki(req.base, r.kernelVersion, req.uki!, [ucode, packed])) : [ucode, packed];
   // An image carrying a key (crypttab key files) is readable by root only, as initramfs-tools does.
   const secret = [...plan, ...second].some((e) => e.item.secret);
-  await step('write output', () => writeAtomic(req.out, out, secret ? 0o600 : 0o644));
+  const writeOut = () => step('write output', () => writeAtomic(req.out, out, secret ? 0o600 : 0o644));
+  if (twoStage && req.placement === 'boot') await writeBootPair(req, stage2, writeOut);
+  else await writeOut();
   if (req.report) {
     const record = makeRecord(req, VERSION, r.kernelVersion, r.modules.map((m) => m.name));
     const stages = [{ plan, entries }, ...(twoStage ? [{ plan: second, entries: await readPlanEntries(second) }] : [])];
@@ -172,14 +176,56 @@ function planOf(r: Resolved, modules: ModuleManifest[], kmodItems: OwnedItem['it
   );
 }
 
-async function stage2Items(req: BuildRequest, second: PlanEntry[], image: Uint8Array): Promise<OwnedItem[]> {
-  const sha256 = new Bun.CryptoHasher('sha256').update(image).digest('hex');
-  const common = { type: req.secondStage as 'erofs' | 'squashfs', size: image.length, sha256, dirs: overlayDirs(second) };
+/**
+ * The /boot second stage first, under its content name; then OUT; then the old second stage goes.
+ * Interrupted or failing anywhere, the image in place still finds the second stage it records.
+ */
+async function writeBootPair(req: BuildRequest, image: Uint8Array, writeOut: () => Promise<void>): Promise<void> {
+  const file = contentName(req.secondStageOut, sha256Hex(image));
+  const pair = await step('lock output directory', () => startPair(req.out, file));
+  try {
+    await step('write second stage', () => pair.writeSecondStage(image));
+    await writeOut();
+    await step('remove old second stage', () => pair.removeOld());
+  } catch (err) {
+    pair.abandon();
+    throw err;
+  } finally {
+    pair.release();
+  }
+}
+
+const sha256Hex = (bytes: Uint8Array): string => new Bun.CryptoHasher('sha256').update(bytes).digest('hex');
+
+/**
+ * dm-verity where the first stage has what opens it (the stage2-verity module: dmsetup, wanted by
+ * storage-init where the base has it; the kernel's dm-verity); otherwise the sha256 of the whole
+ * file, read at boot before anything of it is used, and a warning unless --omit asked for that.
+ */
+function bootVerity(req: BuildRequest, r: Resolved, missingKmods: readonly string[], image: Uint8Array): ReturnType<typeof withVerityTree> {
+  const omitted = req.modules.omit?.includes('stage2-verity') ?? false;
+  const why = !r.modules.some((m) => m.name === 'stage2-verity')
+    ? (omitted ? undefined : 'the base has no dmsetup')
+    : missingKmods.includes('dm-verity') ? `kernel ${r.kernelVersion} has no dm-verity module` : '';
+  if (why === '') return withVerityTree(image);
+  if (why) warn(`${why}: the /boot second stage is checked at boot by a sha256 of all of it, not lazily by dm-verity`);
+  return { bytes: image };
+}
+
+async function stage2Items(req: BuildRequest, second: PlanEntry[], image: Uint8Array, verity?: Stage2Verity): Promise<OwnedItem[]> {
+  const sha256 = sha256Hex(image);
+  const common = { type: req.secondStage as 'erofs' | 'squashfs', size: image.length, sha256, dirs: overlayDirs(second), ...(verity ? { verity } : {}) };
+  // The boot placement's file is named by its content, on the host and in the recorded boot path alike.
+  const file = contentName(req.secondStageOut, sha256);
+  const at = async () => {
+    const found = await readBootLocation(file, req.base, req.secondStageBoot);
+    return req.secondStageBoot.path === undefined ? found : { ...found, path: contentName(found.path, sha256) };
+  };
   const info =
     req.placement === 'embedded'
       ? { ...common, placement: 'embedded' as const, image: EMBEDDED_STAGE2_PATH }
-      : { ...common, placement: 'boot' as const, ...(await readBootLocation(req.secondStageOut, req.base, req.secondStageBoot)) };
-  if (info.placement === 'boot' && !info.dev) warn(`no filesystem UUID for ${req.secondStageOut}: boot with stage2_dev=`);
+      : { ...common, placement: 'boot' as const, ...(await at()) };
+  if (info.placement === 'boot' && !info.dev) warn(`no filesystem UUID for ${file}: boot with stage2_dev=`);
   const conf: OwnedItem = {
     owner: 'mkruckus',
     item: { kind: 'bytes', path: '/etc/ruckusrd/stage2.conf', mode: 0o644, data: new TextEncoder().encode(renderStage2Conf(info)) },

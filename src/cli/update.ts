@@ -12,6 +12,7 @@ import { buildRequest, type CreateFlags } from '../core/request.ts';
 import { readConfigFiles } from '../host/config.ts';
 import { listInstalledKernels, runningKernel } from '../host/kernels.ts';
 import { acquireLock } from '../host/lock.ts';
+import { secondStagesOf } from '../host/stage2-pair.ts';
 import { UserError } from '../log.ts';
 import { yargsOptions } from './create.ts';
 import { plainImageFlags, removeOwnUkis, updateOwnUkis } from './update-uki.ts';
@@ -54,7 +55,7 @@ async function updateOne(args: UpdateFlags, kver: string, dest: string): Promise
   const companion = req.secondStage !== 'none' && req.placement === 'boot';
   if (req.dryRun) return `${kver}: would write ${dest}${companion ? ` and ${req.secondStageOut}` : ''}`;
   // A second stage left from a build with another configuration would outlive its image's use.
-  if (!companion) rmSync(req.secondStageOut, { force: true });
+  if (!companion) for (const f of secondStagesOf(req.secondStageOut)) rmSync(f, { force: true });
   const size = result.sizes.ucode + result.sizes.compressed;
   return `${kver}: ${dest} (${megabytes(size)}${companion ? `; second stage ${megabytes(result.sizes.stage2)}` : ''})`;
 }
@@ -84,7 +85,8 @@ async function removeHandler(args: ArgumentsCamelCase<{ kernel: string; base?: s
   const dest = destinationOf(base, args.dest ?? DEFAULT_DEST, args.kernel);
   const lock = await acquireLock(lockPath(base));
   try {
-    const gone = [dest, `${dest}.stage2`].filter((f) => existsSync(f));
+    // Its second stages are named by their content (`DEST.stage2-` and a hash; `DEST.stage2` before).
+    const gone = [dest, ...secondStagesOf(`${dest}.stage2`)].filter((f) => existsSync(f));
     // The image first: interrupted in between, an orphan second stage is harmless, while an image
     // whose second stage is gone would stop the boot.
     for (const f of gone) rmSync(f, { force: true });

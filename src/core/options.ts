@@ -80,14 +80,14 @@ export const OPTIONS = [
     // build overwrite the others' second stage. The default follows OUT.
     name: 'second-stage-out', type: 'string', arg: 'PATH', complete: 'file', defaultText: '`OUT.stage2`',
     help: 'second stage file for --second-stage-placement boot',
-    doc: 'where `boot` placement writes the second stage',
+    doc: 'where `boot` placement writes the second stage: `PATH-HASH`, HASH the first 16 hex digits of its sha256, so that a build never replaces the file the image in place records (the old one is deleted once OUT is replaced)',
   },
   {
     // Where the file will be when the first stage looks for it, when that differs from where it is
     // written: a kernel-install staging area, or a --base tree that becomes a disk later.
     name: 'second-stage-boot-path', type: 'string', arg: 'PATH', defaultText: 'its path on the filesystem it is written to (`findmnt`)',
     help: 'path of the /boot second stage on its device at boot',
-    doc: 'the path the first stage records for the `boot` second stage, on its device at boot (`stage2_path=` overrides it at boot)',
+    doc: 'the path the first stage records for the `boot` second stage, on its device at boot, to which `-HASH` is added as to the file (`stage2_path=` overrides it at boot)',
   },
   {
     name: 'second-stage-boot-dev', type: 'string', arg: 'DEV', config: 'second-stage-boot-dev',
@@ -181,7 +181,7 @@ export const UPDATE_OPTIONS = [
   {
     name: 'dest', type: 'string', arg: 'PATTERN', default: '/boot/initrd.img-{kver}', complete: 'file',
     help: 'update/remove: image path under --base, {kver} is the kernel version',
-    doc: '`update` and `remove`: the image of each kernel, a path under --base where `{kver}` is the kernel version; its second stage is `PATTERN.stage2`',
+    doc: '`update` and `remove`: the image of each kernel, a path under --base where `{kver}` is the kernel version; its second stage is `PATTERN.stage2-HASH`',
   },
 ] as const satisfies readonly OptionSpec[];
 

@@ -3,6 +3,7 @@
 // first stage how to find and check it.
 import { UserError } from '../log.ts';
 import { sameContent, type PlanEntry } from './plan.ts';
+import { makeVerityTree, padVerityData, VERITY_BLOCK, veritySalt } from './verity-tree.ts';
 
 /**
  * The second stage holds every entry of the full plan that the first stage does not already hold
@@ -39,6 +40,31 @@ export interface Stage2Info {
   size: number;
   sha256: string;
   dirs: string[];
+  /** boot: the dm-verity hash tree that follows the data in the file (core/verity-tree.ts) */
+  verity?: Stage2Verity;
+}
+
+export interface Stage2Verity {
+  /** hex root hash and salt */
+  root: string;
+  salt: string;
+  /** 4096-byte data blocks; the hash tree starts at the block after them */
+  blocks: number;
+}
+
+/**
+ * The image, zero-padded to whole blocks, with its dm-verity hash tree after it. An image of a
+ * single block has none (the kernel's tree would have no level; a sha256 of it costs nothing).
+ */
+export function withVerityTree(image: Uint8Array): { bytes: Uint8Array; verity?: Stage2Verity } {
+  const data = padVerityData(image);
+  if (data.length <= VERITY_BLOCK) return { bytes: image };
+  const salt = veritySalt(data);
+  const { tree, rootHash, dataBlocks } = makeVerityTree(data, salt);
+  const bytes = new Uint8Array(data.length + tree.length);
+  bytes.set(data);
+  bytes.set(tree, data.length);
+  return { bytes, verity: { root: rootHash, salt: Buffer.from(salt).toString('hex'), blocks: dataBlocks } };
 }
 
 /** /etc/ruckusrd/stage2.conf: `key=value` lines read by templates/lib/stage2.sh. */
@@ -52,6 +78,9 @@ export function renderStage2Conf(info: Stage2Info): string {
     ['size', info.size],
     ['sha256', info.sha256],
     ['dirs', info.dirs.join(' ')],
+    ['verity_root', info.verity?.root],
+    ['verity_salt', info.verity?.salt],
+    ['verity_blocks', info.verity?.blocks],
   ];
   // One record per line, read with `read` and split on blanks by the shell: a value with a newline
   // would add records (dev=... injected), a blank or glob character would split or expand a dir.
@@ -65,3 +94,19 @@ const RECORD_VALUE = /^[\x21-\x7e]*$/;
 const DIR_NAME = /^[A-Za-z0-9._-]+$/;
 
 export const EMBEDDED_STAGE2_PATH = '/usr/lib/ruckusrd/stage2.img';
+
+/**
+ * The /boot second stage is named by its content: `PATH-` and the first 16 hex digits of its
+ * sha256 (PATH: --second-stage-out, default `OUT.stage2`). A build then never replaces the file
+ * that the image already in place records, so OUT and its second stage change as a pair: killed
+ * between the two writes, or out of space while writing OUT, the old image still finds its own.
+ */
+export function contentName(path: string, sha256: string): string {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
+  return `${path}-${sha256.slice(0, 16)}`;
+}
+
+/** Whether the file name `name` is a second stage of the base name `base`: content-named, or `base` itself (before content names). */
+export function isSecondStageName(name: string, base: string): boolean {
+  return name === base || (name.startsWith(`${base}-`) && /^[0-9a-f]{16}$/.test(name.slice(base.length + 1)));
+}

@@ -7,6 +7,7 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlink
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import type { ImageEntry, ImageSegment } from '../archive/read.ts';
+import { companionCandidates, recordedStage2Conf } from './stage2-pair.ts';
 import { probeTool } from './tools.ts';
 
 /** What the first stage records about its second stage, and what was found. */
@@ -35,10 +36,6 @@ export interface SecondStageReport {
 
 function findEntry(segments: readonly ImageSegment[], path: string): ImageEntry | undefined {
   return segments.flatMap((s) => s.entries).findLast((e) => e.path === path && e.data !== undefined);
-}
-
-function parseConf(text: string): Record<string, string> {
-  return Object.fromEntries(text.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
 
 function walkTree(root: string, data: boolean, dir = root): ImageEntry[] {
@@ -82,16 +79,15 @@ async function runExtract(type: string, bytes: Uint8Array, data: boolean): Promi
 
 /** Undefined for a single-stage image. `data`: keep file contents (for verify). */
 export async function readSecondStage(imagePath: string, segments: readonly ImageSegment[], opts: { data?: boolean } = {}): Promise<SecondStageReport | undefined> {
-  const confEntry = findEntry(segments, '/etc/ruckusrd/stage2.conf');
-  if (!confEntry?.data) return undefined;
-  const conf = parseConf(new TextDecoder().decode(confEntry.data));
+  const conf = recordedStage2Conf(segments);
+  if (!conf) return undefined;
   const d: SecondStageData = {
     type: conf.type, placement: conf.placement, size: conf.size === undefined ? undefined : Number(conf.size), sha256: conf.sha256,
     dirs: (conf.dirs ?? '').split(' ').filter(Boolean), expected: '', matches: false,
   };
   let bytes: Uint8Array | undefined;
   if (conf.placement === 'boot') {
-    const candidates = [`${imagePath}.stage2`, ...(conf.path ? [join(dirname(imagePath), conf.path)] : [])];
+    const candidates = companionCandidates(imagePath, conf);
     d.expected = candidates.join(' or ');
     d.found = candidates.find((p) => existsSync(p));
     bytes = d.found ? await Bun.file(d.found).bytes() : undefined;

@@ -48,15 +48,18 @@ describeNeeding(NEED_KERNEL, 'update and remove with --dest', () => {
     const r = run(['update', '-k', KVER, '--dest', dest, ...S2]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^${KVER}: ${img} \\([0-9.]+ MiB; second stage [0-9.]+ MiB\\)\\n$`));
-    expect(readdirSync(dir).sort()).toEqual([`initrd.img-${KVER}`, `initrd.img-${KVER}.stage2`]);
-    expect(await fileIn(img, '/etc/ruckusrd/stage2.conf')).toContain(`\npath=${img}.stage2\n`);
+    // The second stage is named by its content: IMAGE.stage2-HASH.
+    const [, s2] = readdirSync(dir).sort();
+    expect(readdirSync(dir).sort()).toEqual([`initrd.img-${KVER}`, s2!]);
+    expect(s2).toMatch(new RegExp(`^initrd\\.img-${KVER}\\.stage2-[0-9a-f]{16}$`));
+    expect(await fileIn(img, '/etc/ruckusrd/stage2.conf')).toContain(`\npath=${join(dir, s2!)}\n`);
     // Rebuilt without a second stage: the old one must not outlive its image's use.
     expect(run(['update', '-k', KVER, '--dest', dest]).code).toBe(0);
     expect(readdirSync(dir)).toEqual([`initrd.img-${KVER}`]);
     expect(run(['update', '-k', KVER, '--dest', dest, ...S2]).code).toBe(0);
     const rm = run(['remove', '-k', KVER, '--dest', dest]);
     expect(rm.code).toBe(0);
-    expect(rm.stdout).toBe(`${KVER}: removed ${img} ${img}.stage2\n`);
+    expect(rm.stdout).toBe(`${KVER}: removed ${img} ${join(dir, s2!)}\n`);
     expect(readdirSync(dir)).toEqual([]);
     expect(run(['remove', '-k', KVER, '--dest', dest]).stdout).toBe(`${KVER}: no image at ${img}\n`);
   });
@@ -67,7 +70,7 @@ describeNeeding(NEED_KERNEL, 'update and remove with --dest', () => {
     expect(run(['update', ...args]).code).toBe(0);
     const conf = await fileIn(join(dir, `i-${KVER}`), '/etc/ruckusrd/stage2.conf');
     expect(conf).toContain('\ndev=LABEL=boot\n');
-    expect(conf).toContain(`\npath=/i-${KVER}.stage2\n`);
+    expect(conf).toMatch(new RegExp(`\npath=/i-${KVER}\\.stage2-[0-9a-f]{16}\n`));
     expectUserError(run(['update', ...args.slice(0, -4), '--second-stage-boot-path', 'rel/x']), /boot path 'rel\/x'/);
     expectUserError(run(['update', ...args.slice(0, -2), '--second-stage-boot-dev', 'sda1']), /boot device 'sda1'/);
   });
@@ -105,7 +108,7 @@ describeNeeding([...NEED_KERNEL, ...(CAN_MOUNT ? [] : ['root and tmpfs mounts'])
     expectUserError(run(args), /on a tmpfs, which does not exist at boot; give --second-stage-boot-path/);
     expect(readdirSync(dir)).toEqual([]);
     expect(run([...args.slice(0, -1), '--second-stage-boot-path', '/boot/x.stage2', args.at(-1)!]).code).toBe(0);
-    expect(await fileIn(join(dir, 'out.img'), '/etc/ruckusrd/stage2.conf')).toContain('\npath=/boot/x.stage2\n');
+    expect(await fileIn(join(dir, 'out.img'), '/etc/ruckusrd/stage2.conf')).toMatch(/\npath=\/boot\/x\.stage2-[0-9a-f]{16}\n/);
   });
 });
 
@@ -124,10 +127,10 @@ describeNeeding([...NEED_KERNEL, ...(CAN_OVERLAY ? [] : ['root and overlay mount
     expect(r.code).toBe(0);
     const kernels = [...KERNELS, '9.9.9-test'].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
     expect(r.stdout.split('\n').filter(Boolean).map((l) => l.split(':')[0])).toEqual(kernels);
-    expect(readdirSync(join(base, 'out')).sort()).toEqual(kernels.flatMap((k) => [`initrd.img-${k}`, `initrd.img-${k}.stage2`]).sort());
+    expect(readdirSync(join(base, 'out')).map((n) => n.replace(/-[0-9a-f]{16}$/, '-HASH')).sort()).toEqual(kernels.flatMap((k) => [`initrd.img-${k}`, `initrd.img-${k}.stage2-HASH`]).sort());
     // The base is a directory, not a filesystem of its own: the path is the base's, no device.
     const conf = await fileIn(join(base, 'out/initrd.img-9.9.9-test'), '/etc/ruckusrd/stage2.conf');
-    expect(conf).toContain('\npath=/out/initrd.img-9.9.9-test.stage2\n');
+    expect(conf).toMatch(/\npath=\/out\/initrd\.img-9\.9\.9-test\.stage2-[0-9a-f]{16}\n/);
     expect(conf).not.toContain('\ndev=');
   });
 });

@@ -2,7 +2,7 @@
 // `mkruckus verify IMG` (exit 0 boots, 1 does not, one line per problem) on images broken by hand
 // with GNU cpio, and the same check failing a build instead of writing an image that cannot boot.
 import { beforeAll, describe, expect, test } from 'bun:test';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeNeeding, missing } from '../unit/need.ts';
 import { expectUserError, freshDir, KARG, KVER, run, sh, useScratch } from './helpers.ts';
@@ -76,17 +76,18 @@ describeNeeding(needs, 'verify', () => {
     const r0 = run(['--kernel', KARG, '--modules', 'base', '--second-stage', 'erofs', '--second-stage-placement', 'boot', '--second-stage-boot-dev', 'LABEL=boot', 'out.img'], { cwd });
     expect(r0.code).toBe(0);
     expect(verify(join(cwd, 'out.img')).code).toBe(0);
-    const stage2 = join(cwd, 'out.img.stage2');
+    // Named by its content: out.img.stage2-HASH.
+    const stage2 = join(cwd, readdirSync(cwd).find((n) => n.startsWith('out.img.stage2-'))!);
     const bytes = readFileSync(stage2);
     bytes[bytes.length >> 1]! ^= 0xff;
     writeFileSync(stage2, bytes);
     const altered = verify(join(cwd, 'out.img'));
     expect(altered.code).toBe(1);
-    expect(altered.stdout).toMatch(/: error: the second stage .*out\.img\.stage2 does not match: \d+ bytes, sha256 [0-9a-f]{64}; recorded/);
+    expect(altered.stdout).toMatch(/: error: the second stage .*out\.img\.stage2-[0-9a-f]{16} does not match: \d+ bytes, sha256 [0-9a-f]{64}; recorded/);
     rmSync(stage2);
     const gone = verify(join(cwd, 'out.img'));
     expect(gone.code).toBe(1);
-    expect(gone.stdout).toMatch(/: error: the second stage is missing: expected .*out\.img\.stage2/);
+    expect(gone.stdout).toMatch(/: error: the second stage is missing: expected .*out\.img\.stage2-[0-9a-f]{16}/);
   });
 });
 

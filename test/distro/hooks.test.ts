@@ -61,13 +61,14 @@ describeNeeding(KVER ? [] : ['an installed kernel'], '/etc/kernel/postinst.d and
     const r = runHook([POSTINST, KVER, vmlinuz], { DEB_MAINT_PARAMS: "'configure' ''", DPKG_MAINTSCRIPT_PACKAGE: `linux-image-${KVER}` }, bin);
     expect(r.code).toBe(0);
     expect(r.out).toContain(`${KVER}: ${boot}/initrd.img-${KVER} (`);
-    expect(readdirSync(boot).sort()).toEqual([`initrd.img-${KVER}`, `initrd.img-${KVER}.stage2`]);
+    // The second stage is named by its content: initrd.img-KVER.stage2-HASH.
+    expect(readdirSync(boot).sort()).toEqual([`initrd.img-${KVER}`, expect.stringMatching(/\.stage2-[0-9a-f]{16}$/)]);
   });
 
   test('postrm: the image and its second stage go on remove, not on purge or with INITRD=No', () => {
     const boot = freshDir('boot-rm');
     const vmlinuz = join(boot, `vmlinuz-${KVER}`);
-    for (const f of [`initrd.img-${KVER}`, `initrd.img-${KVER}.stage2`, 'initrd.img-other']) writeFileSync(join(boot, f), 'x');
+    for (const f of [`initrd.img-${KVER}`, `initrd.img-${KVER}.stage2-0123456789abcdef`, 'initrd.img-other']) writeFileSync(join(boot, f), 'x');
     expect(runHook([POSTRM, KVER, vmlinuz], { DEB_MAINT_PARAMS: "'purge'" }).code).toBe(0);
     expect(runHook([POSTRM, KVER, vmlinuz], { INITRD: 'No' }).code).toBe(0);
     expect(readdirSync(boot).length).toBe(3);
@@ -97,11 +98,12 @@ describeNeeding(KI_NEEDS, "kernel-install's 50-mkruckus.install", () => {
     const add = kernelInstall('bls', boot, bin, 'add', KVER, `/boot/vmlinuz-${KVER}`);
     expect(add.code).toBe(0);
     const entry = join(boot, '0123456789abcdef0123456789abcdef', KVER);
-    expect(readdirSync(entry).sort()).toEqual(['initrd', 'linux', 'mkruckus.stage2']);
+    const s2 = readdirSync(entry).sort()[2]!;
+    expect(readdirSync(entry).sort()).toEqual(['initrd', 'linux', expect.stringMatching(/^mkruckus\.stage2-[0-9a-f]{16}$/)]);
     const conf = readFileSync(join(boot, 'loader/entries', `0123456789abcdef0123456789abcdef-${KVER}.conf`), 'utf8');
     expect(conf.split('\n').filter((l) => l.startsWith('initrd'))).toEqual([`initrd     ${entry}/initrd`]);
     // The boot file system here is the host's /, so the path at boot is the absolute one.
-    expect(await fileIn(join(entry, 'initrd'), '/etc/ruckusrd/stage2.conf')).toContain(`\npath=${entry}/mkruckus.stage2\n`);
+    expect(await fileIn(join(entry, 'initrd'), '/etc/ruckusrd/stage2.conf')).toContain(`\npath=${entry}/${s2}\n`);
     expect(kernelInstall('bls', boot, bin, 'remove', KVER).code).toBe(0);
     expect(existsSync(entry)).toBe(false);
   });
