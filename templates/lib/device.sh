@@ -16,13 +16,21 @@ find_device_once() {
 	REPLY=
 	case $1 in
 	/dev/*) [ -b "$1" ] && REPLY=$1 ;;
-	LABEL=* | UUID=*)
-		bi_by_fs "$1" ||
-			REPLY=$(findfs "$1" 2>/dev/null) || REPLY=$(blkid -l -o device -t "$1" 2>/dev/null) ;;
-	PARTLABEL=*) pt_by_partlabel "${1#PARTLABEL=}" || REPLY=$(blkid -l -o device -t "$1" 2>/dev/null) ;;
-	PARTUUID=*) pt_by_partuuid "${1#PARTUUID=}" || REPLY=$(blkid -l -o device -t "$1" 2>/dev/null) ;;
+	LABEL=* | UUID=*) bi_by_fs "$1" || find_device_probe "$1" ;;
+	PARTLABEL=*) pt_by_partlabel "${1#PARTLABEL=}" || find_device_probe "$1" ;;
+	PARTUUID=*) pt_by_partuuid "${1#PARTUUID=}" || find_device_probe "$1" ;;
 	esac
 	[ -n "$REPLY" ] && [ -b "$REPLY" ]
+}
+
+# find_device_probe SPEC: the full probe of every device for every type (findfs is busybox's;
+# util-linux blkid, when the image has it, also knows PARTUUID/PARTLABEL). Said once per SPEC
+# with `verbose`: a boot that needs it for a type blockid.sh reads is a bug to see.
+RD_PROBED=
+find_device_probe() {
+	case " $RD_PROBED " in *" $1 "*) ;; *) RD_PROBED="$RD_PROBED $1"; vmsg "$1: probing every device" ;; esac
+	case $1 in LABEL=* | UUID=*) REPLY=$(findfs "$1" 2>/dev/null) && return 0 ;; esac
+	REPLY=$(blkid -l -o device -t "$1" 2>/dev/null) || REPLY=
 }
 
 # now_cs: sets REPLY to the uptime in hundredths of a second (no leading zero: ash reads 08 as octal).
