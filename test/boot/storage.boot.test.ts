@@ -1,22 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Issue 13, complex storage: LUKS2, LVM, LVM on LUKS, RAID1 (whole and degraded), layers on an LV,
-// resume=. The host has no device-mapper or md driver, so the disks are made inside QEMU: a "prep"
-// boot of our own image (--add crypt,lvm,mdraid, `initramsys`) runs storage/prep.sh on blank
-// disks. Nothing is cached across runs.
+// Issue 13, complex storage: LUKS2, LVM, LVM on LUKS, LUKS on LVM, RAID1 (whole and degraded),
+// layers on an LV and on a LUKS device, a detached LUKS header, rd.luks.key on another disk, a
+// passphrase typed on the VT keyboard with a German keymap, resume=. The host has no device-mapper
+// or md driver, so the disks are made inside QEMU: a "prep" boot of our own image (--add
+// crypt,lvm,mdraid, `initramsys`) runs storage/prep.sh on blank disks. Nothing is cached across runs.
 import { beforeAll, describe, expect, test } from 'bun:test';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { boot, canBoot, section, type BootOptions } from './qemu.ts';
+import { boot, canBoot, kernel, section, type BootOptions } from './qemu.ts';
 import { IDS, makeExt4, makeGuestRoot, randomToken, run, tempDir } from './disks.ts';
-import { buildImage } from './build.ts';
+import { buildImage, CLI } from './build.ts';
 import { makeLayerTrees, makeSquashfs, PROBE_ACTION } from './layers.ts';
 
 const END = /=== end\n/;
 const PASS = 'ruckus pass';
+/** A third key of the LUKS disk: on a German keyboard z and y trade places, so on a US map these keys give "yebra zak". */
+const KM_PASS = 'zebra yak';
+const KM_KEYS = ['y', 'e', 'b', 'r', 'a', 'spc', 'z', 'a', 'k', 'ret'];
 const ID = {
   luks: '1b1c0a4e-0d5c-4f0e-9a51-6a2c3b4d5e01',
   lukslvm: '2b1c0a4e-0d5c-4f0e-9a51-6a2c3b4d5e02',
   md: '3b1c0a4e:0d5c4f0e:9a516a2c:3b4d5e03',
+  lvluks: '4b1c0a4e-0d5c-4f0e-9a51-6a2c3b4d5e04',
+  hdr: '5b1c0a4e-0d5c-4f0e-9a51-6a2c3b4d5e05',
 };
 const PROMPT = /passphrase for [^\n]*: $/;
 const RESCUE = /starting rescue shell[^]*# /;
@@ -27,7 +33,7 @@ const RESCUE = /starting rescue shell[^]*# /;
 const SLOW = 'rootdelay=60';
 /** A boot here runs lvm and cryptsetup: 20 s alone, over 100 s on this 2-core machine under a full test load. */
 const TIMEOUT = 300_000;
-const DISKS = ['luks', 'lvm', 'lukslvm', 'md1', 'md2'] as const;
+const DISKS = ['luks', 'lvm', 'lukslvm', 'md1', 'md2', 'lvluks', 'hdr'] as const;
 type Disk = (typeof DISKS)[number];
 
 let dir = '';
@@ -35,6 +41,8 @@ let token = '';
 let img = '';
 let tabImg = '';
 let keyImg = '';
+let hdrImg = '';
+let kmImg = '';
 const disk = (d: Disk) => join(dir, `${d}.img`);
 
 /** The guest root: the usual init and actions, plus the three layers for the layered boot. */
@@ -43,10 +51,12 @@ function makeRootImage(): string {
   makeGuestRoot(tree, token, {
     probe: PROBE_ACTION,
     resume: 'echo "RESUME=$(cat /sys/power/resume)"',
-    dm: 'for d in /sys/block/dm-*; do echo "DM=$(cat $d/dm/name) $(cat $d/dm/uuid)"; done',
+    dm: 'for d in /sys/block/dm-*; do echo "DM=$(cat $d/dm/name) $(cat $d/dm/uuid) ro=$(cat $d/ro)"; done',
     // Runs on until the hibernation, and again from there when the next boot resumes the image.
     hibernate: 'swapon /dev/vdb && echo SWAP-ON; echo disk > /sys/power/state; echo "AFTER-HIBERNATE token=$(cat /token)"',
   });
+  // The same root without the layer files: the upper of the boot whose layers are on a LUKS device.
+  makeExt4(tree, join(dir, 'plain.ext4'), { sizeMB: 32 });
   const trees = makeLayerTrees(join(dir, 'layers'), token);
   for (const name of ['base', 'server', 'extra'] as const) makeSquashfs(trees[name], join(tree, `${name}.sqsh`));
   const image = join(dir, 'tools/root.ext4');
@@ -61,9 +71,11 @@ async function prepareDisks(): Promise<void> {
   makeRootImage();
   copyFileSync(join(import.meta.dir, 'storage/prep.sh'), join(tools, 'prep.sh'));
   writeFileSync(join(tools, 'pass'), PASS);
+  writeFileSync(join(tools, 'kmpass'), KM_PASS);
   copyFileSync(join(dir, 'root.key'), join(tools, 'root.key'));
-  writeFileSync(join(tools, 'ids'), `LUKS_UUID=${ID.luks}\nLUKS2_UUID=${ID.lukslvm}\nMD_UUID=${ID.md}\n`);
-  run(['mke2fs', '-t', 'ext4', '-q', '-F', '-d', tools, join(dir, 'tools.img'), '64M']);
+  writeFileSync(join(tools, 'ids'), `LUKS_UUID=${ID.luks}\nLUKS2_UUID=${ID.lukslvm}\nMD_UUID=${ID.md}\nLVLUKS_UUID=${ID.lvluks}\nHDR_UUID=${ID.hdr}\n`);
+  // Labelled: the key device of rd.luks.key=/root.key:LABEL=KEYS.
+  run(['mke2fs', '-t', 'ext4', '-q', '-F', '-L', 'KEYS', '-d', tools, join(dir, 'tools.img'), '64M']);
   for (const d of DISKS) run(['truncate', '-s', '80M', disk(d)]);
   const r = await boot({
     initrd: img,
@@ -71,13 +83,26 @@ async function prepareDisks(): Promise<void> {
     disks: [join(dir, 'tools.img'), ...DISKS.map(disk)].map((file) => ({ file })),
     interact: [{
       when: /initramsys: [^]*# /,
-      text: 'modprobe virtio_blk; until [ -b /dev/vdf ]; do sleep 0.2; done; modprobe ext4; ' +
+      text: 'modprobe virtio_blk; until [ -b /dev/vdh ]; do sleep 0.2; done; modprobe ext4; ' +
         'mount -t ext4 /dev/vda /mnt && sh /mnt/prep.sh; echo PREP-RC=$?; poweroff -f\n',
     }],
     until: /PREP-RC=\d+/,
     timeoutMs: 2 * TIMEOUT,
   });
   if (!/PREP-RC=0/.test(r.console)) throw new Error(`prep boot failed:\n${r.console.slice(-3000)}`);
+  // The detached header the prep boot wrote onto the tools disk, read back without mounting.
+  run(['debugfs', '-R', `dump /hdr.img ${join(dir, 'vdh.hdr')}`, join(dir, 'tools.img')]);
+}
+
+/**
+ * An image for a base whose /etc/default/keyboard says German: the file is bind-mounted over the
+ * host's in a mount namespace of the build alone (nothing changes outside it).
+ */
+function buildKeymapImage(out: string): string {
+  writeFileSync(join(dir, 'keyboard'), 'XKBMODEL="pc105"\nXKBLAYOUT="de"\nXKBVARIANT=""\nXKBOPTIONS=""\n');
+  run(['unshare', '-m', 'sh', '-c', 'mount --bind "$1" /etc/default/keyboard && shift && exec "$@"', 'sh', join(dir, 'keyboard'),
+    CLI, '--kernel', kernel!.version, '--force', '--add', 'crypt,keymap', out]);
+  return out;
 }
 
 const bootOn = (disks: Disk[], append: string, more: Partial<BootOptions> = {}) =>
@@ -97,7 +122,12 @@ describe.if(canBoot)('complex storage (QEMU)', () => {
     writeFileSync(join(dir, 'crypttab-key'), `root_crypt UUID=${ID.luks} /etc/keys/root.key luks\n`);
     keyImg = buildImage(join(dir, 'key.img'), '--add', 'crypt', '--include', `${join(dir, 'crypttab-key')}:/etc/crypttab`,
       '--include', `${join(dir, 'root.key')}:/etc/keys/root.key`);
+    kmImg = buildKeymapImage(join(dir, 'km.img'));
     await prepareDisks();
+    // The data disk alone in crypttab; its header is a file of the image.
+    writeFileSync(join(dir, 'crypttab-hdr'), 'hdr_crypt /dev/vda none luks,header=/etc/keys/vdh.hdr\n');
+    hdrImg = buildImage(join(dir, 'hdr-initrd.img'), '--add', 'crypt', '--include', `${join(dir, 'crypttab-hdr')}:/etc/crypttab`,
+      '--include', `${join(dir, 'vdh.hdr')}:/etc/keys/vdh.hdr`);
   });
 
   test('LUKS2 root by rd.luks.uuid: a prompt naming the device, the passphrase never echoed nor recorded', async () => {
@@ -187,6 +217,58 @@ describe.if(canBoot)('complex storage (QEMU)', () => {
     expect(action).toContain('DELETED=gone');
     expect(action).toContain('WRITE=ok');
     expect(stateOf(r.console)).toEqual(expect.arrayContaining(['mode=layered', 'lvm=rvg/root']));
+  });
+
+  test('LUKS on LVM, found with no rd.luks name: rd.luks.key on another disk (no prompt) and rd.luks.options=readonly', async () => {
+    const r = await boot({ initrd: img, until: END, timeoutMs: TIMEOUT, disks: [{ file: disk('lvluks') }, { file: join(dir, 'tools.img') }],
+      append: `root=/dev/mapper/luks-${ID.lvluks} rd.luks.key=/root.key:LABEL=KEYS rd.luks.options=readonly test.action=dm ${SLOW}` });
+    expect(r.console).not.toContain('passphrase');
+    expect(section(r.console, 'token').trim()).toBe(token);
+    expect(section(r.console, 'mounts')).toContain(`/dev/mapper/luks-${ID.lvluks} / ext4 ro`);
+    expect(stateOf(r.console)).toEqual(expect.arrayContaining([`luks=luks-${ID.lvluks} /dev/dm-0 keyfile`, 'lvm=lvg/crypt']));
+    const dm = section(r.console, 'action');
+    expect(dm).toMatch(new RegExp(`DM=luks-${ID.lvluks} CRYPT-LUKS2-\\S+ ro=1`));
+    expect(dm).toMatch(/DM=lvg-crypt LVM-\S+ ro=0/);
+    // The key's disk was let go: nothing of it is mounted after switch_root.
+    expect(section(r.console, 'mounts')).not.toContain('/dev/vdb');
+  });
+
+  test('a 3-layer sqsh_layers root whose layers are on a LUKS device (sqsh_layerdev=), the upper on a plain disk', async () => {
+    const r = await boot({ initrd: img, until: END, timeoutMs: TIMEOUT, interact: typePass(PASS),
+      disks: [{ file: join(dir, 'plain.ext4') }, { file: disk('luks') }],
+      append: `root=/dev/vda rw sqsh_layers=extra:server:base sqsh_layerdev=/dev/mapper/luks-${ID.luks} rd.luks.uuid=${ID.luks} test.action=probe test.arg=luks ${SLOW}` });
+    expect(section(r.console, 'token').trim()).toBe(token);
+    const action = section(r.console, 'action');
+    expect(action).toContain('WHO=extra');
+    expect(action).toContain('DELETED=gone');
+    expect(action).toContain('WRITE=ok');
+    expect(stateOf(r.console)).toEqual(expect.arrayContaining(['mode=layered', `luks=luks-${ID.luks} /dev/vdb passphrase`,
+      `layerdev=/dev/mapper/luks-${ID.luks} /dev/mapper/luks-${ID.luks}`]));
+  });
+
+  test('a detached LUKS header (crypttab header=), with rd.luks.options=readonly added to the entry', async () => {
+    const r = await boot({ initrd: hdrImg, until: END, timeoutMs: TIMEOUT, interact: typePass(PASS), disks: [{ file: disk('hdr') }],
+      append: `root=/dev/mapper/hdr_crypt rd.luks.options=readonly test.action=dm ${SLOW}` });
+    expect(r.console).toContain('Enter passphrase for /dev/vda (hdr_crypt): ');
+    expect(section(r.console, 'mounts')).toContain('/dev/mapper/hdr_crypt / ext4 ro');
+    expect(stateOf(r.console)).toContain('luks=hdr_crypt /dev/vda passphrase');
+    expect(section(r.console, 'action')).toMatch(new RegExp(`DM=hdr_crypt CRYPT-LUKS2-${ID.hdr.replaceAll('-', '')}-hdr_crypt ro=1`));
+  });
+
+  test("a passphrase typed on the VT keyboard with the base's German keymap (QEMU sendkey, the prompt on every console)", async () => {
+    // Serial input never passes through a keymap: the keys go to QEMU's PS/2 keyboard through the
+    // monitor (Ctrl-A c switches the serial line to it and back). console=tty0 makes the VT an
+    // active console, and ttyS0 last keeps /dev/console (and this test's view) on the serial line;
+    // crypt.sh asks on every active console and takes the first answer.
+    const keys = `\x01c${KM_KEYS.map((k) => `sendkey ${k}\n`).join('')}\x01c`;
+    // A wrong passphrase (the keys read through the US map) ends the boot at once.
+    const r = await boot({ initrd: kmImg, until: /=== end\n|wrong passphrase/, timeoutMs: TIMEOUT, monitor: true, disks: [{ file: disk('luks') }],
+      interact: [{ when: PROMPT, text: keys }],
+      append: `root=/dev/mapper/luks-${ID.luks} rd.luks.uuid=${ID.luks} console=tty0 console=ttyS0 ${SLOW}` });
+    expect(r.console).not.toContain('wrong passphrase');
+    expect(section(r.console, 'token').trim()).toBe(token);
+    expect(stateOf(r.console)).toEqual(expect.arrayContaining(['keymap=de', `luks=luks-${ID.luks} /dev/vda passphrase`]));
+    expect(r.console).not.toContain(KM_PASS);
   });
 
   test('hibernate and resume: the second boot hands the swap to the kernel, which restores the first system', async () => {

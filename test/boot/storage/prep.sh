@@ -3,8 +3,9 @@
 # Run inside QEMU by test/boot/storage.boot.test.ts, in the `initramsys` shell of an image built
 # with --add crypt,lvm,mdraid (this host has no device-mapper or md driver). The tools disk is
 # mounted on /mnt: root.ext4 (the guest root), pass (the passphrase, no newline), root.key (a
-# second key of the LUKS disk), ids (UUIDs).
-# Disks: vdb LUKS2 | vdc LVM (rvg: root, swap) | vdd LUKS2 -> LVM (cvg: root) | vde+vdf RAID1.
+# second key of the LUKS disks), kmpass (a third, typed with a German keymap), ids (UUIDs).
+# Disks: vdb LUKS2 | vdc LVM (rvg: root, swap) | vdd LUKS2 -> LVM (cvg: root) | vde+vdf RAID1 |
+# vdg LVM (lvg: crypt) -> LUKS2 | vdh LUKS2 with a detached header, written to /mnt/hdr.img.
 set -eu
 . /mnt/ids
 export DM_DISABLE_UDEV=1
@@ -15,7 +16,11 @@ copy_root() { dd if=/mnt/root.ext4 of="$1" bs=1M conv=fsync 2>/dev/null; }
 
 # shellcheck disable=SC2086
 cryptsetup luksFormat $LUKS --uuid "$LUKS_UUID" /dev/vdb
-cryptsetup luksAddKey --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --batch-mode --key-file /mnt/pass /dev/vdb /mnt/root.key
+ADDKEY="--pbkdf pbkdf2 --pbkdf-force-iterations 1000 --batch-mode --key-file /mnt/pass"
+# shellcheck disable=SC2086
+cryptsetup luksAddKey $ADDKEY /dev/vdb /mnt/root.key
+# shellcheck disable=SC2086
+cryptsetup luksAddKey $ADDKEY /dev/vdb /mnt/kmpass
 cryptsetup open --key-file /mnt/pass /dev/vdb r1
 copy_root /dev/mapper/r1
 cryptsetup close r1
@@ -47,4 +52,25 @@ mdadm --create /dev/md0 --run --assume-clean --metadata=1.2 --level=1 --raid-dev
 copy_root /dev/md0
 mdadm --stop /dev/md0
 echo PREP-MD-OK
+
+lvm pvcreate -y /dev/vdg
+lvm vgcreate lvg /dev/vdg
+lvm lvcreate -y -Wn -Zn -n crypt -L 60M lvg
+lvm vgmknodes
+# shellcheck disable=SC2086
+cryptsetup luksFormat $LUKS --uuid "$LVLUKS_UUID" /dev/lvg/crypt
+# shellcheck disable=SC2086
+cryptsetup luksAddKey $ADDKEY /dev/lvg/crypt /mnt/root.key
+cryptsetup open --key-file /mnt/pass /dev/lvg/crypt l1
+copy_root /dev/mapper/l1
+cryptsetup close l1
+lvm vgchange -an lvg
+echo PREP-LVMLUKS-OK
+
+# shellcheck disable=SC2086
+cryptsetup luksFormat $LUKS --uuid "$HDR_UUID" --header /mnt/hdr.img --luks2-metadata-size 16k --luks2-keyslots-size 1m /dev/vdh
+cryptsetup open --header /mnt/hdr.img --key-file /mnt/pass /dev/vdh h1
+copy_root /dev/mapper/h1
+cryptsetup close h1
+echo PREP-HDR-OK
 sync
