@@ -68,9 +68,14 @@ export interface PairWriter {
 export async function startPair(out: string, stage2: string): Promise<PairWriter> {
   const locks = await lockDirectories([dirname(out), dirname(stage2)]);
   const old = await recordedCompanion(out);
+  const oldOut = inode(out);
   let written = false;
   const same = (a: string | undefined, b: string) => a !== undefined && resolve(a) === resolve(b);
-  return {
+  // SIGTERM, SIGINT, SIGHUP end the build through process.exit (host/output.ts): whichever file is
+  // not used by the OUT then in place goes. OUT's inode tells whether its rename happened.
+  const onExit = () => (inode(out) !== oldOut ? pair.removeOld() : pair.abandon());
+  process.on('exit', onExit);
+  const pair: PairWriter = {
     async writeSecondStage(bytes) {
       written = true;
       await writeAtomic(stage2, [bytes], 0o644);
@@ -89,9 +94,17 @@ export async function startPair(out: string, stage2: string): Promise<PairWriter
       if (written && !same(old, stage2)) removeQuietly(stage2);
     },
     release() {
+      process.off('exit', onExit);
       for (const l of locks.reverse()) l.release();
     },
   };
+  return pair;
+}
+
+/** The identity of the file at `path` (undefined: none), to see whether a rename replaced it. */
+function inode(path: string): string | undefined {
+  const st = statSync(path, { throwIfNoEntry: false });
+  return st ? `${st.dev}:${st.ino}` : undefined;
 }
 
 function removeQuietly(path: string): void {
