@@ -46,7 +46,7 @@ fi
 check_init "$NEWROOT" "$RD_INIT"
 has_param maint && interactive_shell "maint: leave this shell to continue booting"
 
-grep -q " $NEWROOT " /proc/mounts || fatal "nothing is mounted on $NEWROOT"
+is_mounted "$NEWROOT" || fatal "nothing is mounted on $NEWROOT"
 echo "mode=$RD_MODE" >> "$RD_RUN/state"
 timing switch_root
 move_pseudo_fs "$NEWROOT"

@@ -182,9 +182,12 @@ mount_ram_upper() {
 # a name given twice (its mount point would be mounted over), more layers than OverlayFS stacks,
 # and `upper` while a persistent upper takes that place (with ram_layer it is /sqsh_layer-upper).
 check_layer_names() {
-	# shellcheck disable=SC2086 # validated names: no blanks, no glob characters
-	_dup=$(printf '%s\n' $1 | sort | uniq -d | head -n 1)
-	[ -z "$_dup" ] || fatal "layer $_dup is named twice in sqsh_layers"
+	# validated names: no blanks, no glob characters; builtins only (no sort | uniq pipeline)
+	_seen=' '
+	for _dup in $1; do
+		case $_seen in *" $_dup "*) fatal "layer $_dup is named twice in sqsh_layers" ;; esac
+		_seen="$_seen$_dup "
+	done
 	# shellcheck disable=SC2086
 	set -- $1
 	[ "$#" -le 500 ] || fatal "sqsh_layers names $# layers; OverlayFS stacks at most 500"

@@ -24,6 +24,14 @@ move_pseudo_fs() {
 	done
 }
 
+# is_mounted DIR: something is mounted on DIR (as /proc/mounts names it), without a grep.
+is_mounted() {
+	while read -r _im_src _im_dir _im_rest; do
+		[ "$_im_dir" = "$1" ] && return 0
+	done < /proc/mounts
+	return 1
+}
+
 run_phase() {
 	timing "$1"
 	run_hooks "$1"

@@ -3,6 +3,9 @@
 # /sbin/init -> /lib/systemd/systemd) name its files, not the initramfs's: following them from
 # /init would test or write the initramfs instead, so every lookup goes through root_path.
 
+RD_NEWLINE='
+'
+
 # root_path ROOT PATH: sets REPLY to PATH with every symlink under ROOT resolved inside ROOT
 # (absolute targets start again at ROOT, `..` stops at ROOT), as an absolute path below ROOT.
 # Components that do not exist are kept as they are. Fails after 40 links (a loop).
@@ -38,7 +41,8 @@ check_init() {
 	if ! [ -f "$1$REPLY" ] || ! [ -x "$1$REPLY" ]; then fatal "init $2 is not an executable file on the root filesystem"; fi
 	# A script whose interpreter the root lacks fails in switch_root's exec just the same.
 	# The first line, from the first 256 bytes only: a binary may hold no newline for megabytes.
-	_ci_line=$(head -c 256 "$1$REPLY" 2>/dev/null | head -n 1)
+	_ci_line=$(head -c 256 "$1$REPLY" 2>/dev/null)
+	_ci_line=${_ci_line%%"$RD_NEWLINE"*}
 	case $_ci_line in
 	'#!'*)
 		_ci_int=${_ci_line#??}

@@ -22,10 +22,32 @@ PARAM_MULTI=
 # (rd.luks.uuid): a key is only ever used once it equals a line of the allowlist.
 param_kind() {
 	case $1 in '' | *[!A-Za-z0-9_.-]*) return 1 ;; esac
-	while read -r _name _kind _scope _multi; do
-		[ "$_name" = "$1" ] && REPLY=$_kind && PARAM_SCOPE=$_scope && PARAM_MULTI=${_multi-} && return 0
+	[ "$RD_PARAM_TABLE_OF" = "$RD_PARAM_LIST" ] || load_param_table
+	case $RD_PARAM_TABLE in *"$RD_NL$1 "*) ;; *) return 1 ;; esac
+	_pk_line=${RD_PARAM_TABLE#*"$RD_NL$1 "}
+	# shellcheck disable=SC2086 # split into its words: kinds and scopes from src/core/params.ts
+	param_fields ${_pk_line%%"$RD_NL"*}
+}
+
+# The allowlist is read once (the builtin `read` takes a byte per system call): one line per key,
+# `key kind [scope [multi]]`, between newlines so a key is found with one `case`.
+RD_NL='
+'
+RD_PARAM_TABLE=
+RD_PARAM_TABLE_OF=
+load_param_table() {
+	RD_PARAM_TABLE=$RD_NL
+	while read -r _pt_name _pt_rest; do
+		RD_PARAM_TABLE="$RD_PARAM_TABLE$_pt_name $_pt_rest$RD_NL"
 	done < "$RD_PARAM_LIST"
-	return 1
+	RD_PARAM_TABLE_OF=$RD_PARAM_LIST
+}
+
+# param_fields KIND [SCOPE [MULTI]]: one allowlist line's fields (plain words: no globbing).
+param_fields() {
+	REPLY=$1
+	PARAM_SCOPE=${2-}
+	PARAM_MULTI=${3-}
 }
 
 # is_name VALUE: a file-name-safe word (no `/`, no `..`, nothing a shell would read).

@@ -2,8 +2,11 @@
 # fwdev=DEV[,DEV2]: the first of these devices to appear holds fw.sqsh, mounted read-only on
 # /lib/firmware before the root is mounted, so drivers probed from here on find their firmware.
 
+# 1 once a firmware image is mounted on /lib/firmware: 90-hand-over-modules.sh moves it.
+KMOD_FIRMWARE=0
 if read_param fwdev; then
-	_fw_list=$(echo "$REPLY" | tr ',' ' ')
+	kmod_words "$REPLY"
+	_fw_list=$REPLY
 	read_param rootdelay "$RD_DEFAULT_WAIT"
 	_fw_secs=$REPLY
 	now_cs
@@ -19,10 +22,11 @@ if read_param fwdev; then
 	done
 	mount_device "$_fw_dev" /fwdev "" ro
 	[ -f /fwdev/fw.sqsh ] || fatal "fwdev: no fw.sqsh on $_fw_dev"
-	modprobe -q loop
-	modprobe -q squashfs
+	kmod_load loop
+	kmod_load squashfs
 	mkdir -p /lib/firmware
 	mount -t squashfs -o ro,loop /fwdev/fw.sqsh /lib/firmware || fatal "fwdev: cannot mount $_fw_dev/fw.sqsh"
 	echo "fwdev=$_fw_dev" >> "$RD_RUN/state"
+	KMOD_FIRMWARE=1
 	msg "firmware from $_fw_dev/fw.sqsh"
 fi

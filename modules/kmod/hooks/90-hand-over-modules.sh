@@ -4,14 +4,15 @@
 
 # Paths in the new root go through root_path: its /lib is often a symlink to /usr/lib, which
 # followed from here would name the initramfs's own /usr/lib.
-# /proc/mounts names the canonical path: /lib is a symlink to usr/lib in the image.
-if grep -q " $(readlink -f /lib/firmware) " /proc/mounts && root_path "$NEWROOT" /lib/firmware && [ -d "$NEWROOT$REPLY" ]; then
+# The mount is the canonical path: /lib is a symlink to usr/lib in the image. Without fwdev= (the
+# usual boot) nothing here forks.
+if [ "$KMOD_FIRMWARE" = 1 ] && root_path "$NEWROOT" /lib/firmware && [ -d "$NEWROOT$REPLY" ]; then
 	mount --move "$(readlink -f /lib/firmware)" "$NEWROOT$REPLY" || warn "fwdev: cannot move /lib/firmware into the new root"
 	root_path "$NEWROOT" /mnt/fwdev && mkdir -p "$NEWROOT$REPLY" 2>/dev/null && mount --move /fwdev "$NEWROOT$REPLY"
 fi
 
 if has_param modinject; then
-	_kver=$(uname -r)
+	_kver=$KMOD_KVER
 	root_path "$NEWROOT" /lib/modules || REPLY=/lib/modules
 	_moddir=$REPLY
 	if [ -d "$NEWROOT$_moddir/$_kver" ]; then

@@ -4,7 +4,12 @@
 . /lib/ruckusrd/layers.sh
 
 read_param sqsh_layers
-_layers=$(echo "$REPLY" | tr ':' ' ')
+# L1:L2:L3 as words, split by IFS (no fork on the plain-root path either); validated names
+_layers=
+_ifs=$IFS
+IFS=:
+for _name in $REPLY; do _layers="$_layers $_name"; done
+IFS=$_ifs
 if [ -z "$_layers" ] && [ -f "$NEWROOT/squashfs.img" ]; then
 	RD_MODE=legacy
 elif [ -n "$_layers" ]; then
@@ -42,8 +47,10 @@ if [ "$RD_MODE" != traditional ]; then
 	mount_overlay_root
 	_upper_seen=/mnt/root-true/upper
 	has_param ram_layer && _upper_seen=/mnt/upper
+	_state=
+	for _name in $RD_LAYER_NAMES; do _state=${_state:+$_state:}$_name; done
 	{
-		echo "layers=$(echo "$RD_LAYER_NAMES" | sed 's/^ //; s/ /:/g')"
+		echo "layers=$_state"
 		echo "upper=$_upper_seen/upper"
 		echo "work=$_upper_seen/work"
 		has_param to_ram && echo "to_ram=1"
