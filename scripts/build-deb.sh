@@ -6,17 +6,33 @@
 # linux-initramfs-tool and conflicts with the other generators, so exactly one tool owns
 # /boot/initrd.img-*.
 #   scripts/build-deb.sh [OUT.deb]     (runs `bun run build` first unless NO_BUILD=1)
+#   DEB_ARCH=arm64 scripts/build-deb.sh [OUT.deb]
+#       a package for another Debian architecture with the binary cross-compiled for it
+#       (scripts/build-binary.ts --target; BINARY=FILE to give one already built)
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-[ "${NO_BUILD:-0}" = 1 ] || bun run build >/dev/null
-for f in dist/mkruckus dist/mkruckus.1 dist/ruckusrd.conf.5 dist/mkruckus.bash dist/_mkruckus; do
+ARCH=${DEB_ARCH:-$(dpkg --print-architecture)}
+if [ -z "${DEB_ARCH:-}" ]; then
+	BINARY=${BINARY:-dist/mkruckus}
+	[ "${NO_BUILD:-0}" = 1 ] || bun run build >/dev/null
+else
+	case $ARCH in
+	amd64) TARGET=bun-linux-x64 ;;
+	arm64) TARGET=bun-linux-arm64 ;;
+	*) echo "build-deb: no Bun target for Debian architecture $ARCH (amd64, arm64)" >&2; exit 1 ;;
+	esac
+	if [ -z "${BINARY:-}" ]; then
+		BINARY=dist/mkruckus-linux-$ARCH
+		[ "${NO_BUILD:-0}" = 1 ] || { bun run docs >/dev/null && bun scripts/build-binary.ts --target "$TARGET" >/dev/null; }
+	fi
+fi
+for f in "$BINARY" dist/mkruckus.1 dist/ruckusrd.conf.5 dist/mkruckus.bash dist/_mkruckus; do
 	[ -f "$f" ] || { echo "build-deb: $f is missing (bun run build)" >&2; exit 1; }
 done
 
 VERSION=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' package.json)
-ARCH=$(dpkg --print-architecture)
 OUT=${1:-$ROOT/dist/mkruckus_${VERSION}_${ARCH}.deb}
 # Every file's time: the last commit's, so two builds of one commit give the same package.
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
@@ -27,7 +43,7 @@ trap 'rm -rf "$STAGE"' EXIT
 P=$STAGE/pkg
 DOC=$P/usr/share/doc/mkruckus
 
-install -D -m 0755 dist/mkruckus "$P/usr/bin/mkruckus"
+install -D -m 0755 "$BINARY" "$P/usr/bin/mkruckus"
 ln -s mkruckus "$P/usr/bin/ruckusrd"
 install -D -m 0755 packaging/kernel/postinst.d/zz-mkruckus "$P/etc/kernel/postinst.d/zz-mkruckus"
 install -D -m 0755 packaging/kernel/postrm.d/zz-mkruckus "$P/etc/kernel/postrm.d/zz-mkruckus"
