@@ -24,7 +24,7 @@ import { planAdditions } from './host/additions.ts';
 import { collectModuleItems } from './host/module-items.ts';
 import { checkOutputAbsent, writeAtomic } from './host/output.ts';
 import { readPlanEntries } from './host/pack.ts';
-import { writeReport } from './host/report.ts';
+import { makeReport, reportEntry, writeReport } from './host/report.ts';
 import { readRescueItems } from './host/rescue.ts';
 import { verityItems } from './core/verity.ts';
 import { checkBootable } from './host/verify.ts';
@@ -93,9 +93,15 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
     const uki = req.uki ? { uki: describeUki(req.base, r.kernelVersion, req.uki) } : {};
     return { ...result, plan, secondStage: second, sizes: { ucode: 0, cpio: 0, compressed: 0, stage2: 0 }, ...uki };
   }
-  const entries = await step('read files', () => readPlanEntries(plan));
+  const read = await step('read files', () => readPlanEntries(plan));
+  const secondEntries = twoStage ? await readPlanEntries(second) : [];
+  // The report goes into the image (inspect shows it); --report FILE adds the timings.
+  const record = makeRecord(req, VERSION, r.kernelVersion, r.modules.map((m) => m.name));
+  const stages = [{ plan, entries: read }, ...(twoStage ? [{ plan: second, entries: secondEntries }] : [])];
+  const report = await step('report', () => makeReport(record, r.modules, stages, r.drivers, r.host));
+  const entries = [...read, reportEntry(report)];
   // The build fails here rather than write an image that cannot boot (mkruckus verify checks the same).
-  await step('verify', async () => checkBootable(entries, twoStage ? await readPlanEntries(second) : []));
+  await step('verify', () => checkBootable(entries, secondEntries));
   const cpio = await step('write cpio', () => writeNewc(entries, { mtime: req.mtime }));
   const packed = await step(`compress (${req.compress})`, () => compress(cpio, req.compress));
   const ucode = await step('early microcode', () => readEarlyMicrocode(req.base, req.ucode, req.mtime));
@@ -106,11 +112,7 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
   const writeOut = () => step('write output', () => writeAtomic(req.out, out, secret ? 0o600 : 0o644));
   if (twoStage && req.placement === 'boot') await writeBootPair(req, stage2, writeOut);
   else await writeOut();
-  if (req.report) {
-    const record = makeRecord(req, VERSION, r.kernelVersion, r.modules.map((m) => m.name));
-    const stages = [{ plan, entries }, ...(twoStage ? [{ plan: second, entries: await readPlanEntries(second) }] : [])];
-    await step('write report', () => writeReport(req.report!, record, r.modules, stages, r.drivers));
-  }
+  if (req.report) await step('write report', () => writeReport(req.report!, report));
   const sizes = { ucode: ucode.length, cpio: cpio.length, compressed: packed.length, stage2: stage2.length };
   return { ...result, plan, secondStage: second, sizes };
 }

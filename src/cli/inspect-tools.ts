@@ -8,6 +8,7 @@ import { diffImages, type DiffEntry } from '../core/image-diff.ts';
 import { parseRecord, RECORD_PATH, type BuildRecord } from '../core/record.ts';
 import { ImageTree } from '../core/verify.ts';
 import { HOSTONLY_PATH } from '../host/hostonly.ts';
+import { REPORT_PATH, type BuildReport } from '../host/report.ts';
 import { readSecondStage } from '../host/inspect-stage2.ts';
 import { UserError } from '../log.ts';
 
@@ -20,6 +21,17 @@ export async function readTree(image: string, segments?: readonly ImageSegment[]
 export function recordOf(entries: readonly ImageEntry[]): BuildRecord | undefined {
   const e = entries.findLast((x) => x.path === RECORD_PATH && x.data);
   return e?.data ? parseRecord(new TextDecoder().decode(e.data)) : undefined;
+}
+
+/** The build report embedded in the image (src/host/report.ts), when it has one. */
+export function reportOf(entries: readonly ImageEntry[]): BuildReport | undefined {
+  const e = entries.findLast((x) => x.path === REPORT_PATH && x.data);
+  if (!e?.data) return undefined;
+  try {
+    return JSON.parse(new TextDecoder().decode(e.data)) as BuildReport;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The lines of /etc/ruckusrd/hostonly, when the image was built with --hostonly. */
@@ -73,6 +85,8 @@ export function extractTree(entries: readonly ImageEntry[], dir: string): string
 
 function diffEntries(entries: readonly ImageEntry[]): DiffEntry[] {
   const last = new Map(entries.map((e) => [e.path, e]));
+  // The embedded report describes the other files: it changes exactly when they (or the record) do.
+  last.delete(REPORT_PATH);
   return [...last.values()].map((e) => ({
     path: e.path, type: e.type, mode: e.mode, size: e.size, target: e.target,
     ...(e.data ? { sha256: new Bun.CryptoHasher('sha256').update(e.data).digest('hex') } : {}),

@@ -7,12 +7,16 @@ import { existsSync, readdirSync } from 'node:fs';
 import { renderRecordLines, type BuildRecord } from '../core/record.ts';
 import { readSecondStage, type SecondStageReport } from '../host/inspect-stage2.ts';
 import { UserError, warn } from '../log.ts';
-import { catPath, diffImageFiles, extractTree, hostonlyOf, readTree, recordOf } from './inspect-tools.ts';
+import { catPath, diffImageFiles, extractTree, hostonlyOf, readTree, recordOf, reportOf } from './inspect-tools.ts';
+import { HOSTONLY_PATH } from '../host/hostonly.ts';
+import type { BuildReport } from '../host/report.ts';
 import { readUkiFile } from '../host/uki-read.ts';
 import { renderUkiReport, type UkiReport } from '../uki/read.ts';
 
 export interface InspectOptions {
   json?: boolean;
+  /** from the embedded report: a kernel module's path under /lib/modules/KVER → its reason */
+  reasons?: Map<string, string>;
 }
 
 const TYPE_CHARS: Record<ImageEntryType, string> = {
@@ -28,6 +32,7 @@ const TYPE_CHARS: Record<ImageEntryType, string> = {
 // Under /lib or /usr/lib (merged-/usr images keep modules below /usr/lib, reached through a symlink).
 const MODULE_RE = /^(\/usr)?\/lib\/modules\/[^/]+\/.+\.ko(\.(xz|zst|gz))?$/;
 const HOOK_RE = /^(\/usr)?\/lib\/ruckusrd\/hooks\//;
+const MODULES_DIR_RE = /^(\/usr)?\/lib\/modules\/[^/]+\//;
 
 export function renderInspect(segments: readonly ImageSegment[], opts: InspectOptions = {}, stage2?: SecondStageReport, uki?: UkiReport): string {
   // The second stage's files count as one more layer of the tree (it is laid over the first at boot).
@@ -53,7 +58,11 @@ export function renderInspect(segments: readonly ImageSegment[], opts: InspectOp
     for (const entry of stage2.entries) lines.push('  ' + renderEntry(entry));
     lines.push('');
   }
-  lines.push(`kernel modules (${modules.length}):`, ...modules.map((p) => `  ${p}`), '');
+  const why = (p: string) => {
+    const reason = opts.reasons?.get(p.replace(MODULES_DIR_RE, ''));
+    return reason === undefined ? '' : `  (${reason})`;
+  };
+  lines.push(`kernel modules (${modules.length}):`, ...modules.map((p) => `  ${p}${why(p)}`), '');
   lines.push(`hooks (${hooks.length}):`, ...hooks.map((p) => `  ${p}`));
   // Names and UKI texts come from the image: a newline would forge lines, an ESC drive the terminal.
   return lines.map(escapeControls).join('\n') + '\n';
@@ -133,14 +142,28 @@ export const inspectCommand: CommandModule<{}, InspectArgs> = {
     if (args.cat !== undefined) return void (await writeStdout(catPath(await readTree(args.image, segments), args.cat)));
     if (args.extract !== undefined) return inspectExtract(args.image, args.extract, segments);
     const stage2 = await readSecondStage(args.image, segments);
-    const record = recordOf(segments.flatMap((s) => s.entries));
-    const hostonly = hostonlyOf(segments.flatMap((s) => s.entries));
-    const listing = renderInspect(segments, { json: args.json }, stage2, uki?.report);
-    await writeStdout(args.json ? `${JSON.stringify({ record, hostonly, ...JSON.parse(listing) }, null, 2)}\n` : withRecord(listing, record, hostonly));
+    const first = segments.flatMap((s) => s.entries);
+    const record = recordOf(first);
+    const report = reportOf(first);
+    const hostonly = await hostonlyIn(args.image, segments, stage2);
+    const listing = renderInspect(segments, { json: args.json, reasons: reasonsOf(report) }, stage2, uki?.report);
+    await writeStdout(args.json ? `${JSON.stringify({ record, hostonly, report, ...JSON.parse(listing) }, null, 2)}\n` : withRecord(listing, record, hostonly));
     // A listing is not a verdict: a missing or altered second stage means the image cannot boot.
     if (stage2?.problems.length) throw new UserError(`${args.image}: ${stage2.problems[0]}`);
   },
 };
+
+/** The --hostonly record: in the first stage, or (two stages) in the second, read only then. */
+async function hostonlyIn(image: string, segments: readonly ImageSegment[], stage2: SecondStageReport | undefined): Promise<string[] | undefined> {
+  const first = hostonlyOf(segments.flatMap((s) => s.entries));
+  if (first || !stage2?.entries.some((e) => e.path === HOSTONLY_PATH)) return first;
+  return hostonlyOf((await readSecondStage(image, segments, { data: true }))?.entries ?? []);
+}
+
+/** Kernel module path under its modules directory → why the build included it. */
+function reasonsOf(report: BuildReport | undefined): Map<string, string> | undefined {
+  return report && new Map(report.kernelModules.map((m) => [m.path, m.reason]));
+}
 
 /** The header: the build record, then what --hostonly detected (so a wrong guess is visible). */
 function withRecord(listing: string, record: BuildRecord | undefined, hostonly: string[] | undefined): string {
