@@ -4,14 +4,14 @@
 // and softdeps, as modprobe resolves them). /init matches the devices present with `case` (the
 // shell's fnmatch) and loads with insmod: no modprobe parsing modules.dep and scanning every alias
 // pattern per call. Rendered as small sh files so a device reads only the patterns it could match.
-import { normalizeAlias, resolveKmods, type KmodEntry, type KmodIndex } from './kmod.ts';
+import { lookupKmod, modnameFromPath, normalizeAlias, type KmodEntry, type KmodIndex } from './kmod.ts';
 
 /** Under /lib/modules/KVER: `dep/NAME` (load order) and `alias/BUCKET` (a function of case statements). */
 export const BOOT_TABLE_DIR = 'ruckusrd';
 
 /** Buses whose modaliases begin with a fixed-width vendor field, which narrows a bucket to one vendor. */
 const VENDOR_WIDTH: Record<string, number> = { pci: 8, usb: 4 };
-const GLOB = /[*?[\\]/;
+const PLAIN = /^[A-Za-z0-9_.:,/=+@%*?-]*$/;
 
 /**
  * The bucket a pattern lives in, and the one /init looks in for a device modalias (the same
@@ -35,6 +35,7 @@ export function aliasBucket(alias: string): string {
  * holds something we will not put in shell code (a bracket expression with odd characters).
  */
 export function casePattern(pattern: string): string | undefined {
+  if (PLAIN.test(pattern)) return pattern; // nearly all: letters, digits, `*` and `?`
   let out = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i] as string;
@@ -54,10 +55,47 @@ export function casePattern(pattern: string): string | undefined {
   return out;
 }
 
-/** `name path name path ...`: what /init insmods for NAME, dependencies (and pre-softdeps) first. */
-export function loadOrder(index: KmodIndex, subset: ReadonlySet<string>, name: string, mapPath: (p: string) => string): string {
-  const chain = resolveKmods(index, [name]).modules.filter((e) => subset.has(e.name));
-  return chain.map((e) => `${e.name} ${mapPath(e.path)}`).join(' ');
+/**
+ * Every module's load order as modprobe resolves it (resolveKmods: pre-softdeps, dependencies deepest
+ * first, the module, post-softdeps), memoised: a chain is the first-seen merge of its parts' chains,
+ * so a generic image's ~500 modules cost one walk of the graph, not one resolution each.
+ */
+export function loadOrders(index: KmodIndex): (name: string) => KmodEntry[] {
+  const soft = new Map<string, { pre: string[]; post: string[] }>();
+  for (const s of index.softdeps) {
+    const had = soft.get(s.module) ?? { pre: [], post: [] };
+    soft.set(s.module, { pre: [...had.pre, ...s.pre], post: [...had.post, ...s.post] });
+  }
+  const targets = new Map<string, KmodEntry[]>();
+  const target = (t: string): KmodEntry[] => {
+    if (!targets.has(t)) targets.set(t, lookupKmod(index, t).modules);
+    return targets.get(t) as KmodEntry[];
+  };
+  const memo = new Map<string, KmodEntry[]>();
+  const walking = new Set<string>();
+  const chain = (e: KmodEntry): KmodEntry[] => {
+    const known = memo.get(e.name);
+    if (known) return known;
+    if (walking.has(e.name)) return []; // a softdep cycle: modprobe's seen set stops it the same way
+    walking.add(e.name);
+    const parts: KmodEntry[] = [];
+    const sd = soft.get(e.name);
+    for (const t of sd?.pre ?? []) for (const m of target(t)) parts.push(...chain(m));
+    for (const d of [...e.deps].reverse()) {
+      const dep = index.modules.get(modnameFromPath(d));
+      if (dep) parts.push(...chain(dep));
+    }
+    parts.push(e);
+    for (const t of sd?.post ?? []) for (const m of target(t)) parts.push(...chain(m));
+    walking.delete(e.name);
+    const out = [...new Map(parts.map((m) => [m.name, m])).values()];
+    memo.set(e.name, out);
+    return out;
+  };
+  return (name) => {
+    const e = index.modules.get(name);
+    return e ? chain(e) : [];
+  };
 }
 
 export interface BootTable {
@@ -70,7 +108,11 @@ export interface BootTable {
 export function renderBootKmodTable(index: KmodIndex, subset: readonly KmodEntry[], mapPath: (p: string) => string): BootTable {
   const names = new Set(subset.map((e) => e.name));
   const files = new Map<string, string>();
-  for (const e of subset) files.set(`dep/${e.name}`, `${loadOrder(index, names, e.name, mapPath)}\n`);
+  const order = loadOrders(index);
+  for (const e of subset) {
+    const chain = order(e.name).filter((m) => names.has(m.name));
+    files.set(`dep/${e.name}`, `${chain.map((m) => `${m.name} ${mapPath(m.path)}`).join(' ')}\n`);
+  }
   // bucket → module → its patterns there, in modules.alias order
   const buckets = new Map<string, Map<string, string[]>>();
   const skipped: string[] = [];
@@ -82,9 +124,12 @@ export function renderBootKmodTable(index: KmodIndex, subset: readonly KmodEntry
       skipped.push(a.pattern);
       continue;
     }
-    const bucket = buckets.get(aliasBucket(pattern)) ?? new Map<string, string[]>();
-    buckets.set(aliasBucket(pattern), bucket);
-    bucket.set(a.module, [...(bucket.get(a.module) ?? []), quoted]);
+    const key = aliasBucket(pattern);
+    const bucket = buckets.get(key) ?? new Map<string, string[]>();
+    buckets.set(key, bucket);
+    const patterns = bucket.get(a.module);
+    if (patterns) patterns.push(quoted);
+    else bucket.set(a.module, [quoted]);
   }
   for (const [key, modules] of buckets) {
     // one function per bucket: sourced once per boot pass, called for each device alias it may match
