@@ -192,7 +192,7 @@ describe('documentation', () => {
     for (const o of ALL) expect(flags).toContain(`--${o.name}`);
     for (const o of ROWS.filter((r) => r.choices)) expect(complete(`--${o.name}`, '')).toEqual([...o.choices!]);
     for (const o of ROWS.filter((r) => r.complete === 'module')) expect(complete(`--${o.name}`, '')).toEqual(MODULE_NAMES);
-    expect(complete('--add', 'base,k')).toEqual(['base,kmod']);
+    expect(complete('--add', 'base,km')).toEqual(['base,kmod']);
     expect(complete('inspect', '--j')).toEqual(['--json']);
   });
 

@@ -109,7 +109,7 @@ describe('the table', () => {
         'sqshfstype fstype', 'ram_layer size', 'to_ram flag', 'overlayflags options', 'sqsh_verity name cmdline', 'sqsh_verity_roots options cmdline', 'root_true_rw flag', 'var_layer sizeordevice',
         'fwdev devices cmdline', 'modinject flag', 'hoststamp flag', 'initramsys flag cmdline', 'stage2_dev device cmdline',
         'stage2_path abspath cmdline', 'rd.luks name cmdline', 'rd.luks.uuid name cmdline multi', 'rd.luks.name options cmdline multi',
-        'rd.luks.options options cmdline multi', 'cryptdevice options cmdline', 'rd.lvm name cmdline', 'rd.lvm.vg name cmdline multi',
+        'rd.luks.options options cmdline multi', 'rd.luks.key options cmdline multi', 'cryptdevice options cmdline', 'rd.lvm name cmdline', 'rd.lvm.vg name cmdline multi',
         'rd.lvm.lv relpath cmdline multi', 'rd.md name cmdline', 'rd.md.uuid options cmdline multi', 'resume device cmdline',
         'noresume flag cmdline'].map((l) => `${l}\n`).join(''),
     );
