@@ -237,4 +237,19 @@ describeNeeding(missing('/bin/busybox', 'mksquashfs', 'tar2sqfs', 'sqfs2tar'), '
       expect(readdirSync(top).sort(), `after a cut at ${cut}`).toEqual(['.run', 'base.sqsh', 'c1.sqsh', 'ruckusrd.conf', 'ruckusrd.last', 'upper']);
     }
   }, 300_000);
+
+  test('/init finishes the sweep of a merge whose conf is durable: replaced files and a committed upper go, a file the stack names stays', async () => {
+    const top = await mergeSetup();
+    await runMerge(top, readJournalAt(top)!, paths(top), (m) => {
+      if (m === 'merge-conf') throw new Error('power cut');
+    }).catch(() => {});
+    mkdirSync(join(top, 'upper/.committed/etc'), { recursive: true });
+    writeFileSync(join(top, 'c.sqsh.verity'), '');
+    const r = initRun(top, '');
+    expect(r.out).toContain('finishing layer operation: merge cb (sweep)');
+    expect(r.out).toContain('layer-op: merge-finished');
+    expect(readdirSync(top).sort()).toEqual(['.run', 'base.sqsh', 'cb.sqsh', 'ruckusrd.conf', 'ruckusrd.last', 'upper']);
+    expect(readdirSync(join(top, 'upper'))).toEqual(['upper']);
+    expect(readFileSync(join(top, 'ruckusrd.last'), 'utf8')).toContain('done=sweep\nresult=done\n');
+  }, 60_000);
 });
