@@ -86,10 +86,19 @@ kmod_insmod() {
 	return "$_ki_rc"
 }
 
+# kmod_name NAME: sets REPLY to NAME as the kernel and the table spell it (`-` read as `_`).
+kmod_name() {
+	REPLY=$1
+	while :; do
+		case $REPLY in *-*) REPLY=${REPLY%%-*}_${REPLY#*-} ;; *) return 0 ;; esac
+	done
+}
+
 # kmod_load NAME: the table, else modprobe (an alias, a module built in without a /sys/module entry).
 kmod_load() {
-	kmod_insmod "$1" && return 0
-	[ -f "$KMOD_TABLE/dep/$1" ] && return 1
+	kmod_name "$1"
+	kmod_insmod "$REPLY" && return 0
+	[ -f "$KMOD_TABLE/dep/$REPLY" ] && return 1
 	modprobe -q "$1"
 }
 

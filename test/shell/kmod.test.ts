@@ -134,8 +134,8 @@ kmod_coldplug`);
 
     test('kmod_load: a name from the table with its softdeps, an unknown one through modprobe', () => {
       const dir = fixture({});
-      const r = run(shell, dir, 'kmod_load ext4 && echo ok1; kmod_load ext4 && echo ok2; kmod_load fs-vfat && echo ok3');
-      expect(r.out).toBe('insmod kernel/crypto/crc32c_generic.ko\ninsmod kernel/lib/crc16.ko\ninsmod kernel/fs/ext4/ext4.ko\nok1\nok2\nmodprobe -q fs-vfat\nok3\n');
+      const r = run(shell, dir, 'kmod_load ext4 && echo ok1; kmod_load ext4 && echo ok2; kmod_load fs-vfat && echo ok3; kmod_load scsi-common && echo ok4');
+      expect(r.out).toBe('insmod kernel/crypto/crc32c_generic.ko\ninsmod kernel/lib/crc16.ko\ninsmod kernel/fs/ext4/ext4.ko\nok1\nok2\nmodprobe -q fs-vfat\nok3\ninsmod kernel/drivers/scsi/scsi_common.ko\nok4\n');
     });
 
     test('kmod_words splits a comma list without a fork', () => {

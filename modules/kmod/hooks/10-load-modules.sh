@@ -12,9 +12,12 @@ load_device_drivers() {
 # Both lists were validated as comma-separated names (kmod_words splits them).
 if read_param blacklist; then
 	kmod_words "$REPLY"
-	KMOD_SKIP="$KMOD_SKIP $REPLY"
 	mkdir -p /etc/modprobe.d
 	for _m in $REPLY; do echo "blacklist $_m"; done >> /etc/modprobe.d/ruckusrd-blacklist.conf
+	for _m in $REPLY; do
+		kmod_name "$_m"
+		KMOD_SKIP="$KMOD_SKIP $REPLY"
+	done
 fi
 
 if read_param modules-early; then
