@@ -131,6 +131,9 @@ crypt_ask_all() {
 	_aa_rc=$?
 	# shellcheck disable=SC2086 # process ids
 	kill $_aa_pids 2>/dev/null
+	# Reaped here: no reader is left holding a console when cryptsetup runs.
+	# shellcheck disable=SC2086 # process ids
+	wait $_aa_pids 2>/dev/null
 	rm -f "$_aa_fifo"
 	for _aa_t in "$@"; do
 		stty echo <"/dev/$_aa_t" 2>/dev/null
