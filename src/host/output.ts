@@ -134,7 +134,7 @@ export async function writeAtomic(
 
 /** The temp file becomes OUT: renamed over it, or (OUT absent and no --force) linked so it never replaces. */
 function publish(tmp: string, dest: string, out: string): void {
-  if (!createOnly.has(dest)) return renameSync(tmp, dest);
+  if (!createOnly.delete(dest)) return renameSync(tmp, dest);
   try {
     linkSync(tmp, dest);
   } catch (err) {
