@@ -7,6 +7,7 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlink
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import type { ImageEntry, ImageSegment } from '../archive/read.ts';
+import { makeVerityTree, VERITY_BLOCK } from '../core/verity-tree.ts';
 import { companionCandidates, recordedStage2Conf } from './stage2-pair.ts';
 import { probeTool } from './tools.ts';
 
@@ -21,6 +22,8 @@ export interface SecondStageData {
   /** where the image was looked for, and where it was found (undefined: not found) */
   expected: string;
   found?: string;
+  /** the dm-verity root hash the first stage checks it against at boot (none: its sha256) */
+  verityRoot?: string;
   /** the file found has the recorded size and sha256 */
   matches: boolean;
   actual?: { size: number; sha256: string };
@@ -83,7 +86,7 @@ export async function readSecondStage(imagePath: string, segments: readonly Imag
   if (!conf) return undefined;
   const d: SecondStageData = {
     type: conf.type, placement: conf.placement, size: conf.size === undefined ? undefined : Number(conf.size), sha256: conf.sha256,
-    dirs: (conf.dirs ?? '').split(' ').filter(Boolean), expected: '', matches: false,
+    dirs: (conf.dirs ?? '').split(' ').filter(Boolean), expected: '', matches: false, ...(conf.verity_root ? { verityRoot: conf.verity_root } : {}),
   };
   let bytes: Uint8Array | undefined;
   if (conf.placement === 'boot') {
@@ -103,6 +106,8 @@ export async function readSecondStage(imagePath: string, segments: readonly Imag
     d.actual = { size: bytes.length, sha256: new Bun.CryptoHasher('sha256').update(bytes).digest('hex') };
     d.matches = d.actual.size === d.size && d.actual.sha256 === d.sha256;
     if (!d.matches) problems.push(`the second stage ${d.found} does not match: ${d.actual.size} bytes, sha256 ${d.actual.sha256}; recorded ${d.size} bytes, sha256 ${d.sha256}`);
+    const verity = verityProblem(conf, bytes);
+    if (verity) problems.push(`the second stage ${d.found}: ${verity}`);
     const x = await runExtract(conf.type ?? '', bytes, opts.data ?? false);
     entries = x.entries;
     if (x.problem) problems.push(x.problem);
@@ -110,8 +115,25 @@ export async function readSecondStage(imagePath: string, segments: readonly Imag
   return { summary: renderSummary(d), data: d, problems, entries };
 }
 
+/**
+ * A recorded dm-verity root hash must be the one of the hash tree in the file: what the kernel will
+ * check each block against at boot (a mismatch there is an I/O error on the first read).
+ */
+function verityProblem(conf: Record<string, string>, bytes: Uint8Array): string | undefined {
+  if (conf.verity_root === undefined) return undefined;
+  const blocks = Number(conf.verity_blocks);
+  if (!Number.isSafeInteger(blocks) || blocks < 2 || blocks * VERITY_BLOCK > bytes.length || !/^[0-9a-f]{64}$/.test(conf.verity_salt ?? '')) {
+    return `its dm-verity record is malformed (verity_blocks=${conf.verity_blocks}, verity_salt=${conf.verity_salt})`;
+  }
+  const data = bytes.subarray(0, blocks * VERITY_BLOCK);
+  const { tree, rootHash } = makeVerityTree(data, Buffer.from(conf.verity_salt!, 'hex'));
+  const stored = bytes.subarray(data.length, data.length + tree.length);
+  if (rootHash !== conf.verity_root) return `its data does not match the recorded dm-verity root hash ${conf.verity_root} (${rootHash})`;
+  return Buffer.from(stored).equals(tree) ? undefined : 'its dm-verity hash tree does not match its data';
+}
+
 function renderSummary(d: SecondStageData): string {
-  const head = `second stage: ${d.type}, ${d.placement} placement, ${d.size} bytes, sha256 ${d.sha256}`;
+  const head = `second stage: ${d.type}, ${d.placement} placement, ${d.size} bytes, sha256 ${d.sha256}${d.verityRoot ? `, dm-verity root hash ${d.verityRoot}` : ''}`;
   if (!d.found) return `${head}; MISSING (expected ${d.expected})`;
   const check = d.matches ? 'matches' : `DOES NOT MATCH (${d.actual?.size} bytes, sha256 ${d.actual?.sha256})`;
   return `${head}; ${d.placement === 'boot' ? `beside the image at ${d.found}` : `inside the image at ${d.found}`}; ${check}; overlaid on /${d.dirs.join(', /')}`;

@@ -4,7 +4,7 @@
 // an OUT whose recorded second stage is beside it (`mkruckus verify OUT` passes), and a successful
 // build leaves no second stage that nothing records.
 import { describe, expect, test } from 'bun:test';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeNeeding, missing, testNeeding } from '../unit/need.ts';
 import { BIN, CAN_MOUNT, expectUserError, freshDir, KARG, KVER, mountTmpfs, run, useScratch } from './helpers.ts';
@@ -117,5 +117,31 @@ describeNeeding(KERNEL, 'concurrent builds to one OUT', () => {
     expect(codes).toEqual([0, 0, 0, 0, 0, 0]);
     expect(verifies(dir)).toBe(true);
     expect(stage2s(dir)).toEqual([recorded(dir)]);
+  });
+});
+
+describeNeeding([...KERNEL, ...missing('dmsetup')], 'the /boot second stage with its dm-verity hash tree', () => {
+  test('recorded, shown by inspect, checked by verify (a changed hash block is named); --omit stage2-verity records none', () => {
+    const dir = freshDir('verity');
+    const two = ['--kernel', KARG, '--no-ucode', '--second-stage', 'erofs', '--second-stage-placement', 'boot', '--second-stage-boot-dev', 'LABEL=boot'];
+    const r = run([...two, 'out.img'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain('dm-verity');
+    const report = JSON.parse(run(['inspect', '--json', 'out.img'], { cwd: dir }).stdout) as { secondStage: { summary: string; data: { verityRoot?: string } } };
+    expect(report.secondStage.data.verityRoot).toMatch(/^[0-9a-f]{64}$/);
+    expect(report.secondStage.summary).toContain(`dm-verity root hash ${report.secondStage.data.verityRoot}`);
+    expect(verifies(dir)).toBe(true);
+    // The last byte of the file is in the hash tree: the data is intact, the tree is not.
+    const file = join(dir, stage2s(dir)[0]!);
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 1]! ^= 1;
+    writeFileSync(file, bytes);
+    const bad = run(['verify', 'out.img'], { cwd: dir });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/dm-verity (hash tree does not match its data|root hash)/);
+    const plain = freshDir('noverity');
+    expect(run([...two, '--omit', 'stage2-verity', 'out.img'], { cwd: plain }).code).toBe(0);
+    const data = (JSON.parse(run(['inspect', '--json', 'out.img'], { cwd: plain }).stdout) as { secondStage: { data: { verityRoot?: string } } }).secondStage.data;
+    expect(data.verityRoot).toBeUndefined();
   });
 });
