@@ -3,7 +3,8 @@
 // all built in this run for the same kernel: tiny-initramfs (the floor), a hand-made busybox image,
 // mkruckus default and `--add storage-all`, initramfs-tools and dracut --no-hostonly.
 //
-//   bun bench/boot.ts [--runs N] [--timeout SECONDS]    (default 3 boots per image, 120 s each)
+//   bun bench/boot.ts [--runs N] [--timeout SECONDS] [--only REGEX]
+//   (default 3 boots per image, 120 s each; --only: the images whose builder name matches, e.g. 'tiny|mkruckus')
 //
 // The root is the test suite's guest (static busybox + test/boot/guest/init.sh), which prints
 // /proc/uptime, our /run/ruckusrd/timings and MemAvailable as soon as the root's /sbin/init
@@ -31,16 +32,21 @@ interface Row {
   runs: Runs;
 }
 
-async function buildAll(dir: string, kver: string): Promise<Peer[]> {
+/** Every row by the name --only matches against; tiny-initramfs first, the floor of the ratios. */
+const BUILDERS: [string, (dir: string, kver: string) => Promise<Peer>][] = [
+  ['tiny-initramfs', tinyInitramfs],
+  ['hand-made', handMade],
+  [DEFAULT, (dir, kver) => mkruckus(dir, kver, DEFAULT, [])],
+  [GENERIC, (dir, kver) => mkruckus(dir, kver, GENERIC, ['--add', 'storage-all'])],
+  ['initramfs-tools', initramfsTools],
+  ['dracut', dracut],
+];
+
+async function buildAll(dir: string, kver: string, only: RegExp | undefined): Promise<Peer[]> {
   console.error(`building the images for ${kver} (dracut and initramfs-tools take a minute or two)…`);
   // One after the other: the machine's cores are shared with whoever else is measuring.
   const peers: Peer[] = [];
-  peers.push(await tinyInitramfs(dir, kver));
-  peers.push(await handMade(dir, kver));
-  peers.push(await mkruckus(dir, kver, DEFAULT, []));
-  peers.push(await mkruckus(dir, kver, GENERIC, ['--add', 'storage-all']));
-  peers.push(await initramfsTools(dir, kver));
-  peers.push(await dracut(dir, kver));
+  for (const [name, build] of BUILDERS) if (!only || only.test(name)) peers.push(await build(dir, kver));
   return peers;
 }
 
@@ -64,7 +70,7 @@ function memoryCell(value: number | undefined, floor: number | undefined, target
 }
 
 function summaryTable(rows: Row[]): void {
-  const tiny = rows[0];
+  const tiny = rows.find((r) => r.peer.name.startsWith('tiny-initramfs'));
   const ours = rows.find((r) => r.peer.name === DEFAULT);
   const floorTime = rootInit(tiny);
   const floorMem = memory(tiny);
@@ -101,8 +107,11 @@ function phaseTable(rows: Row[]): void {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, timeout: { type: 'string', default: '120' } } });
+  const { values } = parseArgs({
+    options: { runs: { type: 'string', default: '3' }, timeout: { type: 'string', default: '120' }, only: { type: 'string' } },
+  });
   const { runs, timeoutMs } = runsAndTimeout(values);
+  const only = values.only === undefined ? undefined : new RegExp(values.only);
   const kernel = requireKernelAndCli();
   const dir = tempDir('bench-boot');
   const token = randomToken();
@@ -110,7 +119,7 @@ async function main(): Promise<void> {
   const rootImg = makeBenchRootDisk(dir, token);
   let rows: Row[] = [];
   try {
-    const peers = await buildAll(dir, kernel.version);
+    const peers = await buildAll(dir, kernel.version, only);
     const bootable = peers.filter((p) => p.file);
     const cfgs: BootConfig[] = bootable.map((p) => ({
       name: p.name, initrd: p.file!, append: `root=/dev/vda quiet ${p.append}`.trim(), disks: [{ file: rootImg }],
