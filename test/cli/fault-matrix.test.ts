@@ -103,9 +103,9 @@ function expectClean(dir: string, tmp: string): Which {
   return pairIn(dir) as Which;
 }
 
-/** The run's exit and stderr, without the line a build waiting for another one's lock prints. */
+/** The run's exit and stderr, without warnings and the line a build waiting for another one's lock prints. */
 async function finish(proc: ReturnType<typeof spawnBuild>): Promise<Run> {
-  const stderr = (await new Response(proc.stderr).text()).replace(/^mkruckus: waiting for .*\n/gm, '');
+  const stderr = (await new Response(proc.stderr).text()).replace(/^mkruckus: (waiting for|warning:) .*\n/gm, '');
   await proc.exited;
   return { code: proc.exitCode, stdout: '', stderr };
 }
