@@ -2,14 +2,16 @@
 // Two-stage benchmark: the same generic content (`--add storage-all`: every storage and
 // filesystem driver of the kernel, the available firmware, as dracut --no-hostonly has) laid out
 // as one cpio, as a cpio embedding an erofs or squashfs second stage, and as a small cpio whose
-// erofs second stage sits on a boot disk.
+// erofs second stage sits on a boot disk, read through dm-verity (lazily, block by block) or checked
+// whole by its sha256 before it is mounted (`--omit stage2-verity`).
 //
-//   bun bench/stages.ts [--runs N] [--timeout SECONDS]    (default 3 boots per layout, 120 s each)
+//   bun bench/stages.ts [--runs N] [--timeout SECONDS] [--only TEXT]
+//   (default 3 boots per layout, 120 s each; --only: the layouts whose name contains TEXT)
 //
 // Every layout boots the same traditional ext4 root (/dev/vda) in QEMU (TCG). The kernel's own
 // log gives the initramfs unpack time; the guest's init gives the uptime and MemAvailable when
 // the root's /sbin/init starts; /run/ruckusrd/timings gives the stage2 phase of our /init.
-import { copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeExt4, randomToken, run, tempDir } from '../test/boot/disks.ts';
@@ -34,7 +36,8 @@ const LAYOUTS: Layout[] = [
   { name: 'single cpio (default)', args: [] },
   { name: 'embedded erofs', args: ['--second-stage', 'erofs'] },
   { name: 'embedded squashfs', args: ['--second-stage', 'squashfs'] },
-  { name: '/boot erofs', args: ['--second-stage', 'erofs', '--second-stage-placement', 'boot'], onBootDisk: true },
+  { name: '/boot erofs, dm-verity', args: ['--second-stage', 'erofs', '--second-stage-placement', 'boot'], onBootDisk: true },
+  { name: '/boot erofs, sha256', args: ['--second-stage', 'erofs', '--second-stage-placement', 'boot', '--omit', 'stage2-verity'], onBootDisk: true },
 ];
 
 interface Built {
@@ -51,11 +54,11 @@ interface Row extends Built {
 }
 
 /** An ext4 disk holding `file` as /boot/initrd.stage2, as a boot partition would. */
-function makeBootDisk(dir: string, file: string): string {
-  const top = join(dir, 'bootdisk');
+function makeBootDisk(dir: string, file: string, name: string): string {
+  const top = join(dir, `bootdisk-${name}`);
   mkdirSync(join(top, 'boot'), { recursive: true });
   copyFileSync(file, join(top, STAGE2_PATH));
-  const disk = join(dir, 'bootdisk.img');
+  const disk = join(dir, `bootdisk-${name}.img`);
   makeExt4(top, disk);
   return disk;
 }
@@ -74,12 +77,14 @@ function unpackedSize(img: string): number | undefined {
 function build(dir: string, kver: string, layout: Layout, rootImg: string, index: number): Built {
   const out = join(dir, `layout${index}.img`);
   run([CLI, '--kernel', kver, '--force', '--add', 'storage-all', ...layout.args, out]);
-  const stage2 = `${out}.stage2`;
+  // Named by its content: OUT.stage2-HASH.
+  const named = readdirSync(dir).find((n) => n.startsWith(`layout${index}.img.stage2-`));
+  const stage2 = join(dir, named ?? `layout${index}.img.stage2`);
   const firstStage = statSync(out).size;
   const total = firstStage + (layout.onBootDisk && existsSync(stage2) ? statSync(stage2).size : 0);
   const cfg: BootConfig = { name: layout.name, initrd: out, append: 'root=/dev/vda', disks: [{ file: rootImg }] };
   if (layout.onBootDisk) {
-    cfg.disks.push({ file: makeBootDisk(dir, stage2) });
+    cfg.disks.push({ file: makeBootDisk(dir, stage2, `layout${index}`) });
     cfg.append += ` stage2_dev=/dev/vdb stage2_path=${STAGE2_PATH}`;
   }
   return { layout, cfg, firstStage, unpacked: unpackedSize(out), total };
@@ -116,7 +121,7 @@ function phaseTable(rows: Row[]): void {
 /** Each two-stage layout against the single cpio, with the targets' verdicts. */
 function comparisonTable(rows: Row[]): void {
   const [single, ...others] = rows;
-  if (!single?.runs.samples.length) return;
+  if (!single || single.layout !== LAYOUTS[0] || !single.runs.samples.length) return;
   const unpack = (r: Row) => medianOf(r, (x) => x.unpackMs);
   const mem = (r: Row) => medianOf(r, (x) => x.memAvailableMiB);
   const root = (r: Row) => medianOf(r, (x) => x.rootInitAt);
@@ -145,8 +150,22 @@ function comparisonTable(rows: Row[]): void {
   }));
 }
 
+/** The /boot second stage's phase read through dm-verity against its sha256 checked whole. */
+function verityTable(rows: Row[]): void {
+  const verity = rows.find((r) => r.layout.name.endsWith('dm-verity'));
+  const sha = rows.find((r) => r.layout.name.endsWith('sha256'));
+  if (!verity?.runs.samples.length || !sha?.runs.samples.length) return;
+  const phase = (r: Row) => medianOf(r, (x) => phaseSeconds(x, 'stage2'));
+  const [v, h] = [phase(verity), phase(sha)];
+  console.log('\n## /boot second stage: dm-verity against a whole-file sha256 (stage2 phase, medians)\n');
+  table(['check', 'stage2 phase', 'root /sbin/init at', 'difference'], [
+    [sha.layout.name, ms(h), fmt(medianOf(sha, (x) => x.rootInitAt), 2, ' s'), ''],
+    [verity.layout.name, ms(v), fmt(medianOf(verity, (x) => x.rootInitAt), 2, ' s'), signedMs(v === undefined || h === undefined ? undefined : v - h)],
+  ]);
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, timeout: { type: 'string', default: '120' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, timeout: { type: 'string', default: '120' }, only: { type: 'string' } } });
   const { runs, timeoutMs } = runsAndTimeout(values);
   const kernel = requireKernelAndCli();
   const dir = tempDir('bench-stages');
@@ -155,7 +174,8 @@ async function main(): Promise<void> {
   try {
     // Mounted read-only by every layout (no `rw`), so all boots see the same untouched disk.
     const rootImg = makeBenchRootDisk(dir, token);
-    const built = LAYOUTS.map((layout, i) => build(dir, kernel.version, layout, rootImg, i));
+    const layouts = LAYOUTS.filter((l) => values.only === undefined || l.name.includes(values.only));
+    const built = layouts.map((layout, i) => build(dir, kernel.version, layout, rootImg, i));
     const results = await bootRoundRobin(built.map((b) => b.cfg), token, runs, timeoutMs);
     built.forEach((b, i) => rows.push({ ...b, runs: results[i]! }));
   } finally {
@@ -166,6 +186,7 @@ async function main(): Promise<void> {
   layoutTable(rows);
   phaseTable(rows);
   comparisonTable(rows);
+  verityTable(rows);
 }
 
 await main();

@@ -61,6 +61,8 @@ describe.if(canBoot)('the /boot second stage through dm-verity (QEMU)', () => {
 
   test('good: mounted from the dm-verity device, booted, and nothing of it left after switch_root', async () => {
     const r = await boot({ initrd: image, append: `root=/dev/vda ${AT_BOOT} test.action=leaks`, disks: [{ file: root }, { file: disks.good, readonly: true }], until: END });
+    // What the console ended with, when the root's init never ran: the fatal line or the kernel's last words.
+    if (!r.console.includes(`\n${token}\n`)) console.log(r.console.slice(-4000));
     expect(r.timedOut).toBe(false);
     expect(r.fatal).toBeUndefined();
     expect(section(r.console, 'token').trim()).toBe(token);
