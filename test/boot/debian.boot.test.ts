@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // What a Debian packager would try: a minimal Debian 12 with systemd (mmdebstrap, cached for the
-// day), our .deb installed with dpkg -i, then the kernel packages with dpkg -i: their postinst runs
+// day), our .deb installed with dpkg -i, then the kernel packages with `apt-get install` (the .debs
+// the tarball holds, so nothing is downloaded; apt resolves linux-initramfs-tool to us): their postinst runs
 // /etc/kernel/postinst.d/zz-mkruckus, which alone makes /boot/initrd.img-KVER. That kernel and
 // image boot the tree's ext4 disk to systemd's multi-user target (a unit prints a marker). Removing
 // the kernel package removes the image. The same tree squashed into a layer boots as well.
@@ -66,7 +67,8 @@ describe.if(enabled)('a Debian 12 system booting through the mkruckus package', 
     // debian-root, whose UUID no build can know.
     mkdirSync(join(tree, 'etc/mkruckus.conf.d'));
     writeFileSync(join(tree, 'etc/mkruckus.conf.d/stage2.conf'), STAGE2_CONF);
-    hookOutput = time('dpkg -i kernel (postinst hook)', () => inTree(tree, `chroot "$T" sh -c 'dpkg -i ${KERNEL_DEBS}/*.deb 2>&1'`));
+    hookOutput = time('apt-get install kernel (postinst hook)', () =>
+      inTree(tree, `chroot "$T" sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y ${KERNEL_DEBS}/*.deb 2>&1'`));
     kver = readdirSync(join(tree, 'lib/modules'))[0] ?? '';
     rmSync(join(tree, KERNEL_DEBS.slice(1)), { recursive: true });
     writeFileSync(join(tree, 'etc/systemd/system/mkruckus-marker.service'), UNIT);
