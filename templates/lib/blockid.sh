@@ -11,9 +11,10 @@
 # fat32-serial fat32-label fat32-type bootsig erofs-magic erofs-uuid erofs-name swap-uuid
 # swap-label ext-magic ext-compat ext-incompat ext-rocompat ext-uuid ext-label swap-magic(4 KiB pages).
 BI_BLOCK=4096
-# Where nodes and the partition list are (tests point them at files).
+# Where nodes and sysfs are (tests point them at files).
 BI_DEV=/dev
 BI_PARTITIONS=/proc/partitions
+PT_SYS=/sys
 # The last answers: parsed fields (bi_parse) and "DEV TYPE" of the last device found (bi_by_fs).
 BI_TYPE=''
 BI_LABEL=''
@@ -171,18 +172,25 @@ bi_lower() {
 	done
 }
 
-# bi_candidates: sets REPLY to the nodes worth reading for a filesystem, in /proc/partitions order:
-# at least 4 KiB (not an empty loop device or an extended partition's stub), not a CD or floppy
-# drive (no medium: a failed read would shift every line after it).
+# bi_candidates: sets REPLY to the nodes worth reading for a filesystem, in /proc/partitions order
+# (one read: `read` would take it a byte per system call): at least 4 KiB (not an unused loop device
+# or an extended partition's stub), not a CD or floppy drive (no medium: a failed read would shift
+# every line after it).
 bi_candidates() {
-	REPLY=
+	REPLY=''
 	BI_COUNT=0
-	while read -r _bc_maj _bc_min _bc_kib _bc_name; do
-		case $_bc_maj$_bc_name in '' | major* | *sr[0-9]* | *fd[0-9]*) continue ;; esac
-		[ "$_bc_kib" -ge 4 ] 2>/dev/null || continue
-		REPLY="$REPLY $BI_DEV/$_bc_name"
-		BI_COUNT=$((BI_COUNT + 1))
-	done < "$BI_PARTITIONS"
+	_bc_all=$(cat "$BI_PARTITIONS" 2>/dev/null) || return 0
+	set -f
+	# shellcheck disable=SC2086 # major minor KiB name, four words a line after the heading
+	set -- $_bc_all
+	set +f
+	while [ $# -ge 4 ]; do
+		case $1$4 in
+		major* | *sr[0-9]* | *fd[0-9]*) ;;
+		*) if [ "$3" -ge 4 ] 2>/dev/null; then REPLY="$REPLY $BI_DEV/$4"; BI_COUNT=$((BI_COUNT + 1)); fi ;;
+		esac
+		shift 4
+	done
 }
 
 # bi_by_fs LABEL=X|UUID=X [DEV...]: sets REPLY to the first device whose filesystem has it, and
@@ -200,6 +208,9 @@ bi_by_fs() {
 		bi_lower "${1#UUID=}" keep; bi_hex "$REPLY"; _bf_text=$REPLY
 	fi
 	[ -n "$_bf_want" ] || { REPLY=''; return 1; }
+	# A FAT serial (XXXX-XXXX) is stored little-endian.
+	_bf_alt=$_bf_want
+	[ ${#_bf_want} -eq 8 ] && bi_rev "$_bf_want" && _bf_alt=$REPLY
 	shift
 	# shellcheck disable=SC2086 # device nodes, one word each
 	if [ $# -eq 0 ]; then bi_candidates; set -f; set -- $REPLY; set +f; fi
@@ -218,6 +229,8 @@ bi_by_fs() {
 	for _bf_l; do
 		_bf_n=$((_bf_n + 1))
 		[ "$_bf_hit" = 0 ] || continue
+		# Parsed only where the value occurs: a line is ~40 words and most lines are other devices.
+		case $_bf_l in *"$_bf_want"* | *"${_bf_text:-$_bf_want}"* | *"$_bf_alt"*) ;; *) continue ;; esac
 		# shellcheck disable=SC2086 # one line of hex fields
 		bi_parse $_bf_l && bi_matches "$_bf_key" "$_bf_want" "$_bf_text" && _bf_hit=$_bf_n && _bf_type=$BI_TYPE
 	done

@@ -2,9 +2,7 @@
 # Partitions by name and by UUID from what the kernel read already (issue 11): PARTLABEL is the
 # uevent's PARTNAME (one grep over every uevent file); PARTUUID comes from one read of each
 # partitioned disk's table (GPT entries or the MBR signature), never from probing the partitions.
-# Uses blockid.sh (bi_fields, bi_rev, bi_lower, BI_DEV).
-
-PT_SYS=/sys
+# Uses blockid.sh (bi_fields, bi_rev, bi_lower, BI_DEV, PT_SYS).
 
 # pt_devname SYSDIR: sets REPLY to the node of a /sys/class/block entry (its uevent's DEVNAME).
 pt_devname() {

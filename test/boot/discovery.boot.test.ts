@@ -107,4 +107,36 @@ describe.if(canBoot)('root among 64 GPT partitions (QEMU)', () => {
     const ph = phases(r.console);
     times.set(spec, [...(times.get(spec) ?? []), { devices: ph.devices ?? NaN, mount: ph.mount ?? NaN }]);
   });
+
+  // The lookups alone, in one boot (the same load for both): the full probes this replaced (findfs,
+  // util-linux blkid) against blockid.sh/parttable.sh, 10 times each, typed into the maint shell.
+  test('each lookup alone, old and new, in the initramfs: both find partition 64', async () => {
+    const specs: [string, string, string][] = [
+      ['LABEL', `findfs LABEL=${ROOT.label}`, `bi_by_fs LABEL=${ROOT.label}`],
+      ['UUID', `findfs UUID=${ROOT.uuid}`, `bi_by_fs UUID=${ROOT.uuid}`],
+      ['PARTLABEL', `blkid -l -o device -t PARTLABEL=${ROOT.name}`, `pt_by_partlabel ${ROOT.name}`],
+      ['PARTUUID', `blkid -l -o device -t PARTUUID=${ROOT.partuuid}`, `pt_by_partuuid ${ROOT.partuuid}`],
+      ['TYPE', 'blkid -o value -s TYPE /dev/vda64', 'bi_fs_type /dev/vda64'],
+    ];
+    const script = [
+      '. /lib/ruckusrd/log.sh; . /lib/ruckusrd/device.sh; BI_FOUND=',
+      't() { read -r u _ < /proc/uptime; T=${u%.*}${u#*.}; }',
+      // ms per run: centiseconds for 10 runs; the answer of the last run.
+      'b() { k=$1; shift; t; a=$T; i=0; while [ $i -lt 10 ]; do R=$("$@"; echo "$REPLY"); i=$((i+1)); done; t; echo "BENCH $k $((T-a)) $(echo $R)"; }',
+      ...specs.flatMap(([k, o, n]) => [`b ${k}-old ${o}`, `b ${k}-new ${n}`]),
+      'echo BENCH-$((6*7))-DONE; exit',
+    ].map((l) => `${l}\n`);
+    const r = await boot({
+      initrd: img, append: `root=/dev/vda64 maint`, disks: [{ file: disk }], until: /BENCH-42-DONE/, timeoutMs: 600_000,
+      interact: [{ when: /maint: leave this shell[^]*# /, text: script.join('') }],
+    });
+    const bench = Object.fromEntries([...r.console.matchAll(/^BENCH (\S+) (\d+) ?(.*)$/gm)].map((m) => [m[1]!, { ms: Number(m[2]), answer: m[3]!.trim() }]));
+    console.log(['lookup      old ms   new ms   (each: one run, median of nothing: 10 runs / 10)',
+      ...specs.map(([k]) => `${k.padEnd(12)}${String(bench[`${k}-old`]?.ms).padStart(6)}   ${String(bench[`${k}-new`]?.ms).padStart(6)}`)].join('\n'));
+    for (const [k] of specs) {
+      const want = k === 'TYPE' ? 'ext4' : '/dev/vda64';
+      expect(bench[`${k}-new`]?.answer.split(' ').pop()).toBe(want);
+      expect(bench[`${k}-old`]?.answer.split(' ')[0]).toBe(want);
+    }
+  });
 });
