@@ -81,7 +81,7 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
     QEMU, '-nodefaults', '-display', 'none', '-no-reboot', '-accel', 'tcg',
     '-m', String(opts.memoryMB ?? 512), '-smp', '1', '-serial', opts.monitor ? 'mon:stdio' : 'stdio', '-monitor', 'none',
     ...(opts.cpu ? ['-cpu', opts.cpu] : []),
-      // no_timer_check: under a loaded TCG host the IO-APIC timer check can fail and panic the kernel before /init runs.
+    // no_timer_check: under a loaded TCG host the IO-APIC timer check can fail and panic the kernel before /init runs.
     ...(opts.firmware ? firmwareArgs(opts.firmware) : [
       '-kernel', opts.vmlinuz ?? kernel.vmlinuz, '-initrd', opts.initrd,
       '-append', `console=ttyS0 panic=-1 oops=panic loglevel=4 no_timer_check ${opts.append}`,
