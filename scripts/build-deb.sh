@@ -28,7 +28,7 @@ else
 		[ "${NO_BUILD:-0}" = 1 ] || { bun run docs >/dev/null && bun scripts/build-binary.ts --target "$TARGET" >/dev/null; }
 	fi
 fi
-for f in "$BINARY" dist/mkruckus.1 dist/ruckusrd.conf.5 dist/mkruckus.bash dist/_mkruckus; do
+for f in "$BINARY" dist/mkruckus.8 dist/ruckusrd.conf.5 dist/mkruckus.bash dist/_mkruckus; do
 	[ -f "$f" ] || { echo "build-deb: $f is missing (bun run build)" >&2; exit 1; }
 done
 
@@ -49,9 +49,9 @@ install -D -m 0755 packaging/kernel/postinst.d/zz-mkruckus "$P/etc/kernel/postin
 install -D -m 0755 packaging/kernel/postrm.d/zz-mkruckus "$P/etc/kernel/postrm.d/zz-mkruckus"
 install -D -m 0755 packaging/kernel/install.d/50-mkruckus.install "$P/usr/lib/kernel/install.d/50-mkruckus.install"
 install -D -m 0644 packaging/mkruckus.conf "$P/etc/mkruckus.conf"
-install -D -m 0644 dist/mkruckus.1 "$P/usr/share/man/man1/mkruckus.1"
-gzip -9n "$P/usr/share/man/man1/mkruckus.1"
-ln -s mkruckus.1.gz "$P/usr/share/man/man1/ruckusrd.1.gz"
+install -D -m 0644 dist/mkruckus.8 "$P/usr/share/man/man8/mkruckus.8"
+gzip -9n "$P/usr/share/man/man8/mkruckus.8"
+ln -s mkruckus.8.gz "$P/usr/share/man/man8/ruckusrd.8.gz"
 install -D -m 0644 dist/ruckusrd.conf.5 "$P/usr/share/man/man5/ruckusrd.conf.5"
 gzip -9n "$P/usr/share/man/man5/ruckusrd.conf.5"
 install -D -m 0644 dist/mkruckus.bash "$P/usr/share/bash-completion/completions/mkruckus"

@@ -50,7 +50,7 @@ export function renderConfManPage(): string {
     '.br',
     '.RI "the kernel command line (" /proc/cmdline )',
     '.SH DESCRIPTION',
-    roff('The `/init` of an image made by mkruckus(1) reads its parameters from the kernel command line, then from `ruckusrd.conf` at the top of the root device once that is mounted. Both give the same parameters; the command line wins key by key. `mkruckus sqsh-init`, `sqsh-commit` and `sqsh-merge` write ruckusrd.conf, which is how a layered root names its layers for the next boot.'),
+    roff('The `/init` of an image made by mkruckus(8) reads its parameters from the kernel command line, then from `ruckusrd.conf` at the top of the root device once that is mounted. Both give the same parameters; the command line wins key by key. `mkruckus sqsh-init`, `sqsh-commit` and `sqsh-merge` write ruckusrd.conf, which is how a layered root names its layers for the next boot.'),
     '.SH FILE FORMAT',
     roff(`One parameter a line: \`key=value\`, or a bare \`key\` for a flag (a value given to a flag is ignored). Lines that are empty or start with \`#\` are skipped; a CRLF line end is read as LF. Values are taken as written: no quotes, no variables, nothing is ever evaluated. A key /init does not know is ignored (with \`verbose\`, a message says so); a known key with an invalid value stops the boot with \`ruckusrd: fatal: invalid value for KEY from conf: VALUE\`. A value holds at most ${MAX_VALUE} bytes. ruckusrd.conf must be a regular file of at most 65536 bytes; a symlink is refused. Parameters marked \`kernel command line only\` below are read before the root device is mounted: in ruckusrd.conf they are ignored with a warning.`),
     '.PP',
@@ -71,7 +71,7 @@ export function renderConfManPage(): string {
     '.PP',
     roff(`Keys ruckusrd.conf may set: ${conf.join(', ')}.`),
     '.SH SEE ALSO',
-    '.BR mkruckus (1),',
+    '.BR mkruckus (8),',
     '.BR bootparam (7)',
     '',
   ].join('\n');

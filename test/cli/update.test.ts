@@ -137,7 +137,7 @@ describeNeeding([...NEED_KERNEL, ...(CAN_OVERLAY ? [] : ['root and overlay mount
 
 describeNeeding(missing('man'), 'the man page', () => {
   test('renders with man -l and lists every flag that create, update and remove accept', () => {
-    const page = Bun.spawnSync(['man', '-l', join(BIN, '../mkruckus.1')], { stdout: 'pipe', env: { ...process.env, MANWIDTH: '200' } });
+    const page = Bun.spawnSync(['man', '-l', join(BIN, '../mkruckus.8')], { stdout: 'pipe', env: { ...process.env, MANWIDTH: '200' } });
     expect(page.exitCode).toBe(0);
     const text = page.stdout.toString();
     // The option headings of OPTIONS (`       --kernel, -k VER`), not mentions in running text.

@@ -48,7 +48,7 @@ describeNeeding(missing('dpkg-deb', 'dpkg'), 'the .deb', () => {
     for (const path of ['/usr/bin/mkruckus', '/etc/kernel/postinst.d/zz-mkruckus', '/etc/kernel/postrm.d/zz-mkruckus', '/usr/lib/kernel/install.d/50-mkruckus.install']) {
       expect(entries.get(path)?.mode).toBe('-rwxr-xr-x');
     }
-    for (const path of ['/etc/mkruckus.conf', '/usr/share/man/man1/mkruckus.1.gz', '/usr/share/man/man5/ruckusrd.conf.5.gz', '/usr/share/bash-completion/completions/mkruckus', '/usr/share/zsh/vendor-completions/_mkruckus', '/usr/share/doc/mkruckus/copyright']) {
+    for (const path of ['/etc/mkruckus.conf', '/usr/share/man/man8/mkruckus.8.gz', '/usr/share/man/man5/ruckusrd.conf.5.gz', '/usr/share/bash-completion/completions/mkruckus', '/usr/share/zsh/vendor-completions/_mkruckus', '/usr/share/doc/mkruckus/copyright']) {
       expect(entries.get(path)?.mode).toBe('-rw-r--r--');
     }
     expect(entries.get('/usr/bin/ruckusrd')?.link).toBe('mkruckus');
@@ -65,7 +65,7 @@ describeNeeding(missing('dpkg-deb', 'dpkg'), 'the .deb', () => {
   testNeeding(missing('man'), 'the man pages render', () => {
     const root = freshDir('man');
     sh(['dpkg-deb', '-x', deb, root]);
-    const text = sh(['man', '-l', join(root, 'usr/share/man/man1/mkruckus.1.gz')]);
+    const text = sh(['man', '-l', join(root, 'usr/share/man/man8/mkruckus.8.gz')]);
     expect(text).toContain('mkruckus');
     expect(text).toContain('--second-stage-boot-path');
     const conf = sh(['man', '-l', join(root, 'usr/share/man/man5/ruckusrd.conf.5.gz')]);
