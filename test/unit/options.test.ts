@@ -6,7 +6,9 @@ import { describe, expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ArgumentsCamelCase } from 'yargs';
-import { renderBashCompletion, renderManPage, renderOptionTable, updateReadme } from '../../scripts/gen-docs.ts';
+import { renderManPage, renderOptionTable, updateReadme } from '../../scripts/gen-docs.ts';
+import { renderBashCompletion } from '../../scripts/gen-bash.ts';
+import { cliModel } from '../../scripts/cli-model.ts';
 import { createCommand } from '../../src/cli/create.ts';
 import { parseConfig } from '../../src/core/config.ts';
 import { configKeys, GLOBAL_OPTIONS, mergeOptions, OPTIONS, optionField, type FileConfig, type OptionSpec } from '../../src/core/options.ts';
@@ -178,7 +180,8 @@ describe('documentation', () => {
   });
 
   const MODULE_NAMES = MODULES.map((m) => m.name).sort();
-  const script = renderBashCompletion(MODULE_NAMES);
+  const model = cliModel();
+  const script = renderBashCompletion(model.commands, model.global, MODULE_NAMES);
   /** COMPREPLY for a command line whose last word is being completed. */
   function complete(...words: string[]): string[] {
     const set = `COMP_WORDS=(mkruckus ${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length}`;
@@ -194,6 +197,19 @@ describe('documentation', () => {
     for (const o of ROWS.filter((r) => r.complete === 'module')) expect(complete(`--${o.name}`, '')).toEqual(MODULE_NAMES);
     expect(complete('--add', 'base,km')).toEqual(['base,kmod']);
     expect(complete('inspect', '--j')).toEqual(['--json']);
+  });
+
+  testNeeding(missing('bash'), 'every command, and each command its own options', () => {
+    expect(complete('')).toEqual(expect.arrayContaining(model.commands.map((c) => c.name)));
+    expect(complete('ver')).toContain('verify');
+    expect(complete('layer', '')).toEqual(['build', 'verity']);
+    expect(complete('layer', 'build', '--f')).toEqual(['--from', '--format', '--force']);
+    expect(complete('layer', 'build', '--format', '')).toEqual(['squashfs', 'erofs']);
+    expect(complete('sqsh-commit', '--m')).toEqual(['--merge']);
+    expect(complete('update', '--a')).toEqual(['--add', '--add-drivers', '--all']);
+    // Another command's options are not offered: --merge is sqsh-commit's, --from layer build's.
+    expect(complete('update', '--m')).toEqual(['--modules']);
+    expect(complete('--f')).not.toContain('--from');
   });
 
   testNeeding(missing('shellcheck'), 'the completion passes shellcheck -s bash', () => {
