@@ -136,7 +136,7 @@ async function resolveBuild(req: BuildRequest): Promise<Resolved> {
   const added = await step('collect additions', () => planAdditions(req.additions, base));
   const hostItems: OwnedItem[] = host ? [{ owner: 'hostonly', item: { kind: 'bytes', path: HOSTONLY_PATH, mode: 0o644, data: new TextEncoder().encode(renderHostFacts(host)) } }] : [];
   // The shell policy is the base module's data (first stage): /init reads it before anything else.
-  const rescue = [...readRescueItems(req.rescueShell, base, req.base), ...verityItems(req.layerVerity.policy, req.layerVerity.trust)]
+  const rescue = [...(await readRescueItems(req.rescueShell, base, req.base)), ...verityItems(req.layerVerity.policy, req.layerVerity.trust)]
     .map((item) => ({ owner: 'base', item }));
   return { kernelVersion, modules, items: [...items, ...added, ...rescue, ...hostItems], drivers: req.additions.drivers, host };
 }

@@ -8,23 +8,31 @@ export type RescuePolicy = 'auto' | 'open' | 'password' | 'off';
 
 /** Hashes busybox's sulogin can check (its pw_encrypt: MD5, SHA-256 and SHA-512 crypt). */
 const CHECKABLE = /^\$[156]\$[^:\s]+$/;
+/** Any crypt(3) hash: what util-linux's sulogin checks through libxcrypt (yescrypt, bcrypt, …). */
+const CRYPT_HASH = /^\$[0-9a-z]+\$[^:\s]+$/;
+
+/** busybox's sulogin cannot check this hash: util-linux's (with libcrypt) has to go into the image. */
+export function needsCryptSulogin(entry: string): boolean {
+  return !CHECKABLE.test(entry.split(':')[1] ?? '');
+}
 
 /**
  * root's line of a shadow file, as the image's /etc/shadow; refused (one line) when root could never
- * log in (locked, empty, missing) or its hash is one busybox cannot check (yescrypt `$y$`, Debian's
- * default, or bcrypt): the rescue shell would then be off without anyone having asked for that.
+ * log in (locked, empty, missing), or when its hash is one busybox cannot check (yescrypt `$y$`,
+ * Debian's default, or bcrypt) and the base has no util-linux sulogin (`cryptSulogin`) to check it:
+ * the rescue shell would then be off without anyone having asked for that.
  */
-export function rootShadowEntry(shadow: string | undefined, where: string): string {
+export function rootShadowEntry(shadow: string | undefined, where: string, cryptSulogin = false): string {
   const line = shadow?.split('\n').find((l) => l.startsWith('root:'));
   if (line === undefined) throw new UserError(`--rescue-shell password: no root entry in ${where}`);
   const hash = line.split(':')[1] ?? '';
   if (hash === '' || hash.startsWith('!') || hash.startsWith('*')) {
     throw new UserError(`--rescue-shell password: root's password is locked or empty in ${where}; set one (passwd root)`);
   }
-  if (!CHECKABLE.test(hash)) {
+  if (!CHECKABLE.test(hash) && !(cryptSulogin && CRYPT_HASH.test(hash))) {
     const kind = hash.startsWith('$y$') ? 'yescrypt' : hash.startsWith('$2') ? 'bcrypt' : 'of an unknown kind';
     throw new UserError(
-      `--rescue-shell password: root's password hash in ${where} is ${kind}; busybox sulogin checks only $1$, $5$ and $6$ (e.g. chpasswd -c SHA512)`,
+      `--rescue-shell password: root's password hash in ${where} is ${kind}; busybox sulogin checks only $1$, $5$ and $6$ (e.g. chpasswd -c SHA512), and the base has no util-linux sulogin with libcrypt`,
     );
   }
   return `root:${hash}:0:0:99999:7:::\n`;

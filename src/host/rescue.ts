@@ -1,12 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The --rescue-shell image files: with `password`, root's entry comes from the base's /etc/shadow,
 // read through the base's resolver (never the host's file through a link).
-import { rescueItems, rootShadowEntry, type RescuePolicy } from '../core/rescue.ts';
+// A hash busybox's sulogin cannot check (yescrypt, Debian's default) brings the base's util-linux
+// sulogin and its libraries: a real file, so it wins over busybox's weak applet link of that name.
+import { needsCryptSulogin, rescueItems, rootShadowEntry, type RescuePolicy } from '../core/rescue.ts';
 import type { StageItem } from '../core/stage.ts';
 import type { BaseFs } from './base.ts';
+import { resolveBinaries } from './binaries.ts';
 
-export function readRescueItems(policy: RescuePolicy, base: BaseFs, baseDir: string): StageItem[] {
+export async function readRescueItems(policy: RescuePolicy, base: BaseFs, baseDir: string): Promise<StageItem[]> {
   if (policy !== 'password') return rescueItems(policy);
   const where = `${baseDir.replace(/\/$/, '')}/etc/shadow`;
-  return rescueItems(policy, rootShadowEntry(base.readOptional('/etc/shadow')?.toString('utf8'), where));
+  const shadow = base.readOptional('/etc/shadow')?.toString('utf8');
+  const sulogin = await readCryptSulogin(base);
+  const entry = rootShadowEntry(shadow, where, sulogin !== undefined);
+  return [...rescueItems(policy, entry), ...(needsCryptSulogin(entry) ? sulogin ?? [] : [])];
+}
+
+/** The base's sulogin with its libraries when it checks hashes through libcrypt (util-linux's). */
+async function readCryptSulogin(base: BaseFs): Promise<StageItem[] | undefined> {
+  const r = await resolveBinaries(base, ['sulogin'], { optional: true });
+  if (r.missing.length > 0) return undefined;
+  return r.items.some((i) => /\/libcrypt\.so\.\d+$/.test(i.path)) ? r.items : undefined;
 }

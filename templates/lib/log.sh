@@ -12,6 +12,7 @@ RD_SHELL=open
 RD_SHELL_AUTO=0
 RD_RESCUE_CONF=/etc/ruckusrd/rescue
 RD_REBOOT_DELAY=10
+RD_SULOGIN_DIRS="/usr/sbin /sbin /usr/bin /bin"
 
 msg() {
 	[ "$RD_QUIET" = 1 ] || echo "ruckusrd: $*"
@@ -119,6 +120,17 @@ lock_consoles() {
 	msg "$1: console shells are off"
 }
 
+# rescue_login: sulogin on the console. The base's own sulogin (util-linux: yescrypt and the rest
+# through libcrypt) is a file in the image, busybox's a link; busybox runs its own applet for a bare
+# command name, so a file is called by its path.
+rescue_login() {
+	_sl=sulogin
+	for _d in $RD_SULOGIN_DIRS; do
+		[ -f "$_d/sulogin" ] && [ ! -L "$_d/sulogin" ] && { _sl=$_d/sulogin; break; }
+	done
+	setsid cttyhack "$_sl" </dev/console >/dev/console 2>&1 || "$_sl" </dev/console >/dev/console 2>&1
+}
+
 # A shell on the console as the policy allows. Used by `shell`, `maint`, `initramsys` and fatal;
 # returning continues the boot.
 interactive_shell() {
@@ -131,7 +143,7 @@ interactive_shell() {
 		# sulogin asks for root's password (the image's /etc/shadow, from the build) and starts
 		# root's shell; Control-D or a timeout returns without one.
 		echo "ruckusrd: starting shell after root's password"
-		setsid cttyhack sulogin </dev/console >/dev/console 2>&1 || sulogin </dev/console >/dev/console 2>&1 ;;
+		rescue_login ;;
 	*) echo "ruckusrd: no console shell (rescue policy: off)" ;;
 	esac
 	return 0
@@ -153,7 +165,7 @@ fatal() {
 	while :; do
 		echo "ruckusrd: starting rescue shell" >&2
 		if [ "$RD_SHELL" = password ]; then
-			setsid cttyhack sulogin </dev/console >/dev/console 2>&1 || sulogin </dev/console >/dev/console 2>&1
+			rescue_login
 		else
 			setsid cttyhack sh -i </dev/console >/dev/console 2>&1 || sh -i </dev/console >/dev/console 2>&1
 		fi

@@ -54,8 +54,11 @@ export interface BootOptions {
   disks?: { file: string; readonly?: boolean; format?: 'raw'; iface?: 'virtio' | 'ahci' }[];
   /** stop as soon as this appears on the console (the VM is then killed) */
   until?: RegExp;
-  /** typed on the console in order, each once its `when` appears after the previous one */
-  interact?: { when: RegExp; text: string }[];
+  /**
+   * typed on the console in order, each once its `when` appears after the previous one; `delayMs`
+   * waits first (a reader that flushes pending input after its prompt, as util-linux sulogin does)
+   */
+  interact?: { when: RegExp; text: string; delayMs?: number }[];
   timeoutMs?: number;
   memoryMB?: number;
   /** QEMU's -cpu (default qemu64); `max` gives TCG guests AVX2, which the compiled Bun binary needs */
@@ -116,8 +119,12 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
     if (next && match) {
       seenUpTo += match.index + match[0].length;
       pending.shift();
-      proc.stdin.write(next.text);
-      proc.stdin.flush();
+      const type = () => {
+        proc.stdin.write(next.text);
+        proc.stdin.flush();
+      };
+      if (next.delayMs) setTimeout(type, next.delayMs);
+      else type();
     }
     if (opts.until?.test(output)) {
       proc.kill('SIGKILL');

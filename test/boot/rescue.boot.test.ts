@@ -2,7 +2,9 @@
 // Rescue shell policy (issue 12 item 10) on a real PID 1: --rescue-shell off reboots after a fatal
 // error (no shell, no panic) and rescue=open on the command line cannot reopen it; init= is
 // ignored where shells are not open; --rescue-shell password asks for root's password (taken from
-// the base's /etc/shadow: the base here is the host's / with an overlay holding a test password).
+// the base's /etc/shadow: the base here is the host's / with an overlay holding a test password),
+// checked by busybox's sulogin for a SHA-512 hash and by the base's util-linux sulogin (libcrypt)
+// for yescrypt, Debian 12's default.
 import { afterAll, beforeAll, expect } from 'bun:test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ const PASSWORD = 'rescue-pw-42';
 let dir = '';
 let offImg = '';
 let pwImg = '';
+let yesImg = '';
 let rootDisk = '';
 let token = '';
 let mounted: string[] = [];
@@ -24,17 +27,24 @@ const noPanic = (text: string) => {
   expect(text).not.toContain('Attempted to kill init');
 };
 
+/** root's hash of PASSWORD: SHA-512 by busybox, yescrypt by the host's libcrypt (perl's crypt()). */
+function hashOf(kind: 'sha512' | 'yescrypt'): string {
+  if (kind === 'sha512') return run(['busybox', 'mkpasswd', '-m', 'sha512', PASSWORD, 'rescuesalt']).trim();
+  const hash = run(['perl', '-e', 'print crypt($ARGV[0], q($y$j9T$F5Jx5fExrKuPp53xLKQ..1$))', PASSWORD]).trim();
+  if (!hash.startsWith('$y$')) throw new Error(`no yescrypt from the host's libcrypt: ${hash}`);
+  return hash;
+}
+
 /** The host's / as a base whose /etc/shadow has root's password set (a tmpfs upper; nothing of the host changes). */
-function baseWithPassword(): string {
-  const t = join(dir, 'ovl');
+function baseWithPassword(kind: 'sha512' | 'yescrypt'): string {
+  const t = join(dir, `ovl-${kind}`);
   mkdirSync(t);
   run(['mount', '-t', 'tmpfs', 'tmpfs', t]);
   mounted.push(t);
   mkdirSync(join(t, 'upper/etc'), { recursive: true });
   mkdirSync(join(t, 'work'));
-  const hash = run(['busybox', 'mkpasswd', '-m', 'sha512', PASSWORD, 'rescuesalt']).trim();
-  writeFileSync(join(t, 'upper/etc/shadow'), `root:${hash}:20000:0:99999:7:::\n`, { mode: 0o600 });
-  const base = join(dir, 'base');
+  writeFileSync(join(t, 'upper/etc/shadow'), `root:${hashOf(kind)}:20000:0:99999:7:::\n`, { mode: 0o600 });
+  const base = join(dir, `base-${kind}`);
   mkdirSync(base);
   run(['mount', '-t', 'overlay', '-o', `lowerdir=/,upperdir=${t}/upper,workdir=${t}/work`, 'overlay', base]);
   mounted.unshift(base);
@@ -52,7 +62,8 @@ describeNeeding(needs, 'rescue shell policy (QEMU)', () => {
     rootDisk = join(dir, 'root.img');
     makeExt4(tree, rootDisk, {});
     offImg = buildImage(join(dir, 'off.img'), '--rescue-shell', 'off');
-    pwImg = buildImage(join(dir, 'pw.img'), '--base', baseWithPassword(), '--rescue-shell', 'password');
+    pwImg = buildImage(join(dir, 'pw.img'), '--base', baseWithPassword('sha512'), '--rescue-shell', 'password');
+    yesImg = buildImage(join(dir, 'yes.img'), '--base', baseWithPassword('yescrypt'), '--rescue-shell', 'password');
   });
   afterAll(() => {
     for (const m of mounted) Bun.spawnSync(['umount', m]);
@@ -100,5 +111,25 @@ describeNeeding(needs, 'rescue shell policy (QEMU)', () => {
     expect(r.fatal).toBe('ruckusrd: fatal: device /dev/vdz not found after 1 seconds');
     expect(r.console).not.toContain('ANSWER-42-WRONG');
     expect(r.console).toContain('ANSWER-42-END');
+  });
+
+  testNeeding([], 'password with a yescrypt hash: the base\'s util-linux sulogin checks it', async () => {
+    const r = await boot({
+      initrd: yesImg,
+      append: 'root=/dev/vdz rootdelay=1',
+      until: /ANSWER-43-END/,
+      interact: [
+        // util-linux sulogin flushes the terminal's input after its prompt: type a moment later.
+        { when: /Control-D[^\n]*: ?/, text: 'wrong-password\n', delayMs: 3000 },
+        { when: /Login incorrect/, text: 'echo ANSWER-$((6*7+1))-WRONG\n' },
+        { when: /Control-D[^\n]*: ?/, text: `${PASSWORD}\n`, delayMs: 3000 },
+        { when: /# $/, text: 'echo ANSWER-$((6*7+1))-END\n' },
+      ],
+      timeoutMs: 180_000,
+    });
+    noPanic(r.console);
+    expect(r.fatal).toBe('ruckusrd: fatal: device /dev/vdz not found after 1 seconds');
+    expect(r.console).not.toContain('ANSWER-43-WRONG');
+    expect(r.console).toContain('ANSWER-43-END');
   });
 });

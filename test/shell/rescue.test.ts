@@ -21,7 +21,8 @@ function run(shell: string[], build: string | undefined, body: string): string {
 exec 2>&1 3>&1
 . ${LIB}/log.sh
 . ${LIB}/hooks.sh
-RD_RUN=${dir}; RD_KMSG=${dir}/kmsg; RD_HOOKS=${dir}/hooks; RD_RESCUE_CONF=${dir}/rescue
+RD_RUN=${dir}; RD_KMSG=${dir}/kmsg; RD_HOOKS=${dir}/hooks; RD_RESCUE_CONF=${dir}/rescue; RD_SULOGIN_DIRS="${dir}/sbin ${dir}/bin"
+mkdir -p ${dir}/sbin ${dir}/bin
 n=0
 # fd 3: the real call sends fds 1 and 2 to /dev/console.
 setsid() { n=$((n + 1)); echo "START $2" >&3; [ "$n" -ge 2 ] && exit 7; return 0; }
@@ -55,6 +56,13 @@ for (const [name, shell] of SHELLS) {
       ['shell=open: an unattended unlock changes nothing', 'shell=open', 'lock_consoles "crypt: key file"', SHELL_LOOP('sh')],
     ])('%s', (_, build, before, want) => {
       expect(run(shell, build, `${before}\nfatal "no root"`)).toBe(want);
+    });
+
+    test('password: a sulogin file in the image (util-linux, for yescrypt) is run by its path, a link (busybox) by name', () => {
+      const fatal = 'fatal no root';
+      expect(run(shell, 'shell=password', `ln -s busybox "$RD_RUN/sbin/sulogin"\n${fatal}`)).toBe(SHELL_LOOP('sulogin'));
+      const out = run(shell, 'shell=password', `: > "$RD_RUN/bin/sulogin"\nln -s busybox "$RD_RUN/sbin/sulogin"\n${fatal}`);
+      expect(out).toMatch(/^ruckusrd: fatal: no root\nruckusrd: starting rescue shell\nSTART \/[^\n]*\/bin\/sulogin\n/);
     });
 
     test('shell and maint: off prints why and continues the boot; password asks sulogin', () => {

@@ -2,7 +2,7 @@
 // --rescue-shell as image data (src/core/rescue.ts): the policy line, and root's shadow entry,
 // refused when busybox sulogin could never accept it.
 import { describe, expect, test } from 'bun:test';
-import { rescueItems, rootShadowEntry } from '../../src/core/rescue.ts';
+import { needsCryptSulogin, rescueItems, rootShadowEntry } from '../../src/core/rescue.ts';
 
 const SHA512 = '$6$abcdefgh$ltjgWl6579NluT/Vi1nwEvcil.G5Nbc4NiXZaNGStk8PSwGfQv72N2CKPPrVACtLtip/cZ/1GM/O6IND4WQhG.';
 const shadow = (hash: string) => `daemon:*:19000:0:99999:7:::\nroot:${hash}:19000:0:99999:7:::\nuser:$6$x$y:19000::::::\n`;
@@ -18,11 +18,22 @@ describe('rootShadowEntry', () => {
     ['*', "root's password is locked or empty in B/etc/shadow; set one (passwd root)"],
     ['!$6$s$h', "root's password is locked or empty in B/etc/shadow; set one (passwd root)"],
     ['', "root's password is locked or empty in B/etc/shadow; set one (passwd root)"],
-    ['$y$j9T$abc$def', "root's password hash in B/etc/shadow is yescrypt; busybox sulogin checks only $1$, $5$ and $6$ (e.g. chpasswd -c SHA512)"],
-    ['$2b$10$abc', "root's password hash in B/etc/shadow is bcrypt; busybox sulogin checks only $1$, $5$ and $6$ (e.g. chpasswd -c SHA512)"],
-    ['$6$', "root's password hash in B/etc/shadow is of an unknown kind; busybox sulogin checks only $1$, $5$ and $6$ (e.g. chpasswd -c SHA512)"],
+    ['$y$j9T$abc$def', "root's password hash in B/etc/shadow is yescrypt; busybox sulogin checks only $1$, $5$ and $6$ (e.g. chpasswd -c SHA512), and the base has no util-linux sulogin with libcrypt"],
+    ['$2b$10$abc', "root's password hash in B/etc/shadow is bcrypt; busybox sulogin checks only $1$, $5$ and $6$ (e.g. chpasswd -c SHA512), and the base has no util-linux sulogin with libcrypt"],
+    ['$6$', "root's password hash in B/etc/shadow is of an unknown kind; busybox sulogin checks only $1$, $5$ and $6$ (e.g. chpasswd -c SHA512), and the base has no util-linux sulogin with libcrypt"],
   ])('root:%p is refused', (hash, why) => {
     expect(() => rootShadowEntry(shadow(hash), 'B/etc/shadow')).toThrow(`--rescue-shell password: ${why}`);
+  });
+
+  test('with util-linux sulogin in the base, any crypt(3) hash is kept, and says it needs that sulogin', () => {
+    const yescrypt = '$y$j9T$F5Jx5fExrKuPp53xLKQ..1$U4SOHmDd8SvW5vCUKSMR6N835VPwFAtgYNhQ9mFFeL5';
+    const entry = rootShadowEntry(shadow(yescrypt), 'B', true);
+    expect(entry).toBe(`root:${yescrypt}:0:0:99999:7:::\n`);
+    expect(needsCryptSulogin(entry)).toBe(true);
+    expect(needsCryptSulogin(rootShadowEntry(shadow('$2b$10$abc'), 'B', true))).toBe(true);
+    expect(needsCryptSulogin(rootShadowEntry(shadow(SHA512), 'B', true))).toBe(false);
+    // Locked, empty and malformed hashes stay refused: no sulogin could ever accept them.
+    for (const bad of ['*', '!$y$j9T$a$b', '', '$6$', 'plain']) expect(() => rootShadowEntry(shadow(bad), 'B', true)).toThrow('--rescue-shell password');
   });
 
   test('no shadow file, or no root in it', () => {
