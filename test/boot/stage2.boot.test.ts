@@ -95,6 +95,13 @@ describe.if(canBoot)('two-stage images (QEMU)', () => {
     images['boot-erofs'] = buildImage(out, '--second-stage', 'erofs', '--second-stage-placement', 'boot', '--omit', 'stage2-verity');
     const erofsStage2 = join(dir, readdirSync(dir).find((n) => n.startsWith('boot-erofs.img.stage2-'))!);
     bootDisks.erofs = makeBootDisk('erofs', erofsStage2);
+    // No separate /boot: the second stage is a file on the root filesystem itself.
+    const rootWithBoot = join(dir, 'root-with-boot');
+    run(['cp', '-a', trees.base, rootWithBoot]);
+    mkdirSync(join(rootWithBoot, 'boot'), { recursive: true });
+    copyFileSync(erofsStage2, join(rootWithBoot, 'boot/initrd.stage2'));
+    bootDisks.rootWithBoot = join(dir, 'root-with-boot.img');
+    makeExt4(rootWithBoot, bootDisks.rootWithBoot, {});
     // The squashfs pair is built as a packager would, straight into a mounted /boot filesystem: the
     // image must record that filesystem's UUID and the file's path on it, and boot without stage2_*=.
     bootDisks.squashfs = join(dir, 'bootfs.img');
@@ -151,6 +158,19 @@ describe.if(canBoot)('two-stage images (QEMU)', () => {
     });
     expect(section(r.console, 'token').trim()).toBe(token);
     expect(section(r.console, 'state')).toContain('stage2=squashfs boot /.stage2/boot/boot/initrd.img.stage2');
+    assertNothingLeaked(r.console, 0);
+  });
+
+  test('/boot erofs on the root filesystem itself, root mounted rw: the boot device is mounted as the root will be', async () => {
+    const r = await boot({
+      initrd: images['boot-erofs']!,
+      append: 'root=/dev/vda rw stage2_dev=/dev/vda stage2_path=/boot/initrd.stage2 test.action=leaks',
+      disks: [{ file: bootDisks.rootWithBoot! }],
+      until: END,
+    });
+    expect(r.fatal).toBeUndefined();
+    expect(section(r.console, 'token').trim()).toBe(token);
+    expect(section(r.console, 'mounts')).toMatch(/^\/dev\/vda \/ ext4 rw[ ,]/m);
     assertNothingLeaked(r.console, 0);
   });
 
