@@ -107,8 +107,11 @@ export async function writeAtomic(
   let made = false;
   try {
     removeOnSignal(tmp);
-    file = await open(tmp, 'wx', mode);
+    // Created synchronously: the signal handler (it removes tmp) runs between awaits, and a
+    // thread-pool open still in flight could create tmp again after it.
+    closeSync(openSync(tmp, 'wx', mode));
     made = true;
+    file = await open(tmp, 'r+');
     // The replaced image keeps its mode and owner (an image made 0600 on purpose stays 0600).
     if (target.existing?.isFile()) {
       await file.chmod(target.existing.mode & 0o7777);

@@ -130,7 +130,8 @@ describeNeeding(needs, 'config keys in a --base take effect; conf.d after mkruck
   });
 
   // Module sets are read from --dry-run's `modules:` line, dependencies included: squash,
-  // storage-init and kmod need base alone; rootfs and storage-all need kmod.
+  // storage-init and kmod need base alone; rootfs and storage-all need kmod; storage-init wants
+  // stage2-verity, which comes along where the base has dmsetup (this host: lvm2 brings it).
   const set = (conf: Record<string, string> | undefined, ...args: string[]) => plan(conf, ...args).modules.split(' ').sort();
 
   test('conf.d files apply in name order after mkruckus.conf: a later scalar or `modules =` wins, `+=` extends', () => {
@@ -142,7 +143,7 @@ describeNeeding(needs, 'config keys in a --base take effect; conf.d after mkruck
     // In name order the last file sets xz; in any other order the last is another one, or `modules =`
     // comes after `+=` and drops squash.
     expect(build(undefined, '--modules', 'base').at(-1)!.compression).toBe('xz');
-    expect(set(undefined)).toEqual(['base', 'squash', 'storage-init']);
+    expect(set(undefined)).toEqual(['base', 'squash', 'stage2-verity', 'storage-init']);
     // Flags win: --modules replaces the files' list, --compress their value.
     expect(set(undefined, '--modules', 'kmod')).toEqual(['base', 'kmod']);
     expect(build(undefined, '--modules', 'base', '--compress', 'gzip').at(-1)!.compression).toBe('gzip');
@@ -154,8 +155,8 @@ describeNeeding(needs, 'config keys in a --base take effect; conf.d after mkruck
       'mkruckus.conf.d/10-a.conf': 'add = squash\n',
       'mkruckus.conf.d/20-b.conf': 'add = storage-init\n',
     };
-    expect(set(conf)).toEqual(['base', 'kmod', 'squash', 'storage-init']);
-    expect(set(conf, '--add', 'resume')).toEqual(['base', 'kmod', 'resume', 'squash', 'storage-init']);
+    expect(set(conf)).toEqual(['base', 'kmod', 'squash', 'stage2-verity', 'storage-init']);
+    expect(set(conf, '--add', 'resume')).toEqual(['base', 'kmod', 'resume', 'squash', 'stage2-verity', 'storage-init']);
   });
 
   test('second-stage and second-stage-placement keys; the flag wins', () => {
