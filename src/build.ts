@@ -206,8 +206,11 @@ const sha256Hex = (bytes: Uint8Array): string => new Bun.CryptoHasher('sha256').
  */
 function bootVerity(req: BuildRequest, r: Resolved, missingKmods: readonly string[], image: Uint8Array): ReturnType<typeof withVerityTree> {
   const omitted = req.modules.omit?.includes('stage2-verity') ?? false;
+  // storage-init wants stage2-verity: selected with it, it is missing only by --omit or for want of
+  // dmsetup. Without storage-init (a --modules list without it) nothing at boot opens either kind.
+  const opener = r.modules.some((m) => m.name === 'storage-init');
   const why = !r.modules.some((m) => m.name === 'stage2-verity')
-    ? (omitted ? undefined : 'the base has no dmsetup')
+    ? (omitted || !opener ? undefined : 'the base has no dmsetup')
     : missingKmods.includes('dm-verity') ? `kernel ${r.kernelVersion} has no dm-verity module` : '';
   if (why === '') return withVerityTree(image);
   if (why) warn(`${why}: the /boot second stage is checked at boot by a sha256 of all of it, not lazily by dm-verity`);
