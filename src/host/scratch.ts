@@ -4,12 +4,13 @@
 // and by the SIGINT/SIGTERM/SIGHUP handler (installed before the first of them exists), and those of
 // a build that died without cleaning up (SIGKILL, power loss) are swept by the next build: their pid
 // is gone.
-import { mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errnoWords, UserError } from '../log.ts';
 
 const pending = new Set<string>();
+const children = new Set<{ kill(signal?: number): void }>();
 let signalsHooked = false;
 
 /** Removes `path` (a file or a directory tree) if a signal ends the build before forget(path). */
@@ -22,14 +23,33 @@ export function forget(path: string): void {
   pending.delete(path);
 }
 
+/** Kills `child` (a tool writing into a scratch directory) if a signal ends the build; the returned function forgets it. */
+export function killOnSignal(child: { kill(signal?: number): void }): () => void {
+  hookSignals();
+  children.add(child);
+  return () => void children.delete(child);
+}
+
 function hookSignals(): void {
   if (signalsHooked) return;
   signalsHooked = true;
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(sig, () => {
-      for (const path of pending) removeQuietly(path);
+      // A tool still writing into a scratch directory would put entries back while it is removed.
+      for (const child of children) child.kill(constants.signals.SIGKILL);
+      for (const path of pending) removeSettled(path);
       process.exit(128 + (constants.signals[sig] ?? 1));
     });
+  }
+}
+
+/** Removes `path`, again after a moment while it is still there (a killed writer's last entries). */
+function removeSettled(path: string): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 10; i++) {
+    removeQuietly(path);
+    if (!existsSync(path)) return;
+    Atomics.wait(pause, 0, 0, 20);
   }
 }
 

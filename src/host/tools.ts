@@ -4,6 +4,7 @@
 // the check, before any work, that each tool a build needs is installed.
 import type { BuildRequest } from '../core/request.ts';
 import { UserError } from '../log.ts';
+import { killOnSignal } from './scratch.ts';
 
 async function runArgv(argv: string[], env?: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
   let proc;
@@ -12,8 +13,13 @@ async function runArgv(argv: string[], env?: Record<string, string | undefined>)
   } catch (err) {
     return { code: 127, stdout: '', stderr: `${argv[0]}: ${(err as Error).message}` };
   }
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { code, stdout, stderr };
+  const release = killOnSignal(proc);
+  try {
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    return { code, stdout, stderr };
+  } finally {
+    release();
+  }
 }
 
 /** Runs argv and returns stdout; never throws (a probe). */
