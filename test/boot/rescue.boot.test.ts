@@ -123,7 +123,8 @@ describeNeeding(needs, 'rescue shell policy (QEMU)', () => {
         { when: /Control-D[^\n]*: ?/, text: 'wrong-password\n', delayMs: 3000 },
         { when: /Login incorrect/, text: 'echo ANSWER-$((6*7+1))-WRONG\n' },
         { when: /Control-D[^\n]*: ?/, text: `${PASSWORD}\n`, delayMs: 3000 },
-        { when: /# $/, text: 'echo ANSWER-$((6*7+1))-END\n' },
+        // root's shell (busybox ash, started as a login shell) prints its banner, then the prompt.
+        { when: /built-in shell[^]*# /, text: 'echo ANSWER-$((6*7+1))-END\n' },
       ],
       timeoutMs: 180_000,
     });
