@@ -5,7 +5,7 @@
 // lowered from the command line. The trusted layer and its hash tree are made with
 // `mkruckus layer build --verity`, its printed root hash trusted with --trust-layer.
 import { beforeAll, expect } from 'bun:test';
-import { copyFileSync, mkdirSync, openSync, readSync, writeSync, closeSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, ensureBinary } from '../binary.ts';
 import { describeNeeding, missing, testNeeding } from '../unit/need.ts';
@@ -13,6 +13,7 @@ import { buildImage } from './build.ts';
 import { makeExt4, makeGuestRoot, randomToken, run, tempDir } from './disks.ts';
 import { makeSquashfs } from './layers.ts';
 import { boot, canBoot, section } from './qemu.ts';
+import { flipByte } from '../flip.ts';
 
 const END = /=== end\n/;
 let dir = '';
@@ -34,15 +35,6 @@ function buildVerityLayer(name: string, from: string, out: string): string {
   const m = new RegExp(`^sqsh_verity_roots=${name}=([0-9a-f]{64})$`, 'm').exec(text);
   if (!m) throw new Error(`no root hash in: ${text}`);
   return m[1]!;
-}
-
-function flipByte(file: string, offset: number): void {
-  const fd = openSync(file, 'r+');
-  const b = Buffer.alloc(1);
-  readSync(fd, b, 0, 1, offset);
-  b[0] = b[0]! ^ 0x01;
-  writeSync(fd, b, 0, 1, offset);
-  closeSync(fd);
 }
 
 const needs = [...(canBoot ? [] : ['QEMU and a kernel']), ...missing('veritysetup')];

@@ -4,23 +4,15 @@
 // commands, which dist/mkruckus must never read (the kernel puts unknown `key=value` boot
 // parameters into the environment).
 import { expect, test } from 'bun:test';
-import { closeSync, mkdirSync, openSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { missing, testNeeding } from '../unit/need.ts';
 import { expectUserError, freshDir, run, useScratch } from './helpers.ts';
+import { flipByte } from '../flip.ts';
 
 useScratch();
 
 const verify = (file: string, hash: string) => Bun.spawnSync(['veritysetup', 'verify', file, `${file}.verity`, hash]).exitCode;
-
-function flipByte(file: string, offset: number): void {
-  const fd = openSync(file, 'r+');
-  const b = Buffer.alloc(1);
-  readSync(fd, b, 0, 1, offset);
-  b[0] = b[0]! ^ 0x01;
-  writeSync(fd, b, 0, 1, offset);
-  closeSync(fd);
-}
 
 testNeeding(missing('veritysetup', 'tar2sqfs'), 'layer build --verity: NAME.sqsh.verity beside the layer, its root hash printed, the same on every run; veritysetup verifies it', () => {
   const d = freshDir('verity');
