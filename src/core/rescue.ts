@@ -11,9 +11,9 @@ const CHECKABLE = /^\$[156]\$[^:\s]+$/;
 /** Any crypt(3) hash: what util-linux's sulogin checks through libxcrypt (yescrypt, bcrypt, …). */
 const CRYPT_HASH = /^\$[0-9a-z]+\$[^:\s]+$/;
 
-/** busybox's sulogin cannot check this hash: util-linux's (with libcrypt) has to go into the image. */
-export function needsCryptSulogin(entry: string): boolean {
-  return !CHECKABLE.test(entry.split(':')[1] ?? '');
+/** busybox's sulogin cannot check the hash of this shadow line: util-linux's (with libcrypt) has to go into the image. */
+export function needsCryptSulogin(line: string): boolean {
+  return !CHECKABLE.test(line.split(':')[1] ?? '');
 }
 
 /**

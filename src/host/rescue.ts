@@ -12,9 +12,11 @@ export async function readRescueItems(policy: RescuePolicy, base: BaseFs, baseDi
   if (policy !== 'password') return rescueItems(policy);
   const where = `${baseDir.replace(/\/$/, '')}/etc/shadow`;
   const shadow = base.readOptional('/etc/shadow')?.toString('utf8');
-  const sulogin = await readCryptSulogin(base);
+  // The base's sulogin is looked for only when busybox's cannot check root's hash.
+  const root = shadow?.split('\n').find((l) => l.startsWith('root:'));
+  const sulogin = root !== undefined && needsCryptSulogin(root) ? await readCryptSulogin(base) : undefined;
   const entry = rootShadowEntry(shadow, where, sulogin !== undefined);
-  return [...rescueItems(policy, entry), ...(needsCryptSulogin(entry) ? sulogin ?? [] : [])];
+  return [...rescueItems(policy, entry), ...(sulogin ?? [])];
 }
 
 /** The base's sulogin with its libraries when it checks hashes through libcrypt (util-linux's). */
