@@ -27,7 +27,7 @@ has_param shell && interactive_shell "shell requested on the command line"
 
 NEWROOT=/sysroot
 RD_MODE=traditional
-mkdir -p "$NEWROOT"
+[ -d "$NEWROOT" ] || mkdir -p "$NEWROOT"
 
 run_phase stage2
 run_phase early

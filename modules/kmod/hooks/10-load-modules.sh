@@ -9,6 +9,10 @@ load_device_drivers() {
 	kmod_coldplug
 }
 
+load_module() {
+	kmod_load "$1" 2>/dev/null
+}
+
 # Both lists were validated as comma-separated names (kmod_words splits them).
 if read_param blacklist; then
 	kmod_words "$REPLY"

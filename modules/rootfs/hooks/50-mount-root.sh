@@ -2,7 +2,7 @@
 # Mounts root= on $NEWROOT, read-only unless `rw` (as the kernel does), then reads the
 # ruckusrd.conf at its top.
 
-if ! grep -q " $NEWROOT " /proc/mounts; then
+if ! is_mounted "$NEWROOT"; then
 	read_param root || fatal "no root= on the kernel command line"
 	_root_spec=$REPLY
 	_root_opts=ro
