@@ -98,6 +98,21 @@ describe('kernel selection and config files (a fake --base)', () => {
     for (const v of TWO) expect(r.stderr).toContain(v);
   });
 
+  // Debian 12 with its 6.1 kernels and the 6.12 backport (issue 10): `-k 6.1` matches the two 6.1
+  // kernels, named as the matches, and never 6.12; `-k 6.12` selects 6.12 (the build goes on to the base).
+  test('-k 6.1 beside 6.12: the two 6.1 kernels are named as the matches, 6.12 is not one', () => {
+    const base = fakeBase(['6.12.113+deb12-amd64', '6.1.0-56-amd64', '6.1.0-50-amd64']);
+    for (const args of [['--kernel', '6.1', 'out.img'], ['-k', '6.1', 'out.img'], ['update', '--base', base, '-k', '6.1', '--dry-run']]) {
+      const r = run(args[0] === 'update' ? args : ['--base', base, ...args]);
+      expectUserError(r, /kernel '6\.1' is ambiguous: 6\.1\.0-50-amd64, 6\.1\.0-56-amd64 match it; give one of them with --kernel/);
+      expect(r.stderr).toContain('installed: 6.1.0-50-amd64, 6.1.0-56-amd64, 6.12.113+deb12-amd64');
+    }
+    const picked = run(['--base', base, '--kernel', '6.12', '--dry-run', 'out.img']);
+    expect(picked.code).toBe(1);
+    expect(picked.stderr).toContain('mkruckus: error: binary not found in base');
+    expect(picked.stderr).not.toContain("kernel '6.12'");
+  });
+
   test('without --kernel, a running kernel that is not installed is an error naming both', () => {
     const r = run(['--base', fakeBase(TWO), 'out.img']);
     expectUserError(r, new RegExp(release().replace(/[.+]/g, '\\$&')));

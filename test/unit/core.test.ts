@@ -24,6 +24,18 @@ describe('selectKernel', () => {
   ])('%s is an error', (req, msg) => expect(() => selectKernel(installed, req, 'x', '/')).toThrow(msg));
   test('missing running kernel lists installed', () =>
     expect(() => selectKernel(installed, undefined, '9.9', '/b')).toThrow(/running kernel 9.9 has no modules under \/b.*6.5.0-1-amd64/));
+  // Debian 12 with its 6.1 kernels and the 6.12 backport: a prefix never cuts a number in two.
+  const mixed = ['6.12.113+deb12-amd64', '6.1.0-56-amd64', '6.1.0-9-amd64'];
+  test.each([
+    ['6.12', '6.12.113+deb12-amd64'],
+    ['6.1.0-9', '6.1.0-9-amd64'],
+    ['6.1.0-5', /'6.1.0-5' is not installed/],
+    ['6.1', /ambiguous: 6.1.0-9-amd64, 6.1.0-56-amd64 match it; .*--kernel \(installed: 6.1.0-9-amd64, 6.1.0-56-amd64, 6.12.113\+deb12-amd64\)$/],
+    ['6.1.', /ambiguous: 6.1.0-9-amd64, 6.1.0-56-amd64 match/],
+  ])('beside 6.12: %s → %p', (req, want) => {
+    if (typeof want === 'string') expect(selectKernel(mixed, req, 'x', '/')).toBe(want);
+    else expect(() => selectKernel(mixed, req, 'x', '/')).toThrow(want);
+  });
 });
 
 const mod = (name: string, depends: string[] = []): ModuleManifest => defineModule({ name, description: name, depends });
