@@ -107,26 +107,41 @@ crypt_ask() {
 }
 
 # crypt_ask_all DEV NAME TTY...: one reader per console; the first line read goes through a FIFO
-# (a pipe: nothing is stored) and the other readers are stopped.
+# (a pipe: nothing is stored) and the other readers are stopped. A VT drops keys while nobody has it
+# open, so each reader holds its console open from before the first prompt shows until its answer;
+# the prompts show only when every reader is ready.
 crypt_ask_all() {
 	_aa_dev=$1
 	_aa_name=$2
 	shift 2
 	_aa_fifo=$RD_RUN/ask.fifo
-	rm -f "$_aa_fifo"
-	mkfifo -m 600 "$_aa_fifo" || return 1
+	_aa_ready=$RD_RUN/ask.ready
+	rm -f "$_aa_fifo" "$_aa_ready"
+	mkfifo -m 600 "$_aa_fifo" && mkfifo -m 600 "$_aa_ready" || return 1
 	_aa_pids=
+	_aa_ttys=
 	for _aa_t in "$@"; do
 		_aa_t=/dev/$_aa_t
 		[ -c "$_aa_t" ] || continue
 		(
-			stty -echo <"$_aa_t" 2>/dev/null
-			printf 'ruckusrd: Enter passphrase for %s (%s): ' "$_aa_dev" "$_aa_name" >>"$_aa_t"
-			IFS= read -r _aa_p <"$_aa_t" && printf '%s\n' "$_aa_p" >"$_aa_fifo"
+			_aa_sent=
+			{
+				stty -echo <&3 2>/dev/null
+				echo >"$_aa_ready"
+				_aa_sent=1
+				IFS= read -r _aa_p <&3 && printf '%s\n' "$_aa_p" >"$_aa_fifo"
+			} 3<>"$_aa_t"
+			# A console that cannot be opened still reports, so the prompts are not held back.
+			[ -n "$_aa_sent" ] || echo >"$_aa_ready"
 		) &
 		_aa_pids="$_aa_pids $!"
+		_aa_ttys="$_aa_ttys $_aa_t"
 	done
-	[ -n "$_aa_pids" ] || { rm -f "$_aa_fifo"; return 1; }
+	[ -n "$_aa_pids" ] || { rm -f "$_aa_fifo" "$_aa_ready"; return 1; }
+	crypt_await_readers "$_aa_ttys"
+	for _aa_t in $_aa_ttys; do
+		printf 'ruckusrd: Enter passphrase for %s (%s): ' "$_aa_dev" "$_aa_name" >>"$_aa_t"
+	done
 	IFS= read -r CRYPT_PASS <"$_aa_fifo"
 	_aa_rc=$?
 	# shellcheck disable=SC2086 # process ids
@@ -134,10 +149,21 @@ crypt_ask_all() {
 	# Reaped here: no reader is left holding a console when cryptsetup runs.
 	# shellcheck disable=SC2086 # process ids
 	wait $_aa_pids 2>/dev/null
-	rm -f "$_aa_fifo"
-	for _aa_t in "$@"; do
-		stty echo <"/dev/$_aa_t" 2>/dev/null
-		echo >>"/dev/$_aa_t"
+	rm -f "$_aa_fifo" "$_aa_ready"
+	for _aa_t in $_aa_ttys; do
+		stty echo <"$_aa_t" 2>/dev/null
+		echo >>"$_aa_t"
 	done
 	return "$_aa_rc"
+}
+
+# crypt_await_readers TTYS: one line on the ready FIFO per reader. Each open of the FIFO is read to
+# its end (all writers gone), so no line is lost between opens.
+crypt_await_readers() {
+	_ar_want=0
+	for _ar_t in $1; do _ar_want=$((_ar_want + 1)); done
+	_ar_got=0
+	while [ "$_ar_got" -lt "$_ar_want" ]; do
+		while IFS= read -r _ar_line; do _ar_got=$((_ar_got + 1)); done <"$_aa_ready"
+	done
 }
