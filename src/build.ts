@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The build, as a list of named steps. Reading this file tells you the whole pipeline.
-import { writeNewc } from './archive/cpio.ts';
-import { compress } from './archive/compress.ts';
+import { newcSegments, type CpioEntry } from './archive/cpio.ts';
+import { compressSegments, SEGMENT_SIZE } from './archive/compress.ts';
 import { moduleRegistry } from './assets.ts';
 import { selectKernel } from './core/kernel.ts';
 import type { ModuleManifest, PlanContext } from './core/module.ts';
@@ -102,18 +102,21 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
   const entries = [...read, reportEntry(report)];
   // The build fails here rather than write an image that cannot boot (mkruckus verify checks the same).
   await step('verify', () => checkBootable(entries, secondEntries));
-  const cpio = await step('write cpio', () => writeNewc(entries, { mtime: req.mtime }));
-  const packed = await step(`compress (${req.compress})`, () => compress(cpio, req.compress));
   const ucode = await step('early microcode', () => readEarlyMicrocode(req.base, req.ucode, req.mtime));
+  // An embedded second stage is compressed already: its own uncompressed segment, not compressed twice.
+  const stored = (e: CpioEntry) => twoStage && req.placement === 'embedded' && e.path === EMBEDDED_STAGE2_PATH;
+  const cpio = await step('write cpio', () => [...newcSegments(entries, { mtime: req.mtime, segmentSize: SEGMENT_SIZE, stored })]);
+  const packed = await step(`compress (${req.compress})`, () => compressSegments(cpio, req.compress, ucode.length));
   // With --uki the image becomes the UKI's .initrd, and the UKI (signed and checked) is what is written.
-  const out = req.uki ? await step('make UKI', () => wrapInUki(req.base, r.kernelVersion, req.uki!, [ucode, packed])) : [ucode, packed];
+  const out = req.uki ? await step('make UKI', () => wrapInUki(req.base, r.kernelVersion, req.uki!, [ucode, ...packed])) : [ucode, ...packed];
   // An image carrying a key (crypttab key files) is readable by root only, as initramfs-tools does.
   const secret = [...plan, ...second].some((e) => e.item.secret);
   const writeOut = () => step('write output', () => writeAtomic(req.out, out, secret ? 0o600 : 0o644));
   if (twoStage && req.placement === 'boot') await writeBootPair(req, stage2, writeOut);
   else await writeOut();
   if (req.report) await step('write report', () => writeReport(req.report!, report));
-  const sizes = { ucode: ucode.length, cpio: cpio.length, compressed: packed.length, stage2: stage2.length };
+  const sum = (parts: { length: number }[]) => parts.reduce((n, p) => n + p.length, 0);
+  const sizes = { ucode: ucode.length, cpio: sum(cpio), compressed: sum(packed), stage2: stage2.length };
   return { ...result, plan, secondStage: second, sizes };
 }
 

@@ -63,27 +63,81 @@ export function* newcChunks(entries: readonly CpioEntry[], opts: NewcOptions): G
   let offset = 0;
   let ino = 1;
   for (const entry of sorted) {
-    const name = encoder.encode(entry.path.slice(1) + '\0');
-    const data = entryData(entry);
-    const header = encodeHeader(entryFields(entry, ino++, data.length, name.length, opts.mtime), name);
-    yield header;
-    offset += header.length;
-    if (data.length > 0) {
-      yield data;
-      const pad = padding(data.length);
-      if (pad > 0) yield new Uint8Array(pad);
-      offset += data.length + pad;
+    for (const chunk of entryChunks(entry, ino++, opts.mtime)) {
+      yield chunk;
+      offset += chunk.length;
     }
   }
-  const trailerName = encoder.encode(TRAILER + '\0');
-  const trailer = encodeHeader(
-    { ino: 0, mode: 0, nlink: 1, mtime: 0, size: 0, rdevMajor: 0, rdevMinor: 0, nameSize: trailerName.length },
-    trailerName,
-  );
+  const trailer = trailerChunk();
   yield trailer;
   offset += trailer.length;
   const block = opts.blockSize ?? 0;
   if (block > 0 && offset % block !== 0) yield new Uint8Array(block - (offset % block));
+}
+
+/** One entry's header+name, then its data and the padding to the next 4-byte boundary. */
+function entryChunks(entry: CpioEntry, ino: number, mtime: number): Uint8Array[] {
+  const name = encoder.encode(entry.path.slice(1) + '\0');
+  const data = entryData(entry);
+  const header = encodeHeader(entryFields(entry, ino, data.length, name.length, mtime), name);
+  if (data.length === 0) return [header];
+  const pad = padding(data.length);
+  return pad > 0 ? [header, data, new Uint8Array(pad)] : [header, data];
+}
+
+function trailerChunk(): Uint8Array {
+  const name = encoder.encode(TRAILER + '\0');
+  return encodeHeader({ ino: 0, mode: 0, nlink: 1, mtime: 0, size: 0, rdevMajor: 0, rdevMinor: 0, nameSize: name.length }, name);
+}
+
+/** A complete archive (ending in its trailer) of a run of the sorted entries. */
+export interface NewcSegment {
+  chunks: Uint8Array[];
+  /** bytes of all chunks */
+  length: number;
+  /** holds one entry whose data is already compressed: stored as it is, not compressed again */
+  stored: boolean;
+}
+
+export interface SegmentOptions extends NewcOptions {
+  /** a segment ends once it holds this many bytes (a single larger entry makes a larger one) */
+  segmentSize: number;
+  /** entries given their own stored segment (an embedded compressed filesystem image) */
+  stored?: (entry: CpioEntry) => boolean;
+}
+
+/**
+ * The archive cut into complete archives, in order, for the kernel's unpacker, which reads a
+ * concatenation of archives (each compressed on its own or not) as one: the entries, inode numbers
+ * and order are those of newcChunks, only trailers are added between. The cuts depend on the entries
+ * alone (never on the machine), so the image stays reproducible. An entry's parent directory may be
+ * in an earlier segment: the kernel has made it by then.
+ */
+export function* newcSegments(entries: readonly CpioEntry[], opts: SegmentOptions): Generator<NewcSegment> {
+  validateOptions(opts);
+  if (!Number.isInteger(opts.segmentSize) || opts.segmentSize < 1) throw new Error(`cpio: segmentSize must be a positive integer, got ${opts.segmentSize}`);
+  const sorted = sortCpioEntries(entries);
+  validateCpioEntries(sorted);
+  let current: NewcSegment = { chunks: [], length: 0, stored: false };
+  const close = (): NewcSegment => {
+    const done = current;
+    const trailer = trailerChunk();
+    done.chunks.push(trailer);
+    done.length += trailer.length;
+    current = { chunks: [], length: 0, stored: false };
+    return done;
+  };
+  let ino = 1;
+  for (const entry of sorted) {
+    const chunks = entryChunks(entry, ino++, opts.mtime);
+    const stored = opts.stored?.(entry) ?? false;
+    if (current.chunks.length && (stored || current.length >= opts.segmentSize)) yield close();
+    current.chunks.push(...chunks);
+    current.length += chunks.reduce((n, c) => n + c.length, 0);
+    current.stored = stored;
+    if (stored) yield close();
+  }
+  if (current.chunks.length || ino === 1) yield close();
 }
 
 /** The whole archive as one buffer. */

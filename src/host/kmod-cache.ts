@@ -8,7 +8,7 @@
 // the bytes of another. Entries are written atomically (temp file, rename); one not used for
 // PRUNE_DAYS is removed by the next build that adds entries. Any cache failure (read-only or full
 // home, no HOME) only costs the decoding it would have saved.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { debug } from '../log.ts';
 
@@ -23,9 +23,15 @@ export function kmodCacheDir(env: NodeJS.ProcessEnv = process.env): string | und
 const keyOf = (data: Uint8Array): string => new Bun.CryptoHasher('sha256').update(data).digest('hex');
 const isElf = (b: Uint8Array | undefined): b is Uint8Array => b !== undefined && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
 
+/**
+ * Mapped, not read: the pages are the page cache's, so a warm build touches no fresh memory for the
+ * ~117 MiB of a generic image's modules (on a virtual machine first-touch page faults cost more than
+ * the copy; readFileSync here was ~0.5 s of CPU). Safe because an entry is never changed in place:
+ * writers rename a new file over it and prune unlinks it, and a mapping keeps the old inode's bytes.
+ */
 function readEntry(dir: string, key: string): Uint8Array | undefined {
   try {
-    const data = readFileSync(join(dir, key));
+    const data = Bun.mmap(join(dir, key), { shared: false });
     // a truncated or foreign file is a miss: decoded again and replaced
     return isElf(data) ? data : undefined;
   } catch {

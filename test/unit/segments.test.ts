@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The image as a run of complete cpio archives (newcSegments in src/archive/cpio.ts) and their
+// compression (compressSegments in src/archive/compress.ts): what the kernel's unpacker needs of each
+// part (a compressed stream ends at an archive's end; an uncompressed archive starts 4-byte aligned),
+// and that the cut changes nothing else.
+import { describe, expect, test } from 'bun:test';
+import { compressSegments } from '../../src/archive/compress.ts';
+import { newcSegments, writeNewc, type CpioEntry, type NewcSegment } from '../../src/archive/cpio.ts';
+import { readImage } from '../../src/archive/read.ts';
+
+const enc = new TextEncoder();
+const noise = (n: number, seed: number) => new Uint8Array(n).map((_, i) => ((i + seed) * 2654435761) >>> 24);
+const ENTRIES: CpioEntry[] = [
+  { path: '/etc', type: 'dir', mode: 0o755 },
+  { path: '/etc/a', type: 'file', mode: 0o644, data: enc.encode('a\n'.repeat(300)) },
+  { path: '/etc/b', type: 'file', mode: 0o644, data: noise(3001, 1) },
+  { path: '/usr', type: 'dir', mode: 0o755 },
+  { path: '/usr/lib', type: 'dir', mode: 0o755 },
+  { path: '/usr/lib/stage2.img', type: 'file', mode: 0o644, data: noise(5003, 2) },
+  { path: '/usr/lib/z', type: 'file', mode: 0o600, data: noise(2500, 3) },
+  { path: '/usr/lib/zz', type: 'symlink', mode: 0o777, target: 'z' },
+];
+const MTIME = 1700000000;
+const TRAILER = writeNewc([], { mtime: MTIME });
+const bytesOf = (s: NewcSegment): Uint8Array => new Uint8Array(Buffer.concat(s.chunks));
+const isStage2 = (e: CpioEntry) => e.path === '/usr/lib/stage2.img';
+const cut = (stored?: (e: CpioEntry) => boolean) => [...newcSegments(ENTRIES, { mtime: MTIME, segmentSize: 2000, stored })];
+
+describe('newcSegments', () => {
+  test("each segment is a complete archive; without the trailers between them they are writeNewc's archive", () => {
+    const segments = cut();
+    expect(segments.length).toBeGreaterThan(2);
+    for (const s of segments) {
+      const b = bytesOf(s);
+      expect(b.length).toBe(s.length);
+      expect(s.length % 4).toBe(0);
+      expect(Buffer.from(b.subarray(0, 6)).toString()).toBe('070701');
+      expect(b.subarray(b.length - TRAILER.length)).toEqual(TRAILER);
+    }
+    const joined = Buffer.concat(segments.map((s, i) => (i < segments.length - 1 ? bytesOf(s).subarray(0, s.length - TRAILER.length) : bytesOf(s))));
+    expect(new Uint8Array(joined) as Uint8Array).toEqual(writeNewc(ENTRIES, { mtime: MTIME }));
+  });
+
+  test('a segment ends once it holds segmentSize bytes; everything fits in one when it is large', () => {
+    const segments = cut();
+    // every segment but the last reached the size before it was closed
+    for (const s of segments.slice(0, -1)) expect(s.length - TRAILER.length).toBeGreaterThanOrEqual(2000);
+    expect([...newcSegments(ENTRIES, { mtime: MTIME, segmentSize: 1 << 20 })]).toHaveLength(1);
+    expect([...newcSegments([], { mtime: MTIME, segmentSize: 1 })].map(bytesOf)).toEqual([TRAILER]);
+  });
+
+  test('a stored entry is alone in a stored segment, where the sorted order puts it', async () => {
+    const segments = cut(isStage2);
+    const stored = segments.filter((s) => s.stored);
+    expect(stored).toHaveLength(1);
+    const i = segments.indexOf(stored[0]!);
+    expect(i).toBeGreaterThan(0);
+    expect(i).toBeLessThan(segments.length - 1);
+    const [alone] = await readImage(bytesOf(stored[0]!), { data: true });
+    expect(alone!.entries.map((e) => [e.path, e.data])).toEqual([['/usr/lib/stage2.img', ENTRIES[5]!.data]]);
+  });
+});
+
+describe('compressSegments', () => {
+  test.each(['zstd', 'gzip'] as const)('%s: every compressed stream is one whole archive; the stored one is 4-aligned after the microcode', async (alg) => {
+    const segments = cut(isStage2);
+    const ucode = 6; // an odd-sized --ucode file before the image
+    const parts = await compressSegments(segments, alg, ucode);
+    const image = new Uint8Array(Buffer.concat([new Uint8Array(ucode), ...parts]));
+    const read = await readImage(image, { data: true });
+    expect(read.flatMap((s) => s.entries.map((e) => e.path))).toEqual(ENTRIES.map((e) => e.path).sort());
+    const stored = read.filter((s) => s.compression === 'none');
+    expect(stored.map((s) => s.entries.map((e) => e.path))).toEqual([['/usr/lib/stage2.img']]);
+    expect(stored[0]!.offset % 4).toBe(0);
+    const decode = (p: Uint8Array) => (alg === 'zstd' ? Bun.zstdDecompressSync(p) : Bun.gunzipSync(p as Uint8Array<ArrayBuffer>));
+    const packed = parts.filter((p) => p[0] === 0x28 || p[0] === 0x1f);
+    expect(packed.map((p): Uint8Array => new Uint8Array(decode(p)))).toEqual(segments.filter((s) => !s.stored).map(bytesOf));
+  });
+
+  test('the same segments give the same bytes, however many run at once', async () => {
+    const a = await compressSegments(cut(isStage2), 'zstd');
+    const b = await compressSegments(cut(isStage2), 'zstd');
+    expect(Buffer.concat(a).equals(Buffer.concat(b))).toBe(true);
+  });
+
+  test('none: the archives as they are, padded only where one would start unaligned', async () => {
+    const segments = cut();
+    expect(Buffer.concat(await compressSegments(segments, 'none'))).toEqual(Buffer.concat(segments.map(bytesOf)));
+    const shifted = await compressSegments(segments, 'none', 2);
+    expect(shifted[0]).toEqual(new Uint8Array(2));
+  });
+});
