@@ -3,7 +3,7 @@
 // all built in this run for the same kernel: tiny-initramfs (the floor), a hand-made busybox image,
 // mkruckus default and `--add storage-all`, initramfs-tools and dracut --no-hostonly.
 //
-//   bun bench/boot.ts [--runs N] [--timeout SECONDS] [--only REGEX]
+//   bun bench/boot.ts [--runs N] [--timeout SECONDS] [--only REGEX] [--kernel VER]
 //   (default 3 boots per image, 120 s each; --only: the images whose builder name matches, e.g. 'tiny|mkruckus')
 //
 // The root is the test suite's guest (static busybox + test/boot/guest/init.sh), which prints
@@ -108,11 +108,11 @@ function phaseTable(rows: Row[]): void {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { runs: { type: 'string', default: '3' }, timeout: { type: 'string', default: '120' }, only: { type: 'string' } },
+    options: { runs: { type: 'string', default: '3' }, timeout: { type: 'string', default: '120' }, only: { type: 'string' }, kernel: { type: 'string' } },
   });
   const { runs, timeoutMs } = runsAndTimeout(values);
   const only = values.only === undefined ? undefined : new RegExp(values.only);
-  const kernel = requireKernelAndCli();
+  const kernel = requireKernelAndCli(values.kernel);
   const dir = tempDir('bench-boot');
   const token = randomToken();
   // Mounted read-only by every initramfs (no `rw`), so all boots see the same untouched disk.

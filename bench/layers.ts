@@ -2,7 +2,7 @@
 // Layered-root benchmark: what assembling a three-layer OverlayFS root costs inside our /init,
 // against a traditional ext4 root, with one mkruckus image booted the same way in QEMU (TCG).
 //
-//   bun bench/layers.ts [--runs N] [--timeout SECONDS]    (default 3 boots per row, 120 s each)
+//   bun bench/layers.ts [--runs N] [--timeout SECONDS] [--kernel VER]    (default 3 boots per row, 120 s each)
 //
 // Traditional: root=/dev/vda, an ext4 disk holding the guest tree. Layered: root=/dev/vda
 // sqsh_layers=extra:server:base, an ext4 disk holding base/server/extra.sqsh of the test suite's
@@ -165,9 +165,9 @@ function rootInitTable(rows: Row[]): void {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, timeout: { type: 'string', default: '120' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, timeout: { type: 'string', default: '120' }, kernel: { type: 'string' } } });
   const { runs, timeoutMs } = runsAndTimeout(values);
-  const kernel = requireKernelAndCli();
+  const kernel = requireKernelAndCli(values.kernel);
   const dir = tempDir('bench-layers');
   const token = randomToken();
   const rows: Row[] = [];

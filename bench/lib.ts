@@ -4,7 +4,7 @@
 // suite's (static busybox + test/boot/guest/init.sh), which prints /proc/uptime, our
 // /run/ruckusrd/timings and MemAvailable as soon as the root's /sbin/init runs, then runs the
 // action named by test.action=.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { boot, findKernel, section } from '../test/boot/qemu.ts';
 import { makeExt4, makeGuestRoot } from '../test/boot/disks.ts';
@@ -53,11 +53,25 @@ export function locate(name: string): string | undefined {
   return Bun.which(name) ?? ['/usr/sbin', '/sbin', '/usr/bin'].map((d) => join(d, name)).find((p) => existsSync(p));
 }
 
-/** The kernel to boot; throws when it or the CLI is missing, since no row could be measured. */
-export function requireKernelAndCli(): { version: string; vmlinuz: string } {
-  const kernel = findKernel();
+/** The kernel every boot of this run uses (set by requireKernelAndCli). */
+let benchVmlinuz: string | undefined;
+
+/**
+ * The kernel to boot: the newest installed, or the one `prefix` (`--kernel`, e.g. `6.1`) names
+ * uniquely, so runs on different days compare the same kernel when a newer one is installed.
+ * Throws when it or the CLI is missing, since no row could be measured.
+ */
+export function requireKernelAndCli(prefix?: string): { version: string; vmlinuz: string } {
+  let kernel = findKernel();
+  if (prefix !== undefined) {
+    const all = readdirSync('/lib/modules').filter((v) => existsSync(`/boot/vmlinuz-${v}`));
+    const hits = all.includes(prefix) ? [prefix] : all.filter((v) => v.startsWith(prefix));
+    if (hits.length !== 1) throw new Error(`--kernel ${prefix}: ${hits.length ? `ambiguous (${hits.join(', ')})` : `none of ${all.join(', ')}`}`);
+    kernel = { version: hits[0]!, vmlinuz: `/boot/vmlinuz-${hits[0]}` };
+  }
   if (!kernel) throw new Error('no kernel with modules in /lib/modules and a /boot/vmlinuz-*');
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`node_modules/.bin/bun run build\` first`);
+  benchVmlinuz = kernel.vmlinuz;
   return kernel;
 }
 
@@ -122,6 +136,7 @@ async function bootOnce(cfg: BootConfig, token: string, timeoutMs: number, label
     // printk.time=1: the dmesg milestones need timestamps (Debian enables them, others may not).
     append: `${cfg.append} printk.time=1 test.action=bench`.trim(),
     disks: cfg.disks,
+    vmlinuz: benchVmlinuz,
     until: END,
     timeoutMs,
   });

@@ -5,7 +5,7 @@
 // erofs second stage sits on a boot disk, read through dm-verity (lazily, block by block) or checked
 // whole by its sha256 before it is mounted (`--omit stage2-verity`).
 //
-//   bun bench/stages.ts [--runs N] [--timeout SECONDS] [--only TEXT]
+//   bun bench/stages.ts [--runs N] [--timeout SECONDS] [--only TEXT] [--kernel VER]
 //   (default 3 boots per layout, 120 s each; --only: the layouts whose name contains TEXT)
 //
 // Every layout boots the same traditional ext4 root (/dev/vda) in QEMU (TCG). The kernel's own
@@ -165,9 +165,9 @@ function verityTable(rows: Row[]): void {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, timeout: { type: 'string', default: '120' }, only: { type: 'string' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, timeout: { type: 'string', default: '120' }, only: { type: 'string' }, kernel: { type: 'string' } } });
   const { runs, timeoutMs } = runsAndTimeout(values);
-  const kernel = requireKernelAndCli();
+  const kernel = requireKernelAndCli(values.kernel);
   const dir = tempDir('bench-stages');
   const token = randomToken();
   const rows: Row[] = [];
