@@ -3,11 +3,11 @@
 // it), checks it against the size and sha256 the first stage carries, and lists it by extracting it
 // with the filesystem's own tool (unsquashfs, fsck.erofs) into a scratch directory. Every way it can
 // be wrong is a problem (a line), never an empty listing.
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { ImageEntry, ImageSegment } from '../archive/read.ts';
 import { makeVerityTree, VERITY_BLOCK } from '../core/verity-tree.ts';
+import { makeScratch } from './scratch.ts';
 import { companionCandidates, recordedStage2Conf } from './stage2-pair.ts';
 import { probeTool } from './tools.ts';
 
@@ -65,10 +65,10 @@ const EXTRACTORS: Record<string, { argv: (into: string, file: string) => string[
 async function runExtract(type: string, bytes: Uint8Array, data: boolean): Promise<{ entries: ImageEntry[]; problem?: string }> {
   const tool = EXTRACTORS[type];
   if (!tool) return { entries: [], problem: `the second stage's type '${type}' is unknown` };
-  const scratch = mkdtempSync(join(tmpdir(), 'mkruckus-inspect-'));
+  const scratch = makeScratch('inspect');
   try {
-    const file = join(scratch, 'stage2.img');
-    const into = join(scratch, 'tree');
+    const file = join(scratch.path, 'stage2.img');
+    const into = join(scratch.path, 'tree');
     writeFileSync(file, bytes);
     const argv = tool.argv(into, file);
     if (!Bun.which(argv[0]!)) return { entries: [], problem: `${argv[0]} is needed to read the ${type} second stage but is not installed (Debian package ${tool.pkg})` };
@@ -76,7 +76,7 @@ async function runExtract(type: string, bytes: Uint8Array, data: boolean): Promi
     if (!ok || !existsSync(into)) return { entries: [], problem: `the ${type} second stage cannot be read: ${stderr.trim().split('\n')[0] ?? ''}` };
     return { entries: walkTree(into, data) };
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    scratch.remove();
   }
 }
 

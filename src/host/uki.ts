@@ -4,8 +4,7 @@
 // sbverify before anything replaces OUT. The private key is read into memory only: never copied
 // into the image, a file, or a log.
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError, warn } from '../log.ts';
 import { readSignatures } from '../uki/authenticode.ts';
@@ -14,6 +13,7 @@ import { machineName, parsePe, PeFormatError } from '../uki/pe.ts';
 import { signPe } from '../uki/sign.ts';
 import { bzImageVersion, makeUki, normalizeCmdline, type UkiParts } from '../uki/uki.ts';
 import { BaseFs } from './base.ts';
+import { makeScratch } from './scratch.ts';
 import { probeTool } from './tools.ts';
 
 export interface UkiOptions {
@@ -149,15 +149,15 @@ export async function runSignUki(image: Uint8Array, keyPath: string, certPath: s
   }
   const own = readSignatures(signed, parsePe(signed));
   if (own.length !== 1 || !own[0]!.valid) throw new Error(`internal: the UKI signature does not verify (${own[0]?.problem ?? 'none found'})`);
-  const dir = mkdtempSync(join(tmpdir(), 'mkruckus-sign-'));
+  const scratch = makeScratch('sign');
   try {
-    const file = join(dir, 'signed.efi');
+    const file = join(scratch.path, 'signed.efi');
     writeFileSync(file, signed, { mode: 0o600 });
     const v = await probeTool(['sbverify', '--cert', certPath, file]);
     if (!v.ok) throw new UserError(`sbverify refuses the signed UKI: ${lastLine(v.stderr + v.stdout)}`);
     return signed;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    scratch.remove();
   }
 }
 
