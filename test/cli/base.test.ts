@@ -7,15 +7,21 @@
 import { describe, expect, test } from 'bun:test';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeNeeding, missing, testNeeding } from '../unit/need.ts';
+import { describeNeeding, testNeeding } from '../unit/need.ts';
 import { CAN_MOUNT, expectUserError, freshDir, KVER, mountTmpfs, run, sh, useScratch, type Run } from './helpers.ts';
 
 useScratch();
 
 const FAKE_KVER = '9.9.9-test';
 const BUSYBOX = '/usr/bin/busybox';
-/** A small host module that names a firmware file (kaweth/trigger_code_fix.bin). */
-const FW_MODULE = KVER ? `/lib/modules/${KVER}/kernel/drivers/net/usb/kaweth.ko` : '';
+/**
+ * A small host module that names a firmware file (kaweth/trigger_code_fix.bin), as the newest kernel
+ * ships it: kaweth.ko (Debian's 6.1) or kaweth.ko.xz (6.12). The base gets the same file name; the
+ * image holds it decoded, as kaweth.ko.
+ */
+const FW_MODULE = (KVER && ['.ko', '.ko.xz'].map((s) => `/lib/modules/${KVER}/kernel/drivers/net/usb/kaweth${s}`).find((p) => existsSync(p))) || '';
+const FW_FILE = FW_MODULE.slice(FW_MODULE.lastIndexOf('/') + 1);
+const FW_NEEDS = FW_MODULE ? [] : ['a host kernel with kaweth.ko or kaweth.ko.xz'];
 const FW_NAME = 'kaweth/trigger_code_fix.bin';
 
 /** A base holding busybox and an empty kernel module tree; `kaweth` adds a module naming firmware. */
@@ -28,10 +34,10 @@ function makeBase(name: string, opts: { kaweth?: boolean; busybox?: Uint8Array }
   if (opts.busybox) writeFileSync(join(base, 'usr/bin/busybox'), opts.busybox, { mode: 0o755 });
   else copyFileSync(BUSYBOX, join(base, 'usr/bin/busybox'));
   chmodSync(join(base, 'usr/bin/busybox'), 0o755);
-  writeFileSync(join(kdir, 'modules.dep'), opts.kaweth ? 'kernel/drivers/net/kaweth.ko:\n' : '');
+  writeFileSync(join(kdir, 'modules.dep'), opts.kaweth ? `kernel/drivers/net/${FW_FILE}:\n` : '');
   if (opts.kaweth) {
     mkdirSync(join(kdir, 'kernel/drivers/net'), { recursive: true });
-    copyFileSync(FW_MODULE, join(kdir, 'kernel/drivers/net/kaweth.ko'));
+    copyFileSync(FW_MODULE, join(kdir, 'kernel/drivers/net', FW_FILE));
   }
   return base;
 }
@@ -193,7 +199,7 @@ describe('--base reads stay inside the base', () => {
   });
 });
 
-describeNeeding(FW_MODULE && !missing(FW_MODULE).length ? [] : ['a host kernel with kaweth.ko'], 'firmware of the base', () => {
+describeNeeding(FW_NEEDS, 'firmware of the base', () => {
   test.each([
     ['a FIFO', ['mkfifo'], 'a FIFO'],
     ['a character device', ['mknod', '-m', '0644', '@', 'c', '1', '3'], 'a character device'],
@@ -222,7 +228,7 @@ describeNeeding(FW_MODULE && !missing(FW_MODULE).length ? [] : ['a host kernel w
   });
 });
 
-describeNeeding(FW_MODULE && !missing(FW_MODULE).length ? [] : ['a host kernel with kaweth.ko'], "additions as keys of the base's mkruckus.conf", () => {
+describeNeeding(FW_NEEDS, "additions as keys of the base's mkruckus.conf", () => {
   test('add-drivers, include (paths of the base) and install take effect', () => {
     const base = makeBase('conf-add', { kaweth: true });
     mkdirSync(join(base, 'etc/extra.d'), { recursive: true });
