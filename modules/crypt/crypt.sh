@@ -135,18 +135,22 @@ crypt_step() {
 	done 3< "$RD_CRYPT_WANT"
 }
 
+# crypt_auto: every device with the LUKS magic (storage_scan: one read for all devices, so a
+# root without LUKS runs no cryptsetup at all), each once it is open.
+CRYPT_AUTO_DONE=
 crypt_auto() {
-	for _ca in /sys/class/block/*; do
-		_ca_dev=/dev/${_ca##*/}
-		if [ -b "$_ca_dev" ] && cryptsetup isLuks "$_ca_dev" 2>/dev/null; then
-			_ca_uuid=$(cryptsetup luksUUID "$_ca_dev" 2>/dev/null) || continue
-			is_name "$_ca_uuid" || continue
-			[ -b "/dev/mapper/luks-$_ca_uuid" ] && continue
+	storage_scan
+	for _ca_dev in $ST_LUKS; do
+		case " $CRYPT_AUTO_DONE " in *" $_ca_dev "*) continue ;; esac
+		_ca_uuid=$(cryptsetup luksUUID "$_ca_dev" 2>/dev/null) || continue
+		is_name "$_ca_uuid" || continue
+		if ! [ -b "/dev/mapper/luks-$_ca_uuid" ]; then
 			crypt_key "$_ca_uuid"
 			_ca_key=$REPLY
 			crypt_options "$_ca_uuid"
-			crypt_open "$_ca_dev" "luks-$_ca_uuid" "$_ca_key" "$REPLY"
+			crypt_open "$_ca_dev" "luks-$_ca_uuid" "$_ca_key" "$REPLY" || continue
 		fi
+		CRYPT_AUTO_DONE="$CRYPT_AUTO_DONE $_ca_dev"
 	done
 }
 
@@ -175,6 +179,7 @@ crypt_flags() {
 # crypt_open DEV NAME KEY OPTIONS: a LUKS2 token (systemd-cryptsetup), a key file, or up to tries=
 # (default 3) passphrases; then fatal. Fails (to be tried again) while a key's device is missing.
 crypt_open() {
+	st_load dm_crypt
 	crypt_flags "$4"
 	[ "$3" = none ] && crypt_token "$1" "$2" "$4" && return 0
 	_co_key=$3

@@ -70,7 +70,6 @@ export default defineModule({
     'dm_mod', 'dm_crypt', 'xts', 'essiv', 'ecb', 'lrw', 'aesni_intel', 'cryptd', 'serpent_generic', 'twofish_generic',
     'sha512_generic', 'blake2b_generic', 'algif_skcipher', 'algif_hash', 'af_alg', 'dm_integrity',
   ],
-  bootKernelModules: ['dm_mod', 'dm_crypt'],
   binaries: ['cryptsetup'],
   // LUKS2 UUIDs: busybox findfs may not know them; util-linux blkid does.
   optionalBinaries: ['blkid'],

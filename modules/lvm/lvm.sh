@@ -4,17 +4,24 @@
 # (templates/lib/device.sh), activates what is wanted: rd.lvm.lv= (VG/LV) and rd.lvm.vg= when
 # given; else the LVs that root=, resume= and sqsh_layerdev= name (/dev/VG/LV, /dev/mapper/VG-LV),
 # as Debian's initramfs-tools does; else every LV (dracut's default), which is what a root=UUID=
-# inside an LV needs. One lvm run per round: under TCG each costs a second or more.
+# inside an LV needs. Under TCG each lvm run costs a second or more, so lvm runs only when a
+# device with an LVM2 label (storage_scan) is new since its last run: never on a root without LVM.
+
+# The PVs (device nodes) of the last lvm run.
+LVM_SEEN=
 
 lvm_plan() {
 	is_off rd.lvm && return 0
-	mkdir -p /run/lock/lvm /run/lvm
 	DM_DISABLE_UDEV=1
 	export DM_DISABLE_UDEV
 	RD_DEVICE_STEPS="$RD_DEVICE_STEPS lvm_step"
 }
 
 lvm_step() {
+	storage_scan
+	[ -n "$ST_LVM" ] && [ "$ST_LVM" != "$LVM_SEEN" ] || return 0
+	[ -n "$LVM_SEEN" ] || { mkdir -p /run/lock/lvm /run/lvm; st_load dm_mod; }
+	LVM_SEEN=$ST_LVM
 	if [ -f "$RD_RUN/params/rd.lvm.lv" ]; then
 		lvm_activate_lvs "$(cat "$RD_RUN/params/rd.lvm.lv")"
 	elif [ -f "$RD_RUN/params/rd.lvm.vg" ]; then

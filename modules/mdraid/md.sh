@@ -4,16 +4,26 @@
 # found; rd.md.uuid= limits it to those arrays). mdadm makes the /dev/md* nodes itself when no
 # udev runs. An array that is assembled but not running once half the device wait has passed is
 # started with the members it has (initramfs-tools and dracut do the same after their wait); a
-# degraded array gets a console line and an md_degraded= state line.
+# degraded array gets a console line and an md_degraded= state line. mdadm runs only when a
+# device with an md superblock (storage_scan, which then reads the devices' ends too) is new
+# since its last run: never on a root without RAID.
+
+# The members (device nodes) of the last mdadm run.
+MD_SEEN=
 
 md_plan() {
 	is_off rd.md && return 0
-	mkdir -p /run/mdadm
+	# shellcheck disable=SC2034 # read by storage_scan (storage.sh)
+	ST_TAIL=1
 	RD_DEVICE_STEPS="$RD_DEVICE_STEPS md_step"
 	RD_LATE_STEPS="$RD_LATE_STEPS md_run_degraded"
 }
 
 md_step() {
+	storage_scan
+	[ -n "$ST_MD" ] && [ "$ST_MD" != "$MD_SEEN" ] || return 0
+	[ -n "$MD_SEEN" ] || { mkdir -p /run/mdadm; st_load md_mod raid1; }
+	MD_SEEN=$ST_MD
 	if [ -f "$RD_RUN/params/rd.md.uuid" ]; then
 		while IFS= read -r _u; do mdadm --assemble --scan --uuid="$_u" >/dev/null 2>&1; done < "$RD_RUN/params/rd.md.uuid"
 	else

@@ -18,7 +18,6 @@ export default defineModule({
   description: 'assemble MD RAID arrays (rd.md.*, the base\'s mdadm.conf) with mdadm, no udev',
   depends: ['base', 'kmod'],
   kernelModules: ['md_mod', 'raid0', 'raid1', 'raid10', 'raid456', 'linear'],
-  bootKernelModules: ['md_mod', 'raid1'],
   binaries: ['mdadm'],
   files: [
     { from: 'templates/lib/storage.sh', to: '/lib/ruckusrd/storage.sh' },

@@ -2,10 +2,12 @@
 // Driver loading at boot (issue 11): a generic `--add storage-all` image holds hundreds of storage
 // and filesystem modules, and /init loads only the drivers of the devices the guest has (its driver
 // table against /sys/bus/*/devices/*/modalias), their dependencies, the build's modules-load list and
-// the root's filesystem: read from /proc/modules in the guest, against the host's modprobe -R.
+// the root's filesystem: read from /proc/modules in the guest, against the host's modprobe -R. The
+// storage steps load dm and md modules and run their tools only for devices that hold LUKS, LVM or
+// md signatures: on a plain root, none (seen in the verbose timings).
 import { beforeAll, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modnameFromPath, resolveKmods } from '../../src/core/kmod.ts';
 import { readKmodIndex } from '../../src/host/kmod.ts';
@@ -43,9 +45,13 @@ describe.if(canBoot && MODPROBE !== undefined)('driver table at boot (QEMU)', ()
     allImg = buildImage(join(dir, 'all.img'), '--add', 'storage-all');
   });
 
-  test('--add storage-all loads the drivers of the devices present and nothing else', async () => {
-    // TCG on a busy machine: a generic image's boot may take minutes
-    const r = await boot({ initrd: allImg, append: 'root=/dev/vda test.action=modules', disks: [{ file: rootImg }], until: END, timeoutMs: 600_000 });
+  test('--add storage-all loads the drivers of the devices present and nothing else; no lvm, cryptsetup or mdadm on a plain root', async () => {
+    // TCG on a busy machine: a generic image's boot may take minutes. resume= names a device that
+    // never appears, so /init waits for it (rootdelay=) and the device steps (crypt, lvm, mdraid) run.
+    const r = await boot({
+      initrd: allImg, append: 'root=/dev/vda resume=/dev/vdz rootdelay=3 verbose test.action=modules', disks: [{ file: rootImg }],
+      until: END, timeoutMs: 600_000,
+    });
     expect(section(r.console, 'token').trim()).toBe(token);
     const [mods = '', aliases = ''] = section(r.console, 'action').split('---\n');
     const loaded = new Set(mods.trim().split('\n'));
@@ -61,14 +67,25 @@ describe.if(canBoot && MODPROBE !== undefined)('driver table at boot (QEMU)', ()
     const bootList = [crypt, lvm, mdraid].flatMap((m) => m.bootKernelModules ?? []);
     const wanted = new Set(resolveKmods(index, [...drivers, ...bootList, 'ext4']).modules.map((e) => e.name).filter((n) => inImage.has(n)));
     expect(drivers).toContain('virtio_blk');
-    expect(drivers).toContain('virtio_pci');
+    // virtio_pci is a module in Debian's 6.1, built in from 6.12 (modules.builtin names it then).
+    const builtin = readFileSync(`/lib/modules/${kver}/modules.builtin`, 'utf8');
+    if (!builtin.includes('/virtio_pci.ko')) expect(drivers).toContain('virtio_pci');
     for (const n of drivers) expect({ driver: n, loaded: loaded.has(n) }).toEqual({ driver: n, loaded: true });
-    expect([...loaded].filter((n) => !wanted.has(n)).sort()).toEqual([]);
+    // Not a device's: 6.12's kernel asks modprobe for an AES implementation by itself, and the
+    // dependencies of the image's aesni_intel stay loaded when it refuses a CPU without AES (qemu64).
+    const kernelAsked = new Set(['cryptd', 'crypto_simd', 'gf128mul']);
+    expect([...loaded].filter((n) => !wanted.has(n) && !kernelAsked.has(n)).sort()).toEqual([]);
     // the image really holds drivers for hardware this guest lacks
     for (const absent of ['ahci', 'nvme', 'xhci_pci', 'mpt3sas', 'usb_storage']) {
       expect({ absent, inImage: inImage.has(absent), loaded: loaded.has(absent) }).toEqual({ absent, inImage: true, loaded: false });
     }
     expect(inImage.size).toBeGreaterThan(200);
+    // The steps read the devices' signatures (one head for every device) and found nothing to run
+    // their tools on: no LUKS magic, no LVM2 label, no md superblock on the plain ext4 disk.
+    const cmds = section(r.console, 'timings').split('\n').filter((l) => l.startsWith('cmd '));
+    expect(cmds.some((l) => / head -q -c 8192 \/dev\/vda$/.test(l))).toBe(true);
+    expect(cmds.filter((l) => /^cmd \S+ \S+ (lvm|cryptsetup|mdadm) /.test(l))).toEqual([]);
+    for (const n of ['dm_mod', 'dm_crypt', 'md_mod', 'raid1']) expect({ n, loaded: loaded.has(n) }).toEqual({ n, loaded: false });
     console.log(`storage-all: ${inImage.size} modules in the image, ${loaded.size} loaded: ${[...loaded].sort().join(' ')}`);
   });
 });

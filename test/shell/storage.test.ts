@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The storage modules' pure shell (modules/crypt/crypt.sh, modules/lvm/lvm.sh) under busybox sh and
 // dash: which LUKS devices a command line and a crypttab ask for, the passphrase loop against a fake
-// cryptsetup, and LV names from device paths. Opening and activating for real is
-// test/boot/storage.boot.test.ts.
+// cryptsetup, LV names from device paths, and the signature scan that decides whether cryptsetup,
+// lvm and mdadm run at all (fake devices: files and a /proc/partitions of their own). Opening and
+// activating for real is test/boot/storage.boot.test.ts.
 import { afterAll, describe, expect, test } from 'bun:test';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,7 @@ vmsg() { :; }
 msg() { echo "MSG: $*"; }
 warn() { echo "WARN: $*"; }
 lock_consoles() { echo "LOCK: $*"; }
+kmod_load() { echo "KMOD $1" >> "$RD_RUN/kmod"; }
 . ${ROOT}/templates/lib/params.sh
 RD_CMDLINE=${dir}/cmdline; RD_PARAM_LIST=${dir}/allow
 . ${ROOT}/templates/lib/storage.sh
@@ -43,12 +45,33 @@ RD_CONSOLES=${dir}/active; RD_SD_CRYPTSETUP=
 . ${ROOT}/modules/mdraid/md.sh
 RD_CRYPTTAB=${dir}/crypttab; RD_CONSOLE=${dir}/console; RD_DEVICE_STEPS=; RD_LATE_STEPS=
 T=${dir}
+ST_DEV=${dir}/dev; ST_PARTITIONS=${dir}/partitions; RD_BLOCK_SEEN=1
+mkdir -p "$ST_DEV"; : > "$ST_PARTITIONS"
 parse_cmdline
 ${body}
 `;
   const p = Bun.spawnSync([...shell, '-c', script], { stdout: 'pipe', stderr: 'pipe' });
   const read = (name: string) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : '');
   return { out: p.stdout.toString() + p.stderr.toString(), code: p.exitCode, dir, read };
+}
+
+/**
+ * Shell that makes fake block devices under $ST_DEV, 1 MiB each, listed in $ST_PARTITIONS in order:
+ * NAME:KIND with KIND luks (magic at 0), lvm (LABELONE in sector 1), md12 (md magic at 4096), md10
+ * (at the end, metadata 1.0), or plain.
+ */
+function disks(...specs: string[]): string {
+  const magic: Record<string, string> = {
+    luks: "printf 'LUKS\\272\\276\\000\\002' | dd of=\"$f\" conv=notrunc 2>/dev/null",
+    lvm: "printf LABELONE | dd of=\"$f\" bs=512 seek=1 conv=notrunc 2>/dev/null",
+    md12: "printf '\\374\\116\\053\\251' | dd of=\"$f\" bs=4096 seek=1 conv=notrunc 2>/dev/null",
+    md10: "printf '\\374\\116\\053\\251' | dd of=\"$f\" bs=4096 seek=254 conv=notrunc 2>/dev/null",
+    plain: ':',
+  };
+  return specs.map((spec, i) => {
+    const [name, kind] = spec.split(':') as [string, string];
+    return `f=$ST_DEV/${name}; head -c 1048576 /dev/zero > "$f"; ${magic[kind]}; echo " 253 ${i} 1024 ${name}" >> "$ST_PARTITIONS"`;
+  }).join('\n');
 }
 
 const U1 = '1b1c0a4e-0d5c-4f0e-9a51-6a2c3b4d5e01';
@@ -151,11 +174,21 @@ for (const [name, shell] of SHELLS) {
       ['cryptdevice=/dev/sda2:croot rd.luks.options=readonly rd.luks.key=/k1', ['/dev/sda2 croot +/k1 readonly']],
     ])('%s', (cmdline, want) => expect(plan(cmdline).want).toEqual(want));
 
-    test('found LUKS devices (no name given) get the global options and key too', () => {
-      const fake = `cryptsetup() { case $1 in isLuks) [ "$2" = "$LUKSDEV" ] ;; luksUUID) echo ${U1} ;; esac; }; crypt_open() { echo "OPEN $*"; }`;
-      const r = runLib(shell, 'root=/dev/vda rd.luks.options=readonly,tries=2 rd.luks.key=/k1', `${fake}\nLUKSDEV=/dev/$(ls /sys/class/block | head -n 1)\n[ -b "$LUKSDEV" ] || echo NO-BLOCK-DEVICE\ncrypt_auto`);
-      expect(r.out).toMatch(new RegExp(`^OPEN /dev/\\S+ luks-${U1} \\+/k1 readonly,tries=2$`, 'm'));
-      expect(r.out).not.toContain('NO-BLOCK-DEVICE');
+    test('found LUKS devices (no name given) get the global options and key too; each is opened once', () => {
+      const fake = `cryptsetup() { echo "CS $*" >> "$T/args"; echo ${U1}; }; crypt_open() { echo "OPEN $*"; }`;
+      const body = `${fake}\n${disks('vda:plain', 'vdb:luks')}\ncrypt_auto\nRD_BLOCK_SEEN=2\ncrypt_auto`;
+      const r = runLib(shell, 'root=/dev/vda rd.luks.options=readonly,tries=2 rd.luks.key=/k1', body);
+      expect(r.out).toMatch(new RegExp(`^OPEN ${r.dir}/dev/vdb luks-${U1} \\+/k1 readonly,tries=2$`, 'm'));
+      expect(r.out.match(/^OPEN /gm)).toHaveLength(1);
+      expect(r.read('args')).toBe(`CS luksUUID ${r.dir}/dev/vdb\n`);
+    });
+
+    test('no LUKS magic on any device: cryptsetup never runs, dm_crypt is never loaded', () => {
+      const fake = 'cryptsetup() { echo "CS $*" >> "$T/args"; }';
+      const r = runLib(shell, 'root=/dev/vda', `${fake}\n${disks('vda:plain', 'vdb:lvm', 'vdc:md12')}\ncrypt_plan\nfor s in $RD_DEVICE_STEPS; do "$s"; done`);
+      expect(r.read('run/crypt.want')).toBe('auto auto none -\n');
+      expect(r.read('args')).toBe('');
+      expect(r.read('run/kmod')).toBe('');
     });
 
     test('a detached header (header=) goes to cryptsetup as --header', () => {
@@ -243,8 +276,34 @@ crypt_open /dev/vdb cr none discard`, { console: 'good\n' });
       ['rd.md.uuid=3b1c0a4e:0d5c4f0e rd.md.uuid=aa:bb', 'ARGS=--assemble --scan --uuid=3b1c0a4e:0d5c4f0e\nARGS=--assemble --scan --uuid=aa:bb\n'],
       ['rd.md=0', ''],
     ])('%s: mdadm runs as %p', (cmdline, args) => {
-      const r = runLib(shell, cmdline, `${FAKE}\nmd_plan\nfor s in $RD_DEVICE_STEPS; do "$s"; done`);
+      const r = runLib(shell, cmdline, `${FAKE}\n${disks('vda:md12')}\nmd_plan\nfor s in $RD_DEVICE_STEPS; do "$s"; done`);
       expect(r.read('args')).toBe(args);
+    });
+
+    const rounds = (...bodies: string[]) => runLib(shell, 'root=UUID=1', `${FAKE}\nmd_plan\n${bodies.map((b, i) =>
+      `${b}\nRD_BLOCK_SEEN=${i + 2}; for s in $RD_DEVICE_STEPS; do "$s"; done; echo ROUND >> "$T/args"`).join('\n')}`);
+
+    test('mdadm runs only when a member (superblock 1.2 at 4 KiB, 1.0 at the end) is new since its last run', () => {
+      const r = rounds(disks('vda:plain', 'vdb:lvm', 'vdc:luks'), disks('vdd:md10'), ':', disks('vde:md12'));
+      expect(r.read('args')).toBe('ROUND\nARGS=--assemble --scan\nROUND\nROUND\nARGS=--assemble --scan\nROUND\n');
+      expect(r.read('run/kmod')).toBe('KMOD md_mod\nKMOD raid1\n');
+    });
+
+    test('a read that falls short (a device smaller than /proc/partitions says): every device may be a member', () => {
+      const r = rounds(`${disks('vda:plain', 'vdb:plain')}\nhead -c 65536 /dev/zero > "$ST_DEV/vda"`);
+      expect(r.read('args')).toBe('ARGS=--assemble --scan\nROUND\n');
+    });
+  });
+
+  describe(`lvm.sh gating under ${name}`, () => {
+    const FAKE = 'lvm() { echo "LVM $*" >> "$T/args"; }; mkdir() { :; }';
+    test('lvm runs only when a PV (LABELONE) is new since its last run; dm_mod is loaded then', () => {
+      const r = runLib(shell, 'root=/dev/rvg/root', `${FAKE}\n${disks('vda:plain', 'vdb:luks', 'vdc:md12')}\nlvm_plan
+lvm_step; echo ROUND >> "$T/args"
+${disks('vdd:lvm')}\nRD_BLOCK_SEEN=2; lvm_step; echo ROUND >> "$T/args"
+: > "$ST_DEV/vde"; RD_BLOCK_SEEN=3; lvm_step; echo ROUND >> "$T/args"`);
+      expect(r.read('args')).toBe('ROUND\nLVM lvchange -ay --sysinit rvg/root\nROUND\nROUND\n');
+      expect(r.read('run/kmod')).toBe('KMOD dm_mod\n');
     });
   });
 
