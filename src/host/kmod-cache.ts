@@ -2,15 +2,18 @@
 // Decompressed `.ko.xz` modules kept between builds. Decoding the ~90 MiB of a generic image's
 // modules costs xz(1) about 1.4 s of CPU (0.7 s of wall time on two cores), more than the rest of
 // the build; the same modules come back at every rebuild for the same kernel (update, a changed
-// config, kernel-install), so each one is decoded once and then read back, which costs a few ms.
+// config, kernel-install), so each one is decoded once (by xz, from file to file in the cache) and
+// then mapped back, which costs a few ms.
 // Keyed by the sha256 of the compressed bytes, not by path and mtime: a module rewritten in place, a
 // copy of the tree in another --base, or a file restored with its old mtime can never be served
 // the bytes of another. Entries are written atomically (temp file, rename); one not used for
 // PRUNE_DAYS is removed by the next build that adds entries. Any cache failure (read-only or full
 // home, no HOME) only costs the decoding it would have saved.
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { debug } from '../log.ts';
+import { forget, isStale, killOnSignal, removeOnSignal } from './scratch.ts';
 
 const PRUNE_DAYS = 30;
 
@@ -54,35 +57,97 @@ function writeEntry(dir: string, key: string, data: Uint8Array): void {
 function prune(dir: string, now = Date.now()): void {
   const limit = now - PRUNE_DAYS * 86_400_000;
   for (const name of readdirSync(dir)) {
+    if (isStale(name, UNPACK_PREFIX)) rmSync(join(dir, name), { recursive: true, force: true });
+    if (name.startsWith(UNPACK_PREFIX)) continue;
     const st = statSync(join(dir, name), { throwIfNoEntry: false });
     if (st && Math.max(st.atimeMs, st.mtimeMs) < limit) rmSync(join(dir, name), { force: true });
   }
 }
 
+/** `xz -d` over FILE.xz paths in place (FILE.xz becomes FILE), the paths shared among one process per CPU. */
+export async function unpackXzFiles(paths: string[]): Promise<void> {
+  const n = Math.min(availableParallelism(), paths.length);
+  const shares = Array.from({ length: n }, (_, k) => paths.filter((_, i) => i % n === k));
+  await Promise.all(
+    shares.map(async (share) => {
+      const p = Bun.spawn(['xz', '-d', '-q', '--', ...share], { stdin: 'ignore', stdout: 'ignore', stderr: 'pipe' });
+      const forget = killOnSignal(p);
+      const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]).finally(forget);
+      if (code !== 0) throw new Error(`xz -d: ${err.trim()}`);
+    }),
+  );
+}
+
+const UNPACK_PREFIX = '.unpack-';
+
 /**
- * The decompressed bytes of each `.xz` input, in order: cached ones read back, the others given to
- * `decode` (all in one call, so it can spread them over processes) and stored for the next build.
- * `dir` null: no cache.
+ * The first build's way in: each missing module's compressed bytes are written to a private
+ * directory in the cache, xz decodes them there as files, and each is renamed into place and mapped.
+ * Nothing decoded passes through a pipe into this process (~117 MiB of fresh memory for a generic
+ * image, as costly here as the decoding). The directory goes on a signal and, after a SIGKILL, with
+ * the next build that adds entries.
+ */
+async function unpackInto(dir: string, items: Map<string, Uint8Array>, unpack: (paths: string[]) => Promise<void>): Promise<Map<string, Uint8Array>> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tmp = mkdtempSync(join(dir, `${UNPACK_PREFIX}${process.pid}-`));
+  removeOnSignal(tmp);
+  try {
+    for (const [key, data] of items) writeFileSync(join(tmp, `${key}.xz`), data, { mode: 0o600 });
+    await unpack([...items.keys()].map((key) => join(tmp, `${key}.xz`)));
+    const out = new Map<string, Uint8Array>();
+    for (const key of items.keys()) {
+      const data = Bun.mmap(join(tmp, key), { shared: false });
+      if (!isElf(data)) throw new Error(`${key}: not an ELF file after xz -d`);
+      renameSync(join(tmp, key), join(dir, key));
+      out.set(key, data);
+    }
+    return out;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+    forget(tmp);
+  }
+}
+
+/**
+ * The decompressed bytes of each `.xz` input, in order: cached ones read back; the others decoded
+ * into the cache by `unpack` (xz over files), or, where the cache cannot be written, given to
+ * `decode` (all in one call, so it can spread them over processes), which also names a corrupt
+ * file. `dir` null: no cache.
  */
 export async function cachedXz<T extends { data: Uint8Array }>(
   files: T[],
   decode: (files: T[]) => Promise<Uint8Array[]>,
   dir: string | null = kmodCacheDir() ?? null,
+  unpack: (paths: string[]) => Promise<void> = unpackXzFiles,
 ): Promise<Uint8Array[]> {
   if (!dir || !files.length) return decode(files);
   const keys = files.map((f) => keyOf(f.data));
   const out: (Uint8Array | undefined)[] = keys.map((k) => readEntry(dir, k));
   const missing = files.flatMap((_, i) => (out[i] ? [] : [i]));
   if (!missing.length) return out as Uint8Array[];
-  const decoded = await decode(missing.map((i) => files[i]!));
+  const unpacked = await unpackInto(dir, new Map(missing.map((i) => [keys[i]!, files[i]!.data])), unpack).catch((e: Error) => {
+    debug(`module cache ${dir}: ${e.message}; decoding in memory`);
+    return undefined;
+  });
+  if (unpacked) missing.forEach((at) => (out[at] = unpacked.get(keys[at]!)));
+  else await decodeAndStore(dir, missing, keys, out, () => decode(missing.map((i) => files[i]!)));
+  try {
+    prune(dir);
+  } catch (e) {
+    debug(`module cache ${dir} not pruned: ${(e as Error).message}`);
+  }
+  debug(`module cache: ${files.length - missing.length} of ${files.length} .ko.xz read back from ${dir}`);
+  return out as Uint8Array[];
+}
+
+/** The way without files: decoded in memory, then stored where possible. */
+async function decodeAndStore(dir: string, missing: number[], keys: string[], out: (Uint8Array | undefined)[], decode: () => Promise<Uint8Array[]>): Promise<void> {
+  const decoded = await decode();
   missing.forEach((at, k) => (out[at] = decoded[k]));
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     missing.forEach((at) => isElf(out[at]) && writeEntry(dir, keys[at]!, out[at]!));
-    prune(dir);
   } catch (e) {
     debug(`module cache ${dir} not written: ${(e as Error).message}`);
   }
-  debug(`module cache: ${files.length - missing.length} of ${files.length} .ko.xz read back from ${dir}`);
-  return out as Uint8Array[];
 }

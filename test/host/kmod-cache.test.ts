@@ -2,9 +2,9 @@
 // The decoded-module cache (src/host/kmod-cache.ts): a module is decoded once, then read back; a bad
 // entry is decoded again; a cache that cannot be written costs nothing but the saving.
 import { describe, expect, test } from 'bun:test';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { planKernelModules } from '../../src/host/kmod.ts';
 import { cachedXz, kmodCacheDir } from '../../src/host/kmod-cache.ts';
 import { makeElf } from '../unit/modelf.ts';
@@ -77,6 +77,53 @@ describe('cachedXz', () => {
     expect(existsSync(join(dir, old!))).toBe(false);
     expect(existsSync(join(dir, recent!))).toBe(true);
     expect(readdirSync(dir)).toHaveLength(2);
+  });
+
+  /** Stands in for xz -d over files: FILE.xz holding a tag byte becomes FILE holding elf(tag). */
+  function fakeUnpack(fail = false) {
+    const calls: string[][] = [];
+    const unpack = async (paths: string[]) => {
+      calls.push(paths);
+      if (fail) throw new Error('xz -d: broken');
+      for (const p of paths) {
+        writeFileSync(p.slice(0, -3), elf(readFileSync(p)[0]!));
+        rmSync(p);
+      }
+    };
+    return { calls, unpack };
+  }
+
+  test('missing modules are decoded as files into the cache, not in memory; the same bytes twice once', async () => {
+    const dir = join(tmp(), 'c');
+    const mem = fakeDecoder();
+    const files = fakeUnpack();
+    expect(await cachedXz([input(1), input(2), input(1)], mem.decode, dir, files.unpack)).toEqual([elf(1), elf(2), elf(1)]);
+    expect(mem.calls).toEqual([]);
+    expect(files.calls).toHaveLength(1);
+    expect(files.calls[0]!.map((p) => readdirSync(dir).includes(basename(p).slice(0, -3)))).toEqual([true, true]);
+    // only the entries are left: the private directory is gone
+    expect(readdirSync(dir).sort()).toEqual(files.calls[0]!.map((p) => basename(p).slice(0, -3)).sort());
+    const again = fakeUnpack();
+    expect(await cachedXz([input(2)], mem.decode, dir, again.unpack)).toEqual([elf(2)]);
+    expect(again.calls).toEqual([]);
+  });
+
+  test('when xz over files fails, the in-memory decoder decodes and the entries are stored', async () => {
+    const dir = join(tmp(), 'c');
+    const mem = fakeDecoder();
+    expect(await cachedXz([input(1), input(2)], mem.decode, dir, fakeUnpack(true).unpack)).toEqual([elf(1), elf(2)]);
+    expect(mem.calls).toEqual([[1, 2]]);
+    expect(readdirSync(dir)).toHaveLength(2);
+  });
+
+  test("a dead build's private directory goes with the next build that adds entries; a running one's stays", async () => {
+    const dir = join(tmp(), 'c');
+    const dead = Bun.spawnSync(['true']).pid;
+    mkdirSync(join(dir, `.unpack-${dead}-abc`), { recursive: true });
+    writeFileSync(join(dir, `.unpack-${dead}-abc`, 'x.xz'), 'x');
+    mkdirSync(join(dir, `.unpack-${process.ppid}-def`));
+    await cachedXz([input(1)], fakeDecoder().decode, dir, fakeUnpack().unpack);
+    expect(readdirSync(dir).filter((n) => n.startsWith('.unpack-'))).toEqual([`.unpack-${process.ppid}-def`]);
   });
 
   test('the directory: $XDG_CACHE_HOME, else ~/.cache, else none', () => {
