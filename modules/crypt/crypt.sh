@@ -199,6 +199,9 @@ crypt_open() {
 		case $_co_key in +*) warn "crypt: the key file ${_co_key#+} does not unlock $1 ($2); asking for the passphrase" ;;
 		*) fatal "cannot unlock $1 ($2) with the key file $_co_key" ;; esac
 	fi
+	# A prompt needs the keyboard: every device's driver first (a USB keyboard's host controller),
+	# which a wait for a device may otherwise leave to the root's udev.
+	load_device_drivers
 	_co_try=1
 	while [ "$_co_try" -le "$_co_tries" ]; do
 		crypt_ask "$1" "$2" || fatal "cannot unlock $1 ($2): no passphrase could be read from the console"

@@ -35,6 +35,7 @@ msg() { echo "MSG: $*"; }
 warn() { echo "WARN: $*"; }
 lock_consoles() { echo "LOCK: $*"; }
 kmod_load() { echo "KMOD $1" >> "$RD_RUN/kmod"; }
+load_device_drivers() { echo "ALL DRIVERS" >> "$RD_RUN/kmod"; }
 . ${ROOT}/templates/lib/params.sh
 RD_CMDLINE=${dir}/cmdline; RD_PARAM_LIST=${dir}/allow
 . ${ROOT}/templates/lib/storage.sh
@@ -132,6 +133,8 @@ for (const [name, shell] of SHELLS) {
 
     test('the typed passphrase opens the device; the state names it, never the passphrase', () => {
       const r = open('good\n');
+      // Before the prompt: dm_crypt, and every device's driver (the keyboard's).
+      expect(r.read('run/kmod')).toBe('KMOD dm_crypt\nALL DRIVERS\n');
       expect(r.read('run/state')).toBe('luks=cr /dev/vdb passphrase\n');
       expect(r.read('args')).toBe('ARGS=open --type luks --allow-discards --key-file=- /dev/vdb cr\n');
       expect(r.read('console')).toContain('ruckusrd: Enter passphrase for /dev/vdb (cr): ');
