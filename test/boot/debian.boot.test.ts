@@ -6,10 +6,11 @@
 // image boot the tree's ext4 disk to systemd's multi-user target (a unit prints a marker). Removing
 // the kernel package removes the image. The same tree squashed into a layer boots as well.
 import { beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname as dirOf, join } from 'node:path';
 import { missing } from '../unit/need.ts';
-import { buildDeb, debianTarball, inTree, KERNEL_DEBS } from '../distro/debian-tree.ts';
+import { inTree } from '../distro/debian-tree.ts';
+import { addMarkerUnit, installDebianSystem, Timings } from './debian-system.ts';
 import { makeExt4, run, tempDir } from './disks.ts';
 import { boot, canBoot, type BootResult } from './qemu.ts';
 
@@ -20,32 +21,12 @@ if (canBoot && !enabled) console.warn(`SKIPPING the Debian boot test: needs ${la
 
 const MARKER = 'MKRUCKUS-DEBIAN';
 // Runs once multi-user.target is reached: what systemd says, what /init assembled, then power off.
-const UNIT = `[Unit]
-Description=mkruckus test marker
-After=multi-user.target
-
-[Service]
-Type=oneshot
-StandardOutput=tty
-TTYPath=/dev/console
-ExecStart=/bin/sh -c 'echo "${MARKER} target=$(systemctl is-active multi-user.target) pid1=$(cat /proc/1/comm) mode=$(sed -n s/^mode=//p /run/ruckusrd/state) root=$(findmnt -n -o SOURCE /) stage2=$(grep -c "^stage2 " /run/ruckusrd/timings) =END"'
-ExecStartPost=/bin/systemctl --no-block poweroff
-
-[Install]
-WantedBy=multi-user.target
-`;
+const MARKER_CMD = `/bin/sh -c 'echo "${MARKER} target=$(systemctl is-active multi-user.target) pid1=$(cat /proc/1/comm) mode=$(sed -n s/^mode=//p /run/ruckusrd/state) root=$(findmnt -n -o SOURCE /) stage2=$(grep -c "^stage2 " /run/ruckusrd/timings) =END"'`;
 
 const STAGE2_CONF = 'second-stage = erofs\nsecond-stage-placement = boot\nsecond-stage-boot-dev = LABEL=debian-root\n';
 
-const timings: Record<string, number> = {};
-const time = <T>(name: string, fn: () => T): T => {
-  const start = performance.now();
-  try {
-    return fn();
-  } finally {
-    timings[name] = Math.round((performance.now() - start) / 100) / 10;
-  }
-};
+const t = new Timings();
+const time = t.time.bind(t);
 
 describe.if(enabled)('a Debian 12 system booting through the mkruckus package', () => {
   let tree = '';
@@ -56,30 +37,16 @@ describe.if(enabled)('a Debian 12 system booting through the mkruckus package', 
 
   beforeAll(async () => {
     const dir = tempDir('debian');
-    tree = join(dir, 'tree');
-    mkdirSync(tree);
-    const tarball = time('mmdebstrap (0 when cached)', () => debianTarball());
-    time('unpack tree', () => run(['tar', '-C', tree, '--numeric-owner', '-xpf', tarball.path]));
-    const deb = time('build .deb', () => buildDeb(join(dir, 'mkruckus.deb')));
-    run(['cp', deb, join(tree, 'root/mkruckus.deb')]);
-    time('dpkg -i mkruckus.deb', () => inTree(tree, 'chroot "$T" dpkg -i /root/mkruckus.deb'));
     // What a packager would set for a /boot second stage: the tree becomes a disk labelled
     // debian-root, whose UUID no build can know.
-    mkdirSync(join(tree, 'etc/mkruckus.conf.d'));
-    writeFileSync(join(tree, 'etc/mkruckus.conf.d/stage2.conf'), STAGE2_CONF);
-    hookOutput = time('apt-get install kernel (postinst hook)', () =>
-      inTree(tree, `chroot "$T" sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y ${KERNEL_DEBS}/*.deb 2>&1'`));
-    kver = readdirSync(join(tree, 'lib/modules'))[0] ?? '';
-    rmSync(join(tree, KERNEL_DEBS.slice(1)), { recursive: true });
-    writeFileSync(join(tree, 'etc/systemd/system/mkruckus-marker.service'), UNIT);
-    mkdirSync(join(tree, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
-    symlinkSync('../mkruckus-marker.service', join(tree, 'etc/systemd/system/multi-user.target.wants/mkruckus-marker.service'));
+    ({ tree, kver, hookOutput } = installDebianSystem(dir, t, { 'stage2.conf': STAGE2_CONF }));
+    addMarkerUnit(tree, 'mkruckus-marker', MARKER_CMD);
     writeFileSync(join(tree, 'etc/hostname'), 'ruckus-debian\n');
     disk = join(dir, 'root.img');
     time('mkfs.ext4 -d', () => makeExt4(tree, disk, { sizeMB: 1536, label: 'debian-root' }));
     // `ro`, as Debian's boot loader entries say: the second stage's file system is the root's, held
     // read-only by the first stage until pre-pivot, and a read-write mount of it beside that fails.
-    ext4Boot = await timeAsync('boot ext4 root', () => bootTree(tree, kver, [disk], 'root=/dev/vda ro'));
+    ext4Boot = await t.timeAsync('boot ext4 root', () => bootTree(tree, kver, [disk], 'root=/dev/vda ro'));
   });
 
   test('the kernel package\'s postinst hook made the image with mkruckus', () => {
@@ -105,7 +72,7 @@ describe.if(enabled)('a Debian 12 system booting through the mkruckus package', 
     const sizeMB = Math.ceil(Bun.file(join(layers, 'debian.sqsh')).size / 2 ** 20) + 128;
     const layerDisk = join(dirOf(tree), 'layers.img');
     time('mkfs.ext4 -d layers', () => makeExt4(layers, layerDisk, { sizeMB }));
-    const r = await timeAsync('boot layered root', () => bootTree(tree, kver, [layerDisk, disk], 'root=/dev/vda sqsh_layers=debian rw'));
+    const r = await t.timeAsync('boot layered root', () => bootTree(tree, kver, [layerDisk, disk], 'root=/dev/vda sqsh_layers=debian rw'));
     expect(r.fatal).toBeUndefined();
     expect(markerOf(r)).toEqual(['active', 'systemd', 'layered', 'overlay', '1']);
   });
@@ -114,7 +81,7 @@ describe.if(enabled)('a Debian 12 system booting through the mkruckus package', 
     const out = inTree(tree, `chroot "$T" dpkg -r linux-image-amd64 linux-image-${kver} 2>&1`);
     expect(out).toMatch(new RegExp(`${kver}: removed /boot/initrd\\.img-${kver} /boot/initrd\\.img-${kver}\\.stage2-[0-9a-f]{16}`));
     expect(readdirSync(join(tree, 'boot')).filter((n) => n.includes('initrd'))).toEqual([]);
-    console.log(`Debian boot test timings (s): ${JSON.stringify(timings)}`);
+    console.log(`Debian boot test timings (s): ${JSON.stringify(t.seconds)}`);
   });
 });
 
@@ -136,13 +103,4 @@ function markerOf(r: BootResult): string[] {
   const line = new RegExp(`${MARKER} target=(\\S*) pid1=(\\S*) mode=(\\S*) root=(\\S*) stage2=(\\S*) =END`).exec(r.console);
   if (!line) throw new Error(`no marker; console tail:\n${r.console.slice(-3000)}`);
   return line.slice(1);
-}
-
-async function timeAsync<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const start = performance.now();
-  try {
-    return await fn();
-  } finally {
-    timings[name] = Math.round((performance.now() - start) / 100) / 10;
-  }
 }
