@@ -9,7 +9,7 @@
 // the bytes of another. Entries are written atomically (temp file, rename); one not used for
 // PRUNE_DAYS is removed by the next build that adds entries. Any cache failure (read-only or full
 // home, no HOME) only costs the decoding it would have saved.
-import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { debug } from '../log.ts';
@@ -27,6 +27,19 @@ const keyOf = (data: Uint8Array): string => new Bun.CryptoHasher('sha256').updat
 const isElf = (b: Uint8Array | undefined): b is Uint8Array => b !== undefined && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
 
 /**
+ * Bun.mmap opens the file read-write (then maps it private and closes it): fine for our own entries,
+ * never for files of the base (a program open for writing cannot be run meanwhile: ETXTBSY). An
+ * entry it cannot open so (a read-only cache) is read.
+ */
+function mapOrRead(path: string): Uint8Array {
+  try {
+    return Bun.mmap(path, { shared: false });
+  } catch {
+    return readFileSync(path);
+  }
+}
+
+/**
  * Mapped, not read: the pages are the page cache's, so a warm build touches no fresh memory for the
  * ~117 MiB of a generic image's modules (on a virtual machine first-touch page faults cost more than
  * the copy; readFileSync here was ~0.5 s of CPU). Safe because an entry is never changed in place:
@@ -34,7 +47,7 @@ const isElf = (b: Uint8Array | undefined): b is Uint8Array => b !== undefined &&
  */
 function readEntry(dir: string, key: string): Uint8Array | undefined {
   try {
-    const data = Bun.mmap(join(dir, key), { shared: false });
+    const data = mapOrRead(join(dir, key));
     // a truncated or foreign file is a miss: decoded again and replaced
     return isElf(data) ? data : undefined;
   } catch {
