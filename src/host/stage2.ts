@@ -29,11 +29,13 @@ function stableUuid(seed: string): string {
 }
 
 /**
- * erofs uses lz4, not lz4hc: lz4hc spent ~2 s of CPU on a generic image's 109 MiB tree (lz4: 0.2 s) to save
- * 7 MiB that the image's own zstd mostly wins back (erofs inside the zstd cpio: 34.6 MB lz4hc, 36.5 MB lz4);
- * reading at boot decodes lz4 either way. Uncompressed erofs: mkfs is fastest, but the whole build is slower
- * (the cpio's zstd then compresses 112 MiB) and the kernel unpacks 112 MiB at boot. bench/build.ts prints
- * the embedded erofs and squashfs build times.
+ * erofs uses lz4 (4 KiB clusters), not lz4hc: erofs-utils 1.5 has no other compressor, and an embedded
+ * second stage is stored in the image as it is (its own uncompressed archive, never compressed again),
+ * so its size is the image's. Measured for Debian 6.12's `--add storage-all` (loaded machine, CPU of
+ * the whole build): lz4 62.3 MB in 4.9 s; lz4 with 64 KiB clusters (-C65536) 58.8 MB in 4.8 s; lz4hc
+ * -C65536 48.9 MB in 10.1 s; squashfs (zstd 6, below) 34.0 MB in 7.9 s. So erofs builds faster and is
+ * unpacked by a plain copy at boot, and squashfs makes the smaller image (zstd, which Debian 12's
+ * erofs-utils lacks). Before, the lz4 erofs was zstd-compressed again inside the cpio (36.5 MB then).
  */
 function mkfsArgv(type: 'erofs' | 'squashfs', tree: string, out: string, mtime: number, seed: string): string[] {
   if (type === 'squashfs') {
