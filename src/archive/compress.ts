@@ -48,13 +48,13 @@ export async function compress(data: Uint8Array, alg: Compression): Promise<Uint
 }
 
 /**
- * cpio of the image in segments of about this many bytes, each a complete archive compressed on
+ * cpio of the image in segments of about this many bytes (cut between entries), each compressed on
  * its own: the segments compress in parallel (one per CPU, Bun's thread pool), each copied into a
  * staging buffer that later segments reuse, rather than the whole archive into one fresh buffer
  * (first-touch page faults cost as much as zstd itself on a virtual machine). Measured on the 134 MiB
  * cpio of Debian 6.12's `--add storage-all` (CPU medians of 5, loaded machine): one 140 MB buffer
  * 1.8 s, segments of 16 MiB 1.2 s, 4 MiB 1.0 s (+0.5 % size: a new zstd frame resets level 3's 2 MiB
- * window), 2 MiB 1.1 s (+1.2 %). Images of less than this stay one segment.
+ * window), 2 MiB 1.1 s (+1.2 %). Images of less than this stay one stream.
  */
 export const SEGMENT_SIZE = 4 << 20;
 

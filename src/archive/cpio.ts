@@ -90,7 +90,7 @@ function trailerChunk(): Uint8Array {
   return encodeHeader({ ino: 0, mode: 0, nlink: 1, mtime: 0, size: 0, rdevMajor: 0, rdevMinor: 0, nameSize: name.length }, name);
 }
 
-/** A complete archive (ending in its trailer) of a run of the sorted entries. */
+/** A run of the sorted entries' bytes, cut where an entry ends. */
 export interface NewcSegment {
   chunks: Uint8Array[];
   /** bytes of all chunks */
@@ -102,16 +102,17 @@ export interface NewcSegment {
 export interface SegmentOptions extends NewcOptions {
   /** a segment ends once it holds this many bytes (a single larger entry makes a larger one) */
   segmentSize: number;
-  /** entries given their own stored segment (an embedded compressed filesystem image) */
+  /** entries given a stored segment of their own (an embedded compressed filesystem image) */
   stored?: (entry: CpioEntry) => boolean;
 }
 
 /**
- * The archive cut into complete archives, in order, for the kernel's unpacker, which reads a
- * concatenation of archives (each compressed on its own or not) as one: the entries, inode numbers
- * and order are those of newcChunks, only trailers are added between. The cuts depend on the entries
- * alone (never on the machine), so the image stays reproducible. An entry's parent directory may be
- * in an earlier segment: the kernel has made it by then.
+ * The archive cut between entries into segments for the image to compress one by one: joined they
+ * are newcChunks' archive, byte for byte (so `zstd -dc | cpio -i` reads it whole). The kernel's
+ * unpacker (init/initramfs.c) takes a compressed stream that ends where an entry ends (its state is
+ * back to Reset there) and goes on with the next. A stored entry is an archive of its own (its
+ * trailer, and one before it, are added), since an uncompressed stretch is read as an archive. The
+ * cuts depend on the entries alone (never on the machine), so the image stays reproducible.
  */
 export function* newcSegments(entries: readonly CpioEntry[], opts: SegmentOptions): Generator<NewcSegment> {
   validateOptions(opts);
@@ -119,25 +120,29 @@ export function* newcSegments(entries: readonly CpioEntry[], opts: SegmentOption
   const sorted = sortCpioEntries(entries);
   validateCpioEntries(sorted);
   let current: NewcSegment = { chunks: [], length: 0, stored: false };
-  const close = (): NewcSegment => {
+  const close = (trailer: boolean): NewcSegment => {
     const done = current;
-    const trailer = trailerChunk();
-    done.chunks.push(trailer);
-    done.length += trailer.length;
+    if (trailer) {
+      done.chunks.push(trailerChunk());
+      done.length += done.chunks.at(-1)!.length;
+    }
     current = { chunks: [], length: 0, stored: false };
     return done;
   };
   let ino = 1;
+  let ended = false;
   for (const entry of sorted) {
     const chunks = entryChunks(entry, ino++, opts.mtime);
     const stored = opts.stored?.(entry) ?? false;
-    if (current.chunks.length && (stored || current.length >= opts.segmentSize)) yield close();
+    if (current.chunks.length && (stored || current.length >= opts.segmentSize)) yield close(stored);
     current.chunks.push(...chunks);
     current.length += chunks.reduce((n, c) => n + c.length, 0);
     current.stored = stored;
-    if (stored) yield close();
+    if (stored) yield close(true);
+    ended = stored;
   }
-  if (current.chunks.length || ino === 1) yield close();
+  // The last segment ends the archive, unless a stored entry's own archive did (no entries: a trailer alone).
+  if (!ended) yield close(true);
 }
 
 /** The whole archive as one buffer. */

@@ -7,6 +7,7 @@ import { describe, expect, test } from 'bun:test';
 import { compressSegments } from '../../src/archive/compress.ts';
 import { newcSegments, writeNewc, type CpioEntry, type NewcSegment } from '../../src/archive/cpio.ts';
 import { readImage } from '../../src/archive/read.ts';
+import { missing, testNeeding } from './need.ts';
 
 const enc = new TextEncoder();
 const noise = (n: number, seed: number) => new Uint8Array(n).map((_, i) => ((i + seed) * 2654435761) >>> 24);
@@ -26,43 +27,54 @@ const bytesOf = (s: NewcSegment): Uint8Array => new Uint8Array(Buffer.concat(s.c
 const isStage2 = (e: CpioEntry) => e.path === '/usr/lib/stage2.img';
 const cut = (stored?: (e: CpioEntry) => boolean) => [...newcSegments(ENTRIES, { mtime: MTIME, segmentSize: 2000, stored })];
 
+const isArchiveStart = (b: Uint8Array) => Buffer.from(b.subarray(0, 6)).toString() === '070701';
+const endsArchive = (b: Uint8Array) => Buffer.from(b.subarray(b.length - TRAILER.length)).equals(TRAILER);
+
 describe('newcSegments', () => {
-  test("each segment is a complete archive; without the trailers between them they are writeNewc's archive", () => {
+  test("cut between entries: joined, the segments are writeNewc's archive byte for byte, one trailer at the end", () => {
     const segments = cut();
     expect(segments.length).toBeGreaterThan(2);
     for (const s of segments) {
       const b = bytesOf(s);
       expect(b.length).toBe(s.length);
       expect(s.length % 4).toBe(0);
-      expect(Buffer.from(b.subarray(0, 6)).toString()).toBe('070701');
-      expect(b.subarray(b.length - TRAILER.length)).toEqual(TRAILER);
+      expect(isArchiveStart(b)).toBe(true);
     }
-    const joined = Buffer.concat(segments.map((s, i) => (i < segments.length - 1 ? bytesOf(s).subarray(0, s.length - TRAILER.length) : bytesOf(s))));
-    expect(new Uint8Array(joined) as Uint8Array).toEqual(writeNewc(ENTRIES, { mtime: MTIME }));
+    expect(segments.map((s) => endsArchive(bytesOf(s)))).toEqual(segments.map((_, i) => i === segments.length - 1));
+    expect(new Uint8Array(Buffer.concat(segments.map(bytesOf))) as Uint8Array).toEqual(writeNewc(ENTRIES, { mtime: MTIME }));
+  });
+
+  testNeeding(missing('cpio'), 'GNU cpio lists every entry of the joined segments (what lsinitramfs runs after zstd -dc)', () => {
+    const joined = Buffer.concat(cut().map(bytesOf));
+    const r = Bun.spawnSync(['cpio', '-it', '--quiet'], { stdin: joined });
+    expect(r.stdout.toString().trim().split('\n')).toEqual(ENTRIES.map((e) => e.path.slice(1)).sort());
   });
 
   test('a segment ends once it holds segmentSize bytes; everything fits in one when it is large', () => {
     const segments = cut();
-    // every segment but the last reached the size before it was closed
-    for (const s of segments.slice(0, -1)) expect(s.length - TRAILER.length).toBeGreaterThanOrEqual(2000);
-    expect([...newcSegments(ENTRIES, { mtime: MTIME, segmentSize: 1 << 20 })]).toHaveLength(1);
+    for (const s of segments.slice(0, -1)) expect(s.length).toBeGreaterThanOrEqual(2000);
+    expect([...newcSegments(ENTRIES, { mtime: MTIME, segmentSize: 1 << 20 })].map(bytesOf)).toEqual([writeNewc(ENTRIES, { mtime: MTIME })]);
     expect([...newcSegments([], { mtime: MTIME, segmentSize: 1 })].map(bytesOf)).toEqual([TRAILER]);
   });
 
-  test('a stored entry is alone in a stored segment, where the sorted order puts it', async () => {
+  test('a stored entry is an archive of its own, where the sorted order puts it; the one before it ends there', async () => {
     const segments = cut(isStage2);
-    const stored = segments.filter((s) => s.stored);
-    expect(stored).toHaveLength(1);
-    const i = segments.indexOf(stored[0]!);
+    const i = segments.findIndex((s) => s.stored);
+    expect(segments.filter((s) => s.stored)).toHaveLength(1);
     expect(i).toBeGreaterThan(0);
     expect(i).toBeLessThan(segments.length - 1);
-    const [alone] = await readImage(bytesOf(stored[0]!), { data: true });
+    expect(endsArchive(bytesOf(segments[i - 1]!))).toBe(true);
+    const [alone] = await readImage(bytesOf(segments[i]!), { data: true });
     expect(alone!.entries.map((e) => [e.path, e.data])).toEqual([['/usr/lib/stage2.img', ENTRIES[5]!.data]]);
+    expect(endsArchive(bytesOf(segments.at(-1)!))).toBe(true);
+    // a stored entry last ends the image: no empty archive after it
+    const last = [...newcSegments(ENTRIES, { mtime: MTIME, segmentSize: 2000, stored: (e) => e.path === '/usr/lib/zz' })];
+    expect(last.at(-1)!.stored).toBe(true);
   });
 });
 
 describe('compressSegments', () => {
-  test.each(['zstd', 'gzip'] as const)('%s: every compressed stream is one whole archive; the stored one is 4-aligned after the microcode', async (alg) => {
+  test.each(['zstd', 'gzip'] as const)('%s: each compressed stream ends where an entry ends; the stored archive is 4-aligned after the microcode', async (alg) => {
     const segments = cut(isStage2);
     const ucode = 6; // an odd-sized --ucode file before the image
     const parts = await compressSegments(segments, alg, ucode);
