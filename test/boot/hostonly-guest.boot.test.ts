@@ -44,8 +44,10 @@ for dev in /dev/vd? /dev/sd?; do
 	[ -b "$dev" ] && [ "$(head -c ${SCRATCH_MAGIC.length} "$dev")" = ${SCRATCH_MAGIC} ] && to=$dev
 done
 out=/run/hostonly.img
+start=$(date +%s)
 if mkruckus --hostonly "$out" >/run/build.log 2>&1 && [ -n "$to" ] && dd if="$out" of="$to" bs=1M conv=fsync status=none; then
-	echo "${MARKER} build size=$(stat -c %s "$out") sha256=$(sha256sum <"$out" | cut -d' ' -f1) =END"
+	sed 's/^/guest build: /' /run/build.log
+	echo "${MARKER} build size=$(stat -c %s "$out") sha256=$(sha256sum <"$out" | cut -d' ' -f1) seconds=$(($(date +%s) - start)) =END"
 else
 	echo "${MARKER} build failed (scratch: \${to:-none}): $(tr '\\n' '|' </run/build.log) =END"
 fi
@@ -101,8 +103,11 @@ describe.if(enabled)('--hostonly run inside a Debian guest, on its own root bus'
     const r = await t.timeAsync(`boot ${bus} + mkruckus --hostonly`, () =>
       bootGuest(bus, join(tree, `boot/initrd.img-${kver}`), [rootImg, scratch], 'test.hostonly=build'));
     built[bus] = { boot: r };
-    const m = new RegExp(`${MARKER} build size=(\\d+) sha256=([0-9a-f]{64}) =END`).exec(r.console);
+    const m = new RegExp(`${MARKER} build size=(\\d+) sha256=([0-9a-f]{64}) seconds=(\\d+) =END`).exec(r.console);
     if (!m) return;
+    t.seconds[`mkruckus --hostonly in the ${bus} guest`] = Number(m[3]);
+    // What mkruckus said in the guest (warnings such as a module not found for a detected alias).
+    console.log(`${bus}: ${r.console.match(/^guest build: .*$/gm)?.join('\n') ?? 'guest build: (no output)'}`);
     const bytes = new Uint8Array(await Bun.file(scratch).slice(0, Number(m[1])).arrayBuffer());
     if (new Bun.CryptoHasher('sha256').update(bytes).digest('hex') !== m[2]) throw new Error(`${bus}: the scratch disk does not hold the image the guest wrote`);
     const image = join(dir, `hostonly-${bus}.img`);
