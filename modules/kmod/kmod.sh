@@ -16,6 +16,9 @@ KMOD_SEEN=
 KMOD_WANT=
 KMOD_SKIP=
 KMOD_ALIAS=
+# " NAME:KIB" of every wanted module (its load chain's weight, from the table); modalias files read.
+KMOD_COST=
+KMOD_FILES=
 
 # kmod_words LIST: sets REPLY to the comma-separated LIST, space-separated (by IFS, no fork).
 kmod_words() {
@@ -26,10 +29,22 @@ kmod_words() {
 	IFS=$_kw_ifs
 }
 
-# kmod_found NAME: called by the table's case lines for the alias being matched.
+# kmod_found NAME [KIB]: called by the table's case lines for the alias being matched.
 kmod_found() {
 	case " $KMOD_SKIP $KMOD_WANT " in *" $1 "*) return 0 ;; esac
 	KMOD_WANT="$KMOD_WANT $1"
+	KMOD_COST="$KMOD_COST $1:${2:-0}"
+}
+
+# kmod_lightest: sets REPLY to the wanted module whose load chain weighs least (the first of equals).
+kmod_lightest() {
+	REPLY=
+	_kl_min=
+	for _kl_m in $KMOD_WANT; do
+		_kl_c=${KMOD_COST##*" $_kl_m:"}
+		_kl_c=${_kl_c%% *}
+		if [ -z "$_kl_min" ] || [ "$_kl_c" -lt "$_kl_min" ]; then _kl_min=$_kl_c; REPLY=$_kl_m; fi
+	done
 }
 
 # kmod_buckets MODALIAS: sets KMOD_ALIAS to it as modprobe compares it (kmod's alias_normalize reads
@@ -102,28 +117,52 @@ kmod_load() {
 	modprobe -q "$1"
 }
 
-# kmod_coldplug: a driver for every device the kernel has found, as udev's coldplug would; again
-# for the devices those drivers add (virtio_pci brings virtio0), until nothing new appears.
+# kmod_scan: matches the devices that appeared since the last scan (a glob of their modalias files,
+# one read of each new one); fails when there was none.
+kmod_scan() {
+	_ks_new=
+	for _ks_f in "$KMOD_SYS"/bus/*/devices/*/modalias; do
+		case " $KMOD_FILES " in *" $_ks_f "*) continue ;; esac
+		read -r _ks_a 2>/dev/null < "$_ks_f" || continue
+		KMOD_FILES="$KMOD_FILES $_ks_f"
+		case " $KMOD_SEEN $_ks_new " in *" $_ks_a "*) continue ;; esac
+		_ks_new="$_ks_new $_ks_a"
+	done
+	[ -n "$_ks_new" ] || return 1
+	KMOD_SEEN="$KMOD_SEEN $_ks_new"
+	set -f
+	# shellcheck disable=SC2086 # one word per alias (no blanks in a modalias), globbing off
+	kmod_match $_ks_new
+	set +f
+}
+
+# kmod_insmod_wanted NAME: loads a wanted module; it is not wanted (or tried) again.
+kmod_insmod_wanted() {
+	kmod_insmod "$1" || vmsg "driver $1 did not load"
+	KMOD_SKIP="$KMOD_SKIP $1"
+}
+
+# kmod_coldplug [one]: a driver for every device the kernel has found, as udev's coldplug would; again
+# for the devices those drivers add (virtio_pci brings virtio0), until nothing new appears. With
+# `one`: only the lightest driver wanted now (after a scan for new devices), for a wait that stops
+# once its device is there; fails when no driver is left to load.
 kmod_coldplug() {
+	if [ "${1-}" = one ]; then
+		kmod_scan
+		[ -n "$KMOD_WANT" ] || return 1
+		kmod_lightest
+		_kc_m=$REPLY
+		_kc_rest=
+		for _kc_w in $KMOD_WANT; do [ "$_kc_w" = "$_kc_m" ] || _kc_rest="$_kc_rest $_kc_w"; done
+		KMOD_WANT=$_kc_rest
+		kmod_insmod_wanted "$_kc_m"
+		return 0
+	fi
 	while :; do
-		_kc_new=
-		for _kc_f in "$KMOD_SYS"/bus/*/devices/*/modalias; do
-			read -r _kc_a 2>/dev/null < "$_kc_f" || continue
-			case " $KMOD_SEEN $_kc_new " in *" $_kc_a "*) continue ;; esac
-			_kc_new="$_kc_new $_kc_a"
-		done
-		[ -n "$_kc_new" ] || return 0
-		KMOD_SEEN="$KMOD_SEEN $_kc_new"
-		set -f
-		# shellcheck disable=SC2086 # one word per alias (no blanks in a modalias), globbing off
-		kmod_match $_kc_new
-		set +f
+		kmod_scan
 		[ -n "$KMOD_WANT" ] || return 0
 		_kc_want=$KMOD_WANT
 		KMOD_WANT=
-		for _kc_m in $_kc_want; do
-			kmod_insmod "$_kc_m" || vmsg "driver $_kc_m did not load"
-			KMOD_SKIP="$KMOD_SKIP $_kc_m"
-		done
+		for _kc_m in $_kc_want; do kmod_insmod_wanted "$_kc_m"; done
 	done
 }

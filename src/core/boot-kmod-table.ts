@@ -16,10 +16,13 @@ const PLAIN = /^[A-Za-z0-9_.:,/=+@%*?-]*$/;
 /**
  * The bucket a pattern lives in, and the one /init looks in for a device modalias (the same
  * function: a device's alias has no glob characters). `_any` holds patterns whose bus is a glob
- * (`acpi*:`); they are read for every device.
+ * (`acpi*:`); they are read for every device. `_name` holds plain names without a colon
+ * (`fs-ext4`, `crypto-crc32c`, `char-major-10-234`): no device modalias (`bus:...`) can match
+ * one, so coldplug never reads them (they were most of `_any`, tried against every device).
  */
 export function aliasBucket(alias: string): string {
   const colon = alias.indexOf(':');
+  if (colon < 0 && !/[*?[\\]/.test(alias)) return '_name';
   const bus = colon < 0 ? '' : alias.slice(0, colon);
   if (!/^[A-Za-z0-9_]+$/.test(bus)) return '_any';
   const width = VENDOR_WIDTH[bus];
@@ -105,13 +108,22 @@ export interface BootTable {
   skipped: string[];
 }
 
-export function renderBootKmodTable(index: KmodIndex, subset: readonly KmodEntry[], mapPath: (p: string) => string): BootTable {
+/**
+ * `sizes` (module name → bytes as loaded) adds each module's load-chain weight in KiB to its
+ * `kmod_found` calls: /init, waiting for one device, loads the lightest wanted driver first and
+ * stops once the device is there (a virtio disk's 170 KiB before an IDE controller's 1.5 MiB).
+ */
+export function renderBootKmodTable(
+  index: KmodIndex, subset: readonly KmodEntry[], mapPath: (p: string) => string, sizes?: ReadonlyMap<string, number>,
+): BootTable {
   const names = new Set(subset.map((e) => e.name));
   const files = new Map<string, string>();
   const order = loadOrders(index);
+  const weight = new Map<string, number>();
   for (const e of subset) {
     const chain = order(e.name).filter((m) => names.has(m.name));
     files.set(`dep/${e.name}`, `${chain.map((m) => `${m.name} ${mapPath(m.path)}`).join(' ')}\n`);
+    if (sizes) weight.set(e.name, Math.ceil(chain.reduce((sum, m) => sum + (sizes.get(m.name) ?? 0), 0) / 1024));
   }
   // bucket → module → its patterns there, in modules.alias order
   const buckets = new Map<string, Map<string, string[]>>();
@@ -133,7 +145,8 @@ export function renderBootKmodTable(index: KmodIndex, subset: readonly KmodEntry
   }
   for (const [key, modules] of buckets) {
     // one function per bucket: sourced once per boot pass, called for each device alias it may match
-    const lines = [...modules].map(([m, pats]) => `\tcase $KMOD_ALIAS in ${pats.join('|')}) kmod_found ${m} ;; esac\n`);
+    const lines = [...modules].map(([m, pats]) =>
+      `\tcase $KMOD_ALIAS in ${pats.join('|')}) kmod_found ${m}${sizes ? ` ${weight.get(m) ?? 0}` : ''} ;; esac\n`);
     files.set(`alias/${key}`, `kmod_bucket() {\n${lines.join('')}\t:\n}\n`);
   }
   return { files, skipped };

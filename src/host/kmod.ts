@@ -179,7 +179,7 @@ async function readModules(fs: BaseFs, dir: string, modules: readonly KmodEntry[
   });
 }
 
-function indexItems(tree: KmodTree, subset: readonly KmodEntry[], imageDir: string): StageItem[] {
+function indexItems(tree: KmodTree, subset: readonly KmodEntry[], imageDir: string, sizes: ReadonlyMap<string, number>): StageItem[] {
   const enc = new TextEncoder();
   const file = (name: string, text: string): StageItem => ({
     kind: 'bytes',
@@ -195,7 +195,7 @@ function indexItems(tree: KmodTree, subset: readonly KmodEntry[], imageDir: stri
     file('modules.order', renderModulesOrder(tree.index, subset, uncompressedModulePath)),
   ];
   // /init's driver table (modules/kmod/kmod.sh reads it): alias buckets and load orders
-  const table = renderBootKmodTable(tree.index, subset, uncompressedModulePath);
+  const table = renderBootKmodTable(tree.index, subset, uncompressedModulePath, sizes);
   for (const [name, text] of table.files) items.push(file(`${BOOT_TABLE_DIR}/${name}`, text));
   if (table.skipped.length) debug(`alias patterns left to modprobe: ${table.skipped.join(' ')}`);
   const modinfo = tree.builtinModinfo;
@@ -286,7 +286,8 @@ export async function planKernelModules(
     mode: 0o644,
     data: data[i] as Uint8Array,
   }));
-  items.push(...indexItems(tree, resolved.modules, imageDir));
+  const sizes = new Map(resolved.modules.map((e, i) => [e.name, data[i]?.length ?? 0]));
+  items.push(...indexItems(tree, resolved.modules, imageDir, sizes));
   const fw = opts.firmware ? planFirmware(fs, firmwareNames(resolved.modules, data)) : undefined;
   debug(`kernel modules: ${resolved.modules.length} staged, ${resolved.builtin.length} built in`);
   if (fw?.missing.length) debug(`firmware not in the base: ${fw.missing.join(' ')}`);

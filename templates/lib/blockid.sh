@@ -175,7 +175,9 @@ bi_lower() {
 # bi_candidates: sets REPLY to the nodes worth reading for a filesystem, in /proc/partitions order
 # (one read: `read` would take it a byte per system call): at least 4 KiB (not an unused loop device
 # or an extended partition's stub), not a CD or floppy drive (no medium: a failed read would shift
-# every line after it).
+# every line after it), not a whole disk whose partitions the kernel lists right after it (its first
+# blocks are the partition table). The kernel names a disk's partitions NAME1.. or, when NAME ends
+# in a digit, NAMEp1..
 bi_candidates() {
 	REPLY=''
 	BI_COUNT=0
@@ -184,13 +186,33 @@ bi_candidates() {
 	# shellcheck disable=SC2086 # major minor KiB name, four words a line after the heading
 	set -- $_bc_all
 	set +f
+	_bc_disk=
 	while [ $# -ge 4 ]; do
 		case $1$4 in
 		major* | *sr[0-9]* | *fd[0-9]*) ;;
-		*) if [ "$3" -ge 4 ] 2>/dev/null; then REPLY="$REPLY $BI_DEV/$4"; BI_COUNT=$((BI_COUNT + 1)); fi ;;
+		*)
+			if bi_part_of "$_bc_disk" "$4"; then
+				# The disk is the last word when its first partition comes (if it was taken at all).
+				_bc_was=$REPLY
+				REPLY=${REPLY% "$BI_DEV/$_bc_disk"}
+				[ "$REPLY" = "$_bc_was" ] || BI_COUNT=$((BI_COUNT - 1))
+			else
+				_bc_disk=$4
+			fi
+			if [ "$3" -ge 4 ] 2>/dev/null; then REPLY="$REPLY $BI_DEV/$4"; BI_COUNT=$((BI_COUNT + 1)); fi ;;
 		esac
 		shift 4
 	done
+}
+
+# bi_part_of DISK NAME: NAME is how the kernel names a partition of DISK.
+bi_part_of() {
+	[ -n "$1" ] || return 1
+	case $1 in
+	*[0-9]) case $2 in "$1"p[0-9]*) return 0 ;; esac ;;
+	*) case $2 in "$1"[0-9]*) return 0 ;; esac ;;
+	esac
+	return 1
 }
 
 # bi_by_fs LABEL=X|UUID=X [DEV...]: sets REPLY to the first device whose filesystem has it, and

@@ -8,17 +8,18 @@
 # Set here, never inherited: the kernel puts unknown `key=value` words into the environment.
 RD_DEFAULT_WAIT=10
 
-# find_device_once SPEC: sets REPLY to the device node, or fails. What the kernel and one read tell
-# first (blockid.sh, parttable.sh: a fixed few forks however many devices there are); on a miss, the
-# full probe of findfs (busybox) or util-linux blkid (when the image has it), for the types not read
-# there (btrfs, iso9660, ...) and partition tables the kernel did not read.
+# find_device_once SPEC [fast]: sets REPLY to the device node, or fails. What the kernel and one read
+# tell first (blockid.sh, parttable.sh: a fixed few forks however many devices there are); on a miss
+# (unless `fast`: drivers are still loading), the full probe of findfs (busybox) or util-linux blkid
+# (when the image has it), for the types not read there (btrfs, iso9660, ...) and partition tables
+# the kernel did not read.
 find_device_once() {
 	REPLY=
 	case $1 in
 	/dev/*) [ -b "$1" ] && REPLY=$1 ;;
-	LABEL=* | UUID=*) bi_by_fs "$1" || find_device_probe "$1" ;;
-	PARTLABEL=*) pt_by_partlabel "${1#PARTLABEL=}" || find_device_probe "$1" ;;
-	PARTUUID=*) pt_by_partuuid "${1#PARTUUID=}" || find_device_probe "$1" ;;
+	LABEL=* | UUID=*) bi_by_fs "$1" || [ -n "${2-}" ] || find_device_probe "$1" ;;
+	PARTLABEL=*) pt_by_partlabel "${1#PARTLABEL=}" || [ -n "${2-}" ] || find_device_probe "$1" ;;
+	PARTUUID=*) pt_by_partuuid "${1#PARTUUID=}" || [ -n "${2-}" ] || find_device_probe "$1" ;;
 	esac
 	[ -n "$REPLY" ] && [ -b "$REPLY" ]
 }
@@ -41,17 +42,24 @@ now_cs() {
 }
 
 # wait_for_device SPEC [soft]: waits rootdelay= seconds, forever with rootwait, else RD_DEFAULT_WAIT;
-# sets REPLY to the node or ends in fatal (`soft`: fails instead). The bound is time, not tries: a try that loads
-# drivers can take far longer than the 0.1 s sleep between tries.
+# sets REPLY to the node or ends in fatal (`soft`: fails instead). The bound is time, not tries: a try
+# that loads drivers can take far longer than the pause between tries. Between tries block_nap
+# returns as soon as the kernel adds a block device, so a disk that appears late is looked up at once.
+# While a driver is left to load, a try loads the next one without a pause and without the full
+# probe. With `verbose` the timings get `find START END SPEC NODE TRIES PAUSES`.
 wait_for_device() {
+	[ "$RD_VERBOSE" = 1 ] && read -r _wf_t0 _wf_idle < /proc/uptime
+	_wf_tries=1
+	_wf_naps=0
+	_wf_fast=fast
 	read_param rootdelay "$RD_DEFAULT_WAIT"
 	_secs=$REPLY
 	now_cs
 	_deadline=$((REPLY + _secs * 100))
 	_late=$((REPLY + _secs * 50))
-	until find_device_once "$1"; do
+	until find_device_once "$1" $_wf_fast; do
 		RD_PROMPTED=0
-		coldplug_devices
+		if coldplug_devices; then _wf_more=1; else _wf_more=0 _wf_fast=; fi
 		now_cs
 		# Time spent typing a passphrase is not time spent waiting for a device.
 		[ "$RD_PROMPTED" = 1 ] && _deadline=$((REPLY + _secs * 100)) && _late=$((REPLY + _secs * 50))
@@ -60,12 +68,54 @@ wait_for_device() {
 			for _step in $RD_LATE_STEPS; do "$_step"; done
 		fi
 		if ! has_param rootwait && [ "$REPLY" -ge "$_deadline" ]; then
+			nap_done
 			[ "${2-}" = soft ] && return 1
 			fatal "device $1 not found after $_secs seconds"
 		fi
-		sleep 0.1
+		[ "$_wf_more" = 1 ] || { block_nap; _wf_naps=$((_wf_naps + 1)); }
+		_wf_tries=$((_wf_tries + 1))
 	done
+	nap_done
 	vmsg "found $1 at $REPLY"
+	[ "$RD_VERBOSE" = 1 ] || return 0
+	read -r _wf_t1 _wf_idle < /proc/uptime
+	echo "find $_wf_t0 $_wf_t1 $1 $REPLY $_wf_tries $_wf_naps" >> "$RD_RUN/timings"
+}
+
+# block_nap: returns when the kernel's list of block devices changes (a new disk or partition), or
+# after 0.1 s: 20 ms naps, each followed by one glob of /sys/class/block (no fork, no device read).
+block_nap() {
+	set -- "$PT_SYS"/class/block/*
+	_bn_was=$*
+	for _bn in 1 2 3 4 5; do
+		rd_nap
+		set -- "$PT_SYS"/class/block/*
+		[ "$*" = "$_bn_was" ] || return 0
+	done
+}
+
+# rd_nap: a 20 ms pause without a fork: busybox ash's `read -t` times out on a fifo that /init
+# holds open for reading and writing (so it never ends); a shell without `read -t` (dash) sleeps.
+# The fifo's descriptor (9) is closed again by nap_done, so no process /init starts inherits it.
+RD_NAP=
+rd_nap() {
+	if [ -z "$RD_NAP" ]; then
+		RD_NAP=fork
+		{ [ -p "$RD_RUN/nap" ] || mkfifo "$RD_RUN/nap" 2>/dev/null; } && [ -p "$RD_RUN/nap" ] && exec 9<> "$RD_RUN/nap" && RD_NAP=fifo
+	fi
+	if [ "$RD_NAP" = fifo ]; then
+		# shellcheck disable=SC3045 # busybox ash has read -t; dash says no (2) and sleeps instead
+		read -r -t 0.02 -u 9 _nap 2>/dev/null
+		[ $? = 2 ] || return 0
+		RD_NAP=fork
+	fi
+	sleep 0.02
+}
+
+nap_done() {
+	[ -z "$RD_NAP" ] && return 0
+	[ "$RD_NAP" = fifo ] && exec 9<&-
+	RD_NAP=
 }
 
 # Loads a driver for every device the kernel has found (coldplug by modalias, as udev would);
@@ -95,13 +145,26 @@ RD_LATE_STEPS=
 RD_BLOCK_SEEN=
 RD_PROMPTED=0
 
-coldplug_devices() {
+# load_next_driver: loads the next driver a device present wants, for a wait that ends once its
+# device is there; fails when none is left. Without the kmod module's table: all of them at once.
+load_next_driver() {
 	load_device_drivers
-	[ -n "$RD_DEVICE_STEPS" ] || return 0
+	return 1
+}
+
+# coldplug_devices: drivers for the devices present, then the storage steps on new block devices.
+# A plain wait (no storage steps) loads one driver per try, the lightest first, and stops once its
+# device is there: a virtio root never waits for an IDE controller's driver (the root's udev loads
+# the rest). Storage steps get every driver at once (a passphrase prompt needs the keyboard's).
+# Fails when nothing new was loaded: the caller then pauses before its next try.
+coldplug_devices() {
+	[ -n "$RD_DEVICE_STEPS" ] || { load_next_driver; return; }
+	load_device_drivers
 	_blk=$(ls /sys/class/block 2>/dev/null)
-	[ "$_blk" = "$RD_BLOCK_SEEN" ] && return 0
+	[ "$_blk" = "$RD_BLOCK_SEEN" ] && return 1
 	RD_BLOCK_SEEN=$_blk
 	for _step in $RD_DEVICE_STEPS; do "$_step"; done
+	return 1
 }
 
 # fs_type DEV: sets REPLY to the filesystem type by magic (empty when unknown): known from the

@@ -41,6 +41,8 @@ run_phase() {
 # started again whenever it exits.
 stay_in_initramfs() {
 	[ "$RD_SHELL" = off ] && fatal "initramsys needs a console shell; the rescue policy is off"
+	# No device was waited for: the drivers of every device present, as a system has them.
+	load_device_drivers
 	echo "mode=initramsys" >> "$RD_RUN/state"
 	while :; do interactive_shell "initramsys: the initramfs is the system; no root is mounted"; done
 }

@@ -107,9 +107,13 @@ for (const [name, shell] of SHELLS) {
       expect(find('LABEL=three', ['short', 'ext3'])).toBe('rc=2');
     });
 
-    testNeeding(missing('mke2fs'), 'bi_candidates: /proc/partitions without CD drives, stubs and empty devices', () => {
+    testNeeding(missing('mke2fs'), 'bi_candidates: /proc/partitions without CD drives, stubs, empty devices and partitioned disks', () => {
       writeFileSync(join(dir, 'partitions'), 'major minor  #blocks  name\n\n 254 0 307200 vda\n 254 1 4096 vda1\n 254 2 1 vda2\n  11 0 1048575 sr0\n   7 0 0 loop0\n 253 0 4096 dm-0\n');
-      expect(sh(shell, 'bi_candidates; echo "$BI_COUNT$REPLY"').trim().replaceAll(`${dir}/dev/`, '')).toBe('3 vda vda1 dm-0');
+      expect(sh(shell, 'bi_candidates; echo "$BI_COUNT$REPLY"').trim().replaceAll(`${dir}/dev/`, '')).toBe('2 vda1 dm-0');
+      // A disk without partitions stays (a filesystem on the whole disk); NAMEpN after a name ending
+      // in a digit, NAMEN after one ending in a letter; nvme0n10 is a namespace, not nvme0n1's.
+      writeFileSync(join(dir, 'partitions'), 'major minor  #blocks  name\n\n 8 0 4096 sda\n 8 16 8192 sdb\n 8 17 4096 sdb1\n 8 18 4096 sdb2\n 259 0 8192 nvme0n1\n 259 1 4096 nvme0n1p1\n 259 2 8192 nvme0n10\n 179 0 8192 mmcblk0\n 179 8 4096 mmcblk0boot0\n');
+      expect(sh(shell, 'bi_candidates; echo "$BI_COUNT$REPLY"').trim().replaceAll(`${dir}/dev/`, '')).toBe('7 sda sdb1 sdb2 nvme0n1p1 nvme0n10 mmcblk0 mmcblk0boot0');
     });
 
     testNeeding(missing('mke2fs'), 'bi_hex: printable ASCII without a fork, other bytes through hexdump', () => {

@@ -43,7 +43,7 @@ alias crypto-crc32c crc32c_generic
 const SOFTDEP = 'softdep ext4 pre: crypto-crc32c\n';
 
 /** A fake sysfs with `devices` (bus/name → modalias), a module dir with the rendered table. */
-function fixture(devices: Record<string, string>, loaded: string[] = []): string {
+function fixture(devices: Record<string, string>, loaded: string[] = [], sizes?: Map<string, number>): string {
   const dir = mkdtempSync(join(tmpdir(), 'mkruckus-kmodsh-'));
   dirs.push(dir);
   const put = (path: string, text: string) => {
@@ -58,7 +58,7 @@ function fixture(devices: Record<string, string>, loaded: string[] = []): string
   mkdirSync(join(dir, 'sys/module'), { recursive: true });
   const index = parseKmodIndex({ dep: DEP, alias: ALIAS, softdep: SOFTDEP });
   const subset = resolveKmods(index, [...index.modules.keys()]).modules;
-  for (const [name, text] of renderBootKmodTable(index, subset, (p) => p).files) put(`mod/ruckusrd/${name}`, text);
+  for (const [name, text] of renderBootKmodTable(index, subset, (p) => p, sizes).files) put(`mod/ruckusrd/${name}`, text);
   return dir;
 }
 
@@ -119,6 +119,18 @@ for (const [name, shell] of SHELLS) {
 mkdir -p ${dir}/sys/bus/pci/devices/0000:00:05.0; echo pci:v00008086d00002922sv00001AF4sd00001100bc01sc06i01 > ${dir}/sys/bus/pci/devices/0000:00:05.0/modalias
 kmod_coldplug`);
       expect(r.out).toBe('---\n---\ninsmod kernel/drivers/ata/ahci.ko\n');
+    });
+
+    test('one at a time (a wait): the lightest load chain first, new devices matched before the next; fails when none is left', () => {
+      // ata_piix's chain (scsi_common 20 + scsi_mod 600 + libata 800 + 60 KiB) outweighs virtio_pci's (virtio 30 + 50)
+      const kib = { scsi_common: 20, scsi_mod: 600, libata: 800, ata_piix: 60, virtio: 30, virtio_pci: 50, virtio_blk: 40, floppy: 100 };
+      const dir = fixture(QEMU, [], new Map(Object.entries(kib).map(([k, v]) => [k, v * 1024])));
+      const step = 'kmod_coldplug one; echo "rc=$?"';
+      const r = run(shell, dir, [step, 'echo ---', step, 'echo ---', step, 'echo ---', step, 'echo ---', step].join('\n'));
+      expect(r.out.split('---\n').map((s) => s.trim().split('\n').map((l) => l.replace(/^insmod kernel\/drivers\/\w+\//, '')).join(' '))).toEqual([
+        'virtio.ko virtio_pci.ko rc=0', 'virtio_blk.ko rc=0', 'floppy.ko rc=0',
+        'scsi_common.ko scsi_mod.ko libata.ko ata_piix.ko rc=0', 'rc=1',
+      ]);
     });
 
     test('blacklisted and already loaded modules are skipped; a driver that fails is reported, not fatal', () => {

@@ -71,7 +71,9 @@ describe('table syntax', () => {
     ['pci:v0000808?d*', 'pci'],
     ['usb:v0781p5567d*', 'usb:v0781'],
     ['acpi*:PNP0A03:*', '_any'],
-    ['crypto-aes', '_any'],
+    ['crypto-aes', '_name'],
+    ['fs-ext4', '_name'],
+    ['crypto-*', '_any'],
     ['virtio:d00000002v*', 'virtio'],
   ])('%s is in bucket %s', (pattern, bucket) => expect(aliasBucket(pattern)).toBe(bucket));
   test('patterns become case patterns with the same meaning, or are left to modprobe', () => {

@@ -1,12 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Loads kernel modules: modules-early= first, then the build's list, then a driver for every
-# device the kernel has found (coldplug by modalias, as udev would), from the image's driver
-# table (kmod.sh). From here on, load_device_drivers (called again while waiting for a device)
-# is that table's coldplug instead of modprobe over every alias.
+# Loads kernel modules: modules-early= first, then the build's list. Device drivers come from the
+# image's driver table (kmod.sh, coldplug by modalias as udev would) while a device is waited for:
+# load_next_driver, one driver per try, the lightest first, until the device is there (device.sh);
+# load_device_drivers, every driver, for storage steps and initramsys.
 . /lib/ruckusrd/kmod.sh
 
 load_device_drivers() {
 	kmod_coldplug
+}
+
+load_next_driver() {
+	kmod_coldplug one
 }
 
 load_module() {
@@ -32,5 +36,3 @@ fi
 while read -r _mod; do
 	kmod_load "$_mod" || warn "cannot load kernel module $_mod"
 done < /etc/ruckusrd/modules-load
-
-load_device_drivers

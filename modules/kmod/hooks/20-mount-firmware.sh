@@ -17,8 +17,7 @@ if read_param fwdev; then
 		[ -n "$_fw_dev" ] && break
 		now_cs
 		[ "$REPLY" -lt "$_fw_deadline" ] || fatal "fwdev: none of $_fw_list appeared"
-		coldplug_devices
-		sleep 0.1
+		coldplug_devices || sleep 0.1
 	done
 	mount_device "$_fw_dev" /fwdev "" ro
 	[ -f /fwdev/fw.sqsh ] || fatal "fwdev: no fw.sqsh on $_fw_dev"
