@@ -65,7 +65,8 @@ export function requireKernelAndCli(prefix?: string): { version: string; vmlinuz
   let kernel = findKernel();
   if (prefix !== undefined) {
     const all = readdirSync('/lib/modules').filter((v) => existsSync(`/boot/vmlinuz-${v}`));
-    const hits = all.includes(prefix) ? [prefix] : all.filter((v) => v.startsWith(prefix));
+    // As mkruckus --kernel reads it: a prefix ends on a component boundary (6.1 never names 6.12).
+    const hits = all.includes(prefix) ? [prefix] : all.filter((v) => v.startsWith(prefix) && /[.+-]/.test(v[prefix.length] ?? ''));
     if (hits.length !== 1) throw new Error(`--kernel ${prefix}: ${hits.length ? `ambiguous (${hits.join(', ')})` : `none of ${all.join(', ')}`}`);
     kernel = { version: hits[0]!, vmlinuz: `/boot/vmlinuz-${hits[0]}` };
   }
