@@ -212,7 +212,9 @@ function pickKernel(prefix?: string): { version: string } {
     if (!kernel) throw new Error('no kernel with modules in /lib/modules and a /boot/vmlinuz-*');
     return kernel;
   }
-  const hits = readdirSync('/lib/modules').filter((v) => v.startsWith(prefix) && existsSync(`/boot/vmlinuz-${v}`));
+  // A prefix ends on a component boundary, as mkruckus --kernel reads it: 6.1 never names 6.12.
+  const names = (v: string) => v === prefix || (v.startsWith(prefix) && /^[.+-]/.test(v.slice(prefix.length)));
+  const hits = readdirSync('/lib/modules').filter((v) => names(v) && existsSync(`/boot/vmlinuz-${v}`));
   if (hits.length !== 1) throw new Error(`--kernel ${prefix}: ${hits.length ? `ambiguous (${hits.join(', ')})` : 'no such kernel'}`);
   return { version: hits[0]! };
 }
