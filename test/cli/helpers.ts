@@ -24,6 +24,8 @@ export const KVER = KERNELS.at(-1) ?? '';
 export const PREFIX = KVER.split('.').slice(0, 2).join('.');
 export const KARG = KERNELS.filter((v) => v.startsWith(PREFIX)).length === 1 ? PREFIX : KVER;
 export const haveKernel = KVER !== '' || CI;
+/** TEXT as a literal inside a RegExp: kernel versions hold `.` and `+` (6.12.113+deb12-amd64). */
+export const reEscape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export interface Run {
   code: number | null;

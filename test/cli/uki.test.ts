@@ -8,7 +8,7 @@ import { createPrivateKey } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeNeeding, missing } from '../unit/need.ts';
-import { buildOk, expectUserError, freshDir, haveKernel, inspect, KARG, KVER, leftovers, run, sh, sha256, useScratch } from './helpers.ts';
+import { buildOk, expectUserError, freshDir, haveKernel, inspect, KARG, KVER, leftovers, reEscape, run, sh, sha256, useScratch } from './helpers.ts';
 
 const STUB = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub';
 const NEEDS = missing(STUB, 'sbsign', 'sbverify', 'objdump', 'openssl');
@@ -132,7 +132,10 @@ describe.if(haveKernel)('--uki', () => describeNeeding(NEEDS, '--uki (compiled b
     const { key, cert } = makeKey(dir, 'verify');
     buildOk(dir, 'signed.efi', '--uki', '--cmdline', CMDLINE, '--sign-key', key, '--sign-cert', cert);
     const ok = run(['verify', join(dir, 'signed.efi')]);
-    expect([ok.code, ok.stdout, ok.stderr]).toEqual([0, '', '']);
+    // Firmware the host lacks is a warning that depends on the kernel (6.12's xhci_pci brings
+    // xhci_pci_renesas, whose renesas_usb_fw.mem Debian does not ship): anything else is not expected.
+    const unexpected = ok.stdout.split('\n').filter((l) => l && !/: warning: firmware \S+ for \S+ is not in the image$/.test(l));
+    expect([ok.code, unexpected, ok.stderr]).toEqual([0, [], '']);
     buildOk(dir, 'nocmd.efi', '--uki');
     const warned = run(['verify', join(dir, 'nocmd.efi')]);
     expect(warned.code).toBe(0);
@@ -157,7 +160,7 @@ describe.if(haveKernel)('--uki', () => describeNeeding(NEEDS, '--uki (compiled b
     writeFileSync(join(dir, 'vmlinuz'), kernel);
     const other = `${String.fromCharCode(kernel[at]!)}${KVER.slice(1)}`;
     const r = run(['--kernel', KVER, '--uki', '--cmdline', 'x', '--kernel-image', join(dir, 'vmlinuz'), 'o.efi'], { cwd: dir });
-    expectUserError(r, new RegExp(`the kernel image is ${other.replaceAll('.', '\\.')}, but the modules are for ${KVER.replaceAll('.', '\\.')}`));
+    expectUserError(r, new RegExp(`the kernel image is ${reEscape(other)}, but the modules are for ${reEscape(KVER)}`));
     expect(existsSync(join(dir, 'o.efi'))).toBe(false);
   });
 

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from '
 import { join } from 'node:path';
 import { readImageFile } from '../../src/archive/read.ts';
 import { describeNeeding, missing, testNeeding } from '../unit/need.ts';
-import { BIN, CAN_MOUNT, CAN_OVERLAY, expectUserError, freshDir, KERNELS, KVER, mountTmpfs, run, runInBase, sh, useScratch } from './helpers.ts';
+import { BIN, CAN_MOUNT, CAN_OVERLAY, expectUserError, freshDir, KERNELS, KVER, mountTmpfs, reEscape, run, runInBase, sh, useScratch } from './helpers.ts';
 
 useScratch();
 
@@ -47,11 +47,11 @@ describeNeeding(NEED_KERNEL, 'update and remove with --dest', () => {
     const img = join(dir, `initrd.img-${KVER}`);
     const r = run(['update', '-k', KVER, '--dest', dest, ...S2]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^${KVER}: ${img} \\([0-9.]+ MiB; second stage [0-9.]+ MiB\\)\\n$`));
+    expect(r.stdout).toMatch(new RegExp(`^${reEscape(KVER)}: ${reEscape(img)} \\([0-9.]+ MiB; second stage [0-9.]+ MiB\\)\\n$`));
     // The second stage is named by its content: IMAGE.stage2-HASH.
     const [, s2] = readdirSync(dir).sort();
     expect(readdirSync(dir).sort()).toEqual([`initrd.img-${KVER}`, s2!]);
-    expect(s2).toMatch(new RegExp(`^initrd\\.img-${KVER}\\.stage2-[0-9a-f]{16}$`));
+    expect(s2).toMatch(new RegExp(`^initrd\\.img-${reEscape(KVER)}\\.stage2-[0-9a-f]{16}$`));
     expect(await fileIn(img, '/etc/ruckusrd/stage2.conf')).toContain(`\npath=${join(dir, s2!)}\n`);
     // Rebuilt without a second stage: the old one must not outlive its image's use.
     expect(run(['update', '-k', KVER, '--dest', dest]).code).toBe(0);
@@ -70,7 +70,7 @@ describeNeeding(NEED_KERNEL, 'update and remove with --dest', () => {
     expect(run(['update', ...args]).code).toBe(0);
     const conf = await fileIn(join(dir, `i-${KVER}`), '/etc/ruckusrd/stage2.conf');
     expect(conf).toContain('\ndev=LABEL=boot\n');
-    expect(conf).toMatch(new RegExp(`\npath=/i-${KVER}\\.stage2-[0-9a-f]{16}\n`));
+    expect(conf).toMatch(new RegExp(`\npath=/i-${reEscape(KVER)}\\.stage2-[0-9a-f]{16}\n`));
     expectUserError(run(['update', ...args.slice(0, -4), '--second-stage-boot-path', 'rel/x']), /boot path 'rel\/x'/);
     expectUserError(run(['update', ...args.slice(0, -2), '--second-stage-boot-dev', 'sda1']), /boot device 'sda1'/);
   });
