@@ -45,7 +45,9 @@ describe('selectKernel edges', () => {
     );
   });
   test('ambiguity lists the matches sorted; errors list every installed version sorted', () => {
-    expect(() => selectKernel(['6.1.b', '6.1.a', '5.10'], '6.1', 'x', '/')).toThrow(new UserError("kernel '6.1' is ambiguous: 6.1.a, 6.1.b"));
+    expect(() => selectKernel(['6.1.b', '6.1.a', '5.10'], '6.1', 'x', '/')).toThrow(new UserError(
+      "kernel '6.1' is ambiguous: 6.1.a, 6.1.b match it; give one of them with --kernel (installed: 5.10, 6.1.a, 6.1.b)",
+    ));
     expect(() => selectKernel(['b', 'a'], 'c', 'x', '/')).toThrow(new UserError("kernel 'c' is not installed under /; installed: a, b"));
     expect(() => selectKernel(['b', 'a'], undefined, 'c', '/r')).toThrow(
       new UserError('the running kernel c has no modules under /r; pick one with --kernel: a, b'),
