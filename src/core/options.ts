@@ -39,7 +39,7 @@ export const OPTIONS = [
   {
     name: 'kernel', alias: 'k', type: 'string', arg: 'VER', complete: 'kernel', defaultText: 'the running kernel, if its modules are installed',
     help: 'kernel version or unique prefix',
-    doc: 'kernel version; a unique prefix is enough (`-k 6.1`)',
+    doc: 'kernel version; a prefix ending on a version component is enough when it names one kernel (`-k 6.12`; `-k 6.1` never names 6.12)',
   },
   {
     name: 'base', type: 'string', arg: 'DIR', complete: 'dir', default: '/',
