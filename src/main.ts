@@ -72,5 +72,17 @@ function reportError(err: unknown): number {
   return 70;
 }
 
-// exitCode, not exit(): exit() would cut off output still queued for a pipe.
-if (import.meta.main) process.exitCode = await main(process.argv.slice(2));
+/**
+ * A reader that went away (`mkruckus --dry-run | head -1`) ends the run as it ends cat's: quietly,
+ * with the status of SIGPIPE, instead of an unhandled stream error and its stack trace.
+ */
+function exitOnClosedStdout(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(128 + 13);
+}
+
+if (import.meta.main) {
+  process.stdout.on('error', exitOnClosedStdout);
+  // exitCode, not exit(): exit() would cut off output still queued for a pipe.
+  process.exitCode = await main(process.argv.slice(2));
+}

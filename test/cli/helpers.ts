@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { compareKernelVersions } from '../../src/core/kernel.ts';
 import { BIN, ensureBinary, ROOT } from '../binary.ts';
 
 export { BIN, ensureBinary, ROOT };
@@ -15,7 +16,7 @@ export const CI = process.env.CI === 'true';
 /** Kernel versions with a modules.dep under BASE/lib/modules, as mkruckus sees them. */
 function installedKernels(base: string): string[] {
   const dir = join(base, 'lib/modules');
-  return existsSync(dir) ? readdirSync(dir).filter((v) => existsSync(join(dir, v, 'modules.dep'))).sort() : [];
+  return existsSync(dir) ? readdirSync(dir).filter((v) => existsSync(join(dir, v, 'modules.dep'))).sort(compareKernelVersions) : [];
 }
 
 export const KERNELS = installedKernels('/');

@@ -31,6 +31,16 @@ describe('output paths', () => {
     expect(Buffer.from(p.stdout).equals(want)).toBe(true);
   });
 
+  testNeeding(needs, 'a reader that goes away early (`| head`): exit 141 as cat would, no stack trace, nothing left behind', () => {
+    const cwd = freshDir('epipe');
+    // The image is megabytes: far more than the pipe holds, so the writer always meets the closed end.
+    const r = Bun.spawnSync(['bash', '-c', '"$@" | head -c 16 >/dev/null; echo "rc=${PIPESTATUS[0]}" >&2', 'sh', BIN, ...ARGS, '-'],
+      { cwd, env: { ...process.env, ...EPOCH }, stdout: 'pipe', stderr: 'pipe' });
+    // The build may say so first (its write failed); the stream's error always ends it as SIGPIPE would.
+    expect(r.stderr.toString()).toMatch(/^(mkruckus: error: cannot write -: the reader went away\n)?rc=141\n$/);
+    expect(leftovers(cwd)).toEqual([]);
+  });
+
   testNeeding(needs, '/dev/stdout redirected to a file is written in place (the shell\'s file gets the image)', () => {
     const want = reference();
     const cwd = freshDir('devstdout');
