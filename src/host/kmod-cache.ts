@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, 
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { debug } from '../log.ts';
-import { forget, isStale, killOnSignal, removeOnSignal } from './scratch.ts';
+import { forget, hookSignals, isStale, killOnSignal, removeOnSignal } from './scratch.ts';
 
 const PRUNE_DAYS = 30;
 
@@ -102,6 +102,7 @@ const UNPACK_PREFIX = '.unpack-';
  */
 async function unpackInto(dir: string, items: Map<string, Uint8Array>, unpack: (paths: string[]) => Promise<void>): Promise<Map<string, Uint8Array>> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  hookSignals();
   const tmp = mkdtempSync(join(dir, `${UNPACK_PREFIX}${process.pid}-`));
   removeOnSignal(tmp);
   try {

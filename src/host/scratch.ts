@@ -30,7 +30,11 @@ export function killOnSignal(child: { kill(signal?: number): void }): () => void
   return () => void children.delete(child);
 }
 
-function hookSignals(): void {
+/**
+ * Installs the SIGINT/SIGTERM/SIGHUP handler. Called before a temp path is made: a signal between
+ * making it and registering it would otherwise end the process by the default action and leave it.
+ */
+export function hookSignals(): void {
   if (signalsHooked) return;
   signalsHooked = true;
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -112,6 +116,7 @@ export function makeScratch(kind: string): Scratch {
     // mkdtemp below says what is wrong with the directory
   }
   for (const n of names) if (isStale(n, prefix)) removeQuietly(join(dir, n));
+  hookSignals();
   let path: string;
   try {
     path = mkdtempSync(join(dir, `${prefix}${process.pid}-`));
