@@ -4,7 +4,9 @@
 
 export const STORAGE_DRIVERS = [
   'kernel/drivers/ata/',
-  'kernel/drivers/nvme/host/',
+  // PCIe NVMe only: NVMe over fabrics (rdma, tcp, fc) needs a network and `nvme connect`, which no
+  // module here sets up, and nvme-rdma alone brings the InfiniBand core (~1.5 MiB unpacked).
+  'nvme',
   'sd_mod',
   'sr_mod',
   'virtio_scsi',

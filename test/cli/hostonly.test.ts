@@ -56,6 +56,9 @@ describeNeeding(KVER ? [] : ['an installed kernel'], 'drivers and additions', ()
     const r = run(['--kernel', KARG, '--dry-run', 'out.img'], { cwd: freshDir('defaults') });
     const mods = (/^kernel modules \(\d+\): (.*)$/m.exec(r.stdout)?.[1] ?? '').split(' ');
     for (const m of ['hv_storvsc', 'xen_blkfront', 'vmw_pvscsi', 'mpt3sas', 'megaraid_sas', 'dm_crypt', 'md_mod', 'raid1', 'raid456']) expect(mods).toContain(m);
+    // NVMe over PCIe, not over fabrics (their network set-up is not in the image; storage-all has them).
+    expect(mods).toContain('nvme');
+    for (const m of ['nvme_rdma', 'nvme_tcp', 'nvme_fc', 'ib_core']) expect(mods).not.toContain(m);
   });
 
   test('--include (a file and a directory, links kept, set-id bits dropped), --install with its libraries', () => {
