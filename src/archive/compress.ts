@@ -33,7 +33,8 @@ export async function compress(data: Uint8Array, alg: Compression): Promise<Uint
     case 'none':
       return data;
     case 'zstd':
-      return Bun.zstdCompressSync(data, { level: ZSTD_LEVEL });
+      // On Bun's thread pool: compressSegments runs one per CPU at once.
+      return Bun.zstdCompress(data, { level: ZSTD_LEVEL });
     case 'gzip':
       // zlib's gzip header has mtime 0, no file name and a fixed OS byte: already reproducible.
       return Bun.gzipSync(onArrayBuffer(data), { level: GZIP_LEVEL });
@@ -69,7 +70,7 @@ export async function compressSegments(segments: Iterable<NewcSegment>, alg: Com
   const staging = new Staging(availableParallelism());
   for (const segment of segments) {
     if (!segment.stored && alg !== 'none') {
-      parts.push(staging.run(segment, (data) => (alg === 'zstd' ? Bun.zstdCompress(data, { level: ZSTD_LEVEL }) : compress(data, alg))));
+      parts.push(staging.run(segment, (data) => compress(data, alg)));
       continue;
     }
     // Where it starts depends on the compressed sizes before it: stored segments are rare (one
