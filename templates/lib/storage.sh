@@ -14,9 +14,9 @@ state_once() {
 }
 
 # st_load MODULE...: the kernel modules a step needs, loaded only once the step has something to
-# do (kmod.sh's table, else modprobe): a plain root never loads dm or md.
+# do (load_module: kmod.sh's table, else modprobe): a plain root never loads dm or md.
 st_load() {
-	for _sl; do kmod_load "$_sl" 2>/dev/null || modprobe -q "$_sl" 2>/dev/null || warn "cannot load kernel module $_sl"; done
+	for _sl; do load_module "$_sl" || warn "cannot load kernel module $_sl"; done
 }
 
 # Which devices hold what the steps handle, so that cryptsetup, lvm and mdadm (a second or more

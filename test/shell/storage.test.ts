@@ -34,7 +34,7 @@ vmsg() { :; }
 msg() { echo "MSG: $*"; }
 warn() { echo "WARN: $*"; }
 lock_consoles() { echo "LOCK: $*"; }
-kmod_load() { echo "KMOD $1" >> "$RD_RUN/kmod"; }
+load_module() { echo "KMOD $1" >> "$RD_RUN/kmod"; }
 load_device_drivers() { echo "ALL DRIVERS" >> "$RD_RUN/kmod"; }
 . ${ROOT}/templates/lib/params.sh
 RD_CMDLINE=${dir}/cmdline; RD_PARAM_LIST=${dir}/allow
