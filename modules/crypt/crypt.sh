@@ -181,6 +181,10 @@ crypt_flags() {
 crypt_open() {
 	st_load dm_crypt
 	crypt_flags "$4"
+	# A token (TPM2, FIDO2) or a prompt needs its device's driver: every device's first (the TPM, a
+	# USB key's or keyboard's host controller), which a wait for a device loads one per try and may
+	# otherwise leave to the root's udev.
+	[ "$3" = none ] && load_device_drivers
 	[ "$3" = none ] && crypt_token "$1" "$2" "$4" && return 0
 	_co_key=$3
 	if [ "$_co_key" != none ]; then
@@ -199,9 +203,8 @@ crypt_open() {
 		case $_co_key in +*) warn "crypt: the key file ${_co_key#+} does not unlock $1 ($2); asking for the passphrase" ;;
 		*) fatal "cannot unlock $1 ($2) with the key file $_co_key" ;; esac
 	fi
-	# A prompt needs the keyboard: every device's driver first (a USB keyboard's host controller),
-	# which a wait for a device may otherwise leave to the root's udev.
-	load_device_drivers
+	# A prompt needs the keyboard's driver: loaded above unless a key file was tried first.
+	[ "$3" = none ] || load_device_drivers
 	_co_try=1
 	while [ "$_co_try" -le "$_co_tries" ]; do
 		crypt_ask "$1" "$2" || fatal "cannot unlock $1 ($2): no passphrase could be read from the console"

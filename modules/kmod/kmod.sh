@@ -29,11 +29,16 @@ kmod_words() {
 	IFS=$_kw_ifs
 }
 
-# kmod_found NAME [KIB]: called by the table's case lines for the alias being matched.
+# kmod_found NAME [KIB]: called by the table's case lines for the alias being matched (KMOD_ALIAS).
+# A legacy PC device named by its ISA PnP ID (pnp:dPNP0700, acpi:PNP0700: the floppy controller
+# QEMU and many PCs have) weighs a GiB more: a wait loads its driver only after every other one,
+# since a root is on a PCI, virtio, USB or platform device, not behind a floppy or a legacy port.
 kmod_found() {
 	case " $KMOD_SKIP $KMOD_WANT " in *" $1 "*) return 0 ;; esac
 	KMOD_WANT="$KMOD_WANT $1"
-	KMOD_COST="$KMOD_COST $1:${2:-0}"
+	_kf_kib=${2:-0}
+	case $KMOD_ALIAS in pnp:dPNP* | acpi:PNP0*) _kf_kib=$((_kf_kib + 1048576)) ;; esac
+	KMOD_COST="$KMOD_COST $1:$_kf_kib"
 }
 
 # kmod_lightest: sets REPLY to the wanted module whose load chain weighs least (the first of equals).

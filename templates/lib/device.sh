@@ -152,19 +152,22 @@ load_next_driver() {
 	return 1
 }
 
-# coldplug_devices: drivers for the devices present, then the storage steps on new block devices.
-# A plain wait (no storage steps) loads one driver per try, the lightest first, and stops once its
-# device is there: a virtio root never waits for an IDE controller's driver (the root's udev loads
-# the rest). Storage steps get every driver at once (a passphrase prompt needs the keyboard's).
-# Fails when nothing new was loaded: the caller then pauses before its next try.
+# coldplug_devices: the next driver for the devices present, then the storage steps on new block
+# devices. One driver per try, the lightest first, and the wait stops once its device is there: a
+# virtio root never loads an IDE controller's or a floppy's driver (the root's udev loads the rest),
+# with storage steps too (a LUKS, LVM or RAID root on virtio is found after virtio_blk, before
+# libata; crypt.sh loads every driver itself before it asks for a passphrase or a token).
+# Fails when no driver was left to load: the caller then pauses before its next try.
 coldplug_devices() {
-	[ -n "$RD_DEVICE_STEPS" ] || { load_next_driver; return; }
-	load_device_drivers
-	_blk=$(ls /sys/class/block 2>/dev/null)
-	[ "$_blk" = "$RD_BLOCK_SEEN" ] && return 1
-	RD_BLOCK_SEEN=$_blk
+	load_next_driver
+	_cd_rc=$?
+	[ -n "$RD_DEVICE_STEPS" ] || return "$_cd_rc"
+	# The set of block devices, by one glob (no fork): the steps run again only when it changed.
+	set -- "$PT_SYS"/class/block/*
+	[ "$*" = "$RD_BLOCK_SEEN" ] && return "$_cd_rc"
+	RD_BLOCK_SEEN=$*
 	for _step in $RD_DEVICE_STEPS; do "$_step"; done
-	return 1
+	return "$_cd_rc"
 }
 
 # fs_type DEV: sets REPLY to the filesystem type by magic (empty when unknown): known from the

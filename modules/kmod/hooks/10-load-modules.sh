@@ -2,7 +2,7 @@
 # Loads kernel modules: modules-early= first, then the build's list. Device drivers come from the
 # image's driver table (kmod.sh, coldplug by modalias as udev would) while a device is waited for:
 # load_next_driver, one driver per try, the lightest first, until the device is there (device.sh);
-# load_device_drivers, every driver, for storage steps and initramsys.
+# load_device_drivers, every driver, before a passphrase prompt or a token (crypt) and for initramsys.
 . /lib/ruckusrd/kmod.sh
 
 load_device_drivers() {
