@@ -4,7 +4,7 @@ import { newcSegments, type CpioEntry } from './archive/cpio.ts';
 import { compressSegments, SEGMENT_SIZE } from './archive/compress.ts';
 import { moduleRegistry } from './assets.ts';
 import { selectKernel } from './core/kernel.ts';
-import type { ModuleManifest, PlanContext } from './core/module.ts';
+import { kernelModuleRequests, type ModuleManifest, type PlanContext } from './core/module.ts';
 import { resolveModules, wantedModules } from './core/modules.ts';
 import { renderParamsAllowlist } from './core/params.ts';
 import { buildPlan, type OwnedItem, type PlanEntry } from './core/plan.ts';
@@ -105,7 +105,8 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
   const ucode = await step('early microcode', () => readEarlyMicrocode(req.base, req.ucode, req.mtime));
   // An embedded second stage is compressed already: its own uncompressed segment, not compressed twice.
   const stored = (e: CpioEntry) => twoStage && req.placement === 'embedded' && e.path === EMBEDDED_STAGE2_PATH;
-  const cpio = await step('write cpio', () => [...newcSegments(entries, { mtime: req.mtime, segmentSize: SEGMENT_SIZE, stored })]);
+  const cpio = await step('write cpio', () =>
+    [...newcSegments(entries, { mtime: req.mtime, segmentSize: SEGMENT_SIZE, stored, storedTail: isCompressedModule })]);
   const packed = await step(`compress (${req.compress})`, () => compressSegments(cpio, req.compress, ucode.length));
   // With --uki the image becomes the UKI's .initrd, and the UKI (signed and checked) is what is written.
   const out = req.uki ? await step('make UKI', () => wrapInUki(req.base, r.kernelVersion, req.uki!, [ucode, ...packed])) : [ucode, ...packed];
@@ -119,6 +120,9 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
   const sizes = { ucode: ucode.length, cpio: sum(cpio), compressed: sum(packed), stage2: stage2.length };
   return { ...result, plan, secondStage: second, sizes };
 }
+
+/** A kernel module kept compressed (cold): compressing it again would gain nothing and cost build time. */
+const isCompressedModule = (e: CpioEntry) => /^\/(?:usr\/)?lib\/modules\/[^/]+\/.+\.ko\.(?:xz|gz|zst)$/.test(e.path);
 
 async function resolveBuild(req: BuildRequest): Promise<Resolved> {
   const kernelVersion = await step('select kernel', () =>
@@ -159,10 +163,12 @@ function resolveSelection(req: BuildRequest, base: BaseFs, hostModules: string[]
 
 async function planKmods(req: BuildRequest, r: Resolved, modules: ModuleManifest[]) {
   // --hostonly: the detected drivers replace kmod's generic set (other modules' requests stay).
-  const generic = (m: ModuleManifest) => (r.host && m.name === 'kmod' ? [] : m.kernelModules ?? []);
-  const requests = modules.flatMap((m) => [...generic(m), ...(m.bootKernelModules ?? [])]);
+  const lists = modules.map((m) => kernelModuleRequests(m, r.host !== undefined));
+  const requests = lists.flatMap((l) => l.hot);
   if (modules === r.modules) requests.push(...r.drivers, ...(r.host?.requests ?? []));
-  const kmods = await planKernelModules(req.base, r.kernelVersion, requests, { firmware: true });
+  // A second stage is a compressed filesystem already: its modules are stored as they load.
+  const cold = { requests: lists.flatMap((l) => l.cold), compress: req.secondStage === 'none' };
+  const kmods = await planKernelModules(req.base, r.kernelVersion, requests, { firmware: true, cold });
   // A detected alias with no module is a built-in driver: nothing to warn about.
   const detected = new Set(r.host?.requests ?? []);
   for (const name of kmods.missing) if (!detected.has(name)) warn(`kernel module ${name} not found for ${r.kernelVersion}`);

@@ -65,8 +65,9 @@ export default defineModule({
   name: 'crypt',
   description: "unlock LUKS devices (rd.luks.*, cryptdevice=, the base's /etc/crypttab) with cryptsetup, no udev",
   depends: ['base', 'kmod'],
-  // dm-crypt and the usual LUKS ciphers; the kernel asks modprobe for the rest by crypto alias.
-  kernelModules: [
+  // dm-crypt and the usual LUKS ciphers (kept compressed: only a machine with LUKS loads them); the
+  // kernel asks modprobe for the rest by crypto alias.
+  coldKernelModules: [
     'dm_mod', 'dm_crypt', 'xts', 'essiv', 'ecb', 'lrw', 'aesni_intel', 'cryptd', 'serpent_generic', 'twofish_generic',
     'sha512_generic', 'blake2b_generic', 'algif_skcipher', 'algif_hash', 'af_alg', 'dm_integrity',
   ],

@@ -37,6 +37,14 @@ export const STORAGE_DRIVERS = [
 export const FILESYSTEMS = ['kernel/fs/ext4/', 'kernel/fs/xfs/', 'kernel/fs/btrfs/', 'kernel/fs/fat/', 'kernel/fs/isofs/', 'crc32c'];
 
 /**
+ * Of those, what most machines boot from: SATA (AHCI), NVMe and virtio disks with ext4. These stay
+ * unpacked in the image; the rest of the generic set is kept compressed (coldKernelModules) and
+ * costs a decompression only on the machines that load it.
+ */
+export const COMMON_STORAGE = ['ahci', 'nvme', 'sd_mod', 'virtio_blk', 'virtio_scsi', 'kernel/drivers/virtio/', 'loop'];
+export const COMMON_FILESYSTEMS = ['kernel/fs/ext4/', 'crc32c'];
+
+/**
  * What a first stage needs to reach a /boot: the common disk controllers only (not every SCSI or
  * PATA driver), and the filesystems /boot is usually on. Kept small on purpose: this is what the
  * kernel unpacks before anything else (a /boot on xfs or btrfs needs those added).

@@ -5,7 +5,7 @@ export default defineModule({
   name: 'lvm',
   description: 'activate LVM logical volumes (rd.lvm.*, or the LV root= names) with lvm, no udev',
   depends: ['base', 'kmod'],
-  kernelModules: ['dm_mod', 'dm_snapshot', 'dm_mirror', 'dm_thin_pool', 'dm_cache', 'dm_cache_smq', 'dm_raid', 'dm_integrity', 'raid1'],
+  coldKernelModules: ['dm_mod', 'dm_snapshot', 'dm_mirror', 'dm_thin_pool', 'dm_cache', 'dm_cache_smq', 'dm_raid', 'dm_integrity', 'raid1'],
   binaries: ['lvm'],
   files: [
     { from: 'templates/lib/storage.sh', to: '/lib/ruckusrd/storage.sh' },

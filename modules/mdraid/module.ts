@@ -17,7 +17,7 @@ export default defineModule({
   name: 'mdraid',
   description: 'assemble MD RAID arrays (rd.md.*, the base\'s mdadm.conf) with mdadm, no udev',
   depends: ['base', 'kmod'],
-  kernelModules: ['md_mod', 'raid0', 'raid1', 'raid10', 'raid456', 'linear'],
+  coldKernelModules: ['md_mod', 'raid0', 'raid1', 'raid10', 'raid456', 'linear'],
   binaries: ['mdadm'],
   files: [
     { from: 'templates/lib/storage.sh', to: '/lib/ruckusrd/storage.sh' },

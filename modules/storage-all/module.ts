@@ -10,7 +10,8 @@ export default defineModule({
   depends: ['kmod'],
   // Unlocking and assembling too, where the base can (cryptsetup, lvm, mdadm installed).
   wants: ['crypt', 'lvm', 'mdraid', 'resume'],
-  kernelModules: [
+  // Kept compressed in a one-cpio image: insmod decompresses what a machine loads.
+  coldKernelModules: [
     'kernel/drivers/ata/', 'kernel/drivers/scsi/', 'kernel/drivers/nvme/', 'kernel/drivers/block/',
     'kernel/drivers/md/', 'kernel/drivers/mmc/', 'kernel/drivers/usb/storage/', 'kernel/drivers/usb/host/',
     'kernel/drivers/virtio/', 'kernel/drivers/nvdimm/', 'kernel/drivers/firewire/', 'kernel/fs/',

@@ -104,6 +104,11 @@ export interface SegmentOptions extends NewcOptions {
   segmentSize: number;
   /** entries given a stored segment of their own (an embedded compressed filesystem image) */
   stored?: (entry: CpioEntry) => boolean;
+  /**
+   * entries compressed one by one already (cold kernel modules): together one stored archive after
+   * all the others, whose directories are made by then
+   */
+  storedTail?: (entry: CpioEntry) => boolean;
 }
 
 /**
@@ -117,8 +122,11 @@ export interface SegmentOptions extends NewcOptions {
 export function* newcSegments(entries: readonly CpioEntry[], opts: SegmentOptions): Generator<NewcSegment> {
   validateOptions(opts);
   if (!Number.isInteger(opts.segmentSize) || opts.segmentSize < 1) throw new Error(`cpio: segmentSize must be a positive integer, got ${opts.segmentSize}`);
-  const sorted = sortCpioEntries(entries);
-  validateCpioEntries(sorted);
+  const all = sortCpioEntries(entries);
+  validateCpioEntries(all);
+  const isTail = opts.storedTail ?? (() => false);
+  const sorted = all.filter((e) => !isTail(e));
+  const tail = all.filter(isTail);
   let current: NewcSegment = { chunks: [], length: 0, stored: false };
   const close = (trailer: boolean): NewcSegment => {
     const done = current;
@@ -143,6 +151,11 @@ export function* newcSegments(entries: readonly CpioEntry[], opts: SegmentOption
   }
   // The last segment ends the archive, unless a stored entry's own archive did (no entries: a trailer alone).
   if (!ended) yield close(true);
+  if (!tail.length) return;
+  for (const entry of tail) current.chunks.push(...entryChunks(entry, ino++, opts.mtime));
+  current.length = current.chunks.reduce((n, c) => n + c.length, 0);
+  current.stored = true;
+  yield close(true);
 }
 
 /** The whole archive as one buffer. */

@@ -37,6 +37,13 @@ export interface ModuleManifest {
   wants?: string[];
   /** module names, aliases, or directory prefixes ending in `/` relative to /lib/modules/KVER */
   kernelModules?: string[];
+  /**
+   * Requested like kernelModules, but in a one-cpio image the modules only these reach are kept
+   * compressed (the base's .ko.xz/.ko.gz as they are, else gzip) in an uncompressed archive of their
+   * own: the kernel unpacks every file of an initramfs before /init, so drivers for hardware the
+   * machine lacks would cost every boot; insmod decompresses the few a machine loads.
+   */
+  coldKernelModules?: string[];
   /** kernel modules loaded at boot before anything else (e.g. the root filesystem's driver) */
   bootKernelModules?: string[];
   /** binaries resolved inside --base with their shared libraries; missing ones are an error */
@@ -61,4 +68,17 @@ export interface ModuleManifest {
 
 export function defineModule(manifest: ModuleManifest): ModuleManifest {
   return manifest;
+}
+
+/**
+ * A module's kernel-module requests: `hot` stored as they load, `cold` kept compressed in a one-cpio
+ * image. With --hostonly, kmod's generic sets give way to the drivers detected on the machine, and
+ * nothing is cold: what a host-only image has, that machine loads.
+ */
+export function kernelModuleRequests(m: ModuleManifest, hostonly: boolean): { hot: string[]; cold: string[] } {
+  const boot = m.bootKernelModules ?? [];
+  if (hostonly && m.name === 'kmod') return { hot: [...boot], cold: [] };
+  const hot = [...(m.kernelModules ?? []), ...boot];
+  const cold = m.coldKernelModules ?? [];
+  return hostonly ? { hot: [...hot, ...cold], cold: [] } : { hot, cold: [...cold] };
 }

@@ -138,9 +138,20 @@ function checkModules(tree: ImageTree, out: Problem[]): void {
   }
 }
 
+function gunzipped(data: Uint8Array): Uint8Array | undefined {
+  try {
+    return Bun.gunzipSync(data as Uint8Array<ArrayBuffer>);
+  } catch {
+    return undefined;
+  }
+}
+
 function checkFirmware(tree: ImageTree, dir: string, modules: string[], out: Problem[]): void {
   for (const path of modules) {
-    const data = tree.resolve(`${dir}/${path}`)?.data;
+    const stored = tree.resolve(`${dir}/${path}`)?.data;
+    // a cold module gzip'd is read as insmod will; an .xz one (the kernel's own) is left unread
+    const data = stored && path.endsWith('.gz') ? gunzipped(stored) : stored;
+    if (stored && !data) out.push({ severity: 'error', text: `kernel module ${path} does not decompress (gzip)` });
     if (!data || data[0] !== 0x7f) continue;
     let firmware: string[] = [];
     try {

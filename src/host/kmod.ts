@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Kernel modules from --base into stage items: the resolved set (decompressed, because busybox insmod at
-// boot cannot read zstd and the kernel's own decompression needs CONFIG_MODULE_DECOMPRESS), depmod's text
-// indexes regenerated for that subset, and the firmware the modules declare.
+// Kernel modules from --base into stage items: the resolved set, depmod's text indexes regenerated for
+// that subset, and the firmware the modules declare. Modules are stored decompressed (busybox insmod
+// cannot read zstd, and the kernel's own decompression needs CONFIG_MODULE_DECOMPRESS and a flag
+// insmod does not pass), except cold ones: those stay .ko.xz/.ko.gz, which busybox insmod decompresses.
 
 import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
@@ -22,7 +23,7 @@ import { parseModinfo } from '../core/modinfo.ts';
 import type { StageItem } from '../core/stage.ts';
 import { debug, UserError } from '../log.ts';
 import { BaseFs } from './base.ts';
-import { cachedXz } from './kmod-cache.ts';
+import { cachedGzip, cachedXz } from './kmod-cache.ts';
 
 export interface KernelModulePlan {
   items: StageItem[];
@@ -166,9 +167,19 @@ function decompressOne(path: string, data: Uint8Array): Uint8Array {
   return data;
 }
 
-/** Reads every module through the base resolver, decompressed, in the order given. */
-async function readModules(fs: BaseFs, dir: string, modules: readonly KmodEntry[]): Promise<Uint8Array[]> {
-  const files = modules.map((e) => ({ path: `${dir}/${e.path}`, data: fs.readFile(`${dir}/${e.path}`) as Uint8Array }));
+interface ModuleFile {
+  path: string;
+  /** as the base has it (.ko, .ko.xz, ...) */
+  data: Uint8Array;
+}
+
+/** Reads every module through the base resolver, as it is stored there, in the order given. */
+function readModuleFiles(fs: BaseFs, dir: string, modules: readonly KmodEntry[]): ModuleFile[] {
+  return modules.map((e) => ({ path: `${dir}/${e.path}`, data: fs.readFile(`${dir}/${e.path}`) as Uint8Array }));
+}
+
+/** The modules' ELF images, decompressed, in the order given. */
+async function decodeModules(files: ModuleFile[]): Promise<Uint8Array[]> {
   const xzAt = files.flatMap((f, i) => (f.path.endsWith('.xz') ? [i] : []));
   const plain: (Uint8Array | undefined)[] = files.map((f) => (f.path.endsWith('.xz') ? undefined : decompressOne(f.path, f.data)));
   const xz = await cachedXz(xzAt.map((i) => files[i]!), decompressXz);
@@ -179,7 +190,9 @@ async function readModules(fs: BaseFs, dir: string, modules: readonly KmodEntry[
   });
 }
 
-function indexItems(tree: KmodTree, subset: readonly KmodEntry[], imageDir: string, sizes: ReadonlyMap<string, number>): StageItem[] {
+function indexItems(
+  tree: KmodTree, subset: readonly KmodEntry[], imageDir: string, sizes: ReadonlyMap<string, number>, imagePath: (p: string) => string,
+): StageItem[] {
   const enc = new TextEncoder();
   const file = (name: string, text: string): StageItem => ({
     kind: 'bytes',
@@ -188,14 +201,14 @@ function indexItems(tree: KmodTree, subset: readonly KmodEntry[], imageDir: stri
     data: enc.encode(text),
   });
   const items = [
-    file('modules.dep', renderModulesDep(subset, uncompressedModulePath)),
+    file('modules.dep', renderModulesDep(subset, imagePath)),
     file('modules.alias', renderModulesAlias(tree.index, subset)),
     file('modules.softdep', renderModulesSoftdep(tree.index, subset)),
     file('modules.builtin', renderModulesBuiltin(tree.index)),
-    file('modules.order', renderModulesOrder(tree.index, subset, uncompressedModulePath)),
+    file('modules.order', renderModulesOrder(tree.index, subset, imagePath)),
   ];
   // /init's driver table (modules/kmod/kmod.sh reads it): alias buckets and load orders
-  const table = renderBootKmodTable(tree.index, subset, uncompressedModulePath, sizes);
+  const table = renderBootKmodTable(tree.index, subset, imagePath, sizes);
   for (const [name, text] of table.files) items.push(file(`${BOOT_TABLE_DIR}/${name}`, text));
   if (table.skipped.length) debug(`alias patterns left to modprobe: ${table.skipped.join(' ')}`);
   const modinfo = tree.builtinModinfo;
@@ -268,26 +281,52 @@ function planFirmware(fs: BaseFs, names: string[]): FirmwarePlan {
   return plan;
 }
 
+/** Kernel-module requests whose modules are kept compressed where no other request reaches them. */
+export interface ColdRequests {
+  requests: string[];
+  /** false: stored decompressed like the rest (a second stage is a compressed filesystem already) */
+  compress: boolean;
+}
+
+/**
+ * Image path (relative to /lib/modules/KVER) and bytes of every module: decompressed, or, when cold,
+ * the base's .ko.xz/.ko.gz as they are (busybox insmod decompresses both; Debian's use xz's CRC32
+ * check, which it reads) and anything else gzip'd (-6: as small as zstd -3 on modules; busybox has
+ * no zstd for insmod, and Debian's kmod no zlib, which modinject minds).
+ */
+function storedModules(
+  modules: readonly KmodEntry[], files: ModuleFile[], elves: Uint8Array[], cold: (e: KmodEntry) => boolean,
+): { path: string; data: Uint8Array }[] {
+  const kept = (i: number) => ['.xz', '.gz'].find((suffix) => files[i]!.path.endsWith(`.ko${suffix}`));
+  const toGzip = modules.flatMap((e, i) => (cold(e) && !kept(i) ? [i] : []));
+  const gz = new Map(cachedGzip(toGzip.map((i) => elves[i]!)).map((data, k) => [toGzip[k]!, data]));
+  return modules.map((e, i) => {
+    const path = uncompressedModulePath(e.path);
+    if (!cold(e)) return { path, data: elves[i]! };
+    const suffix = kept(i);
+    return suffix ? { path: `${path}${suffix}`, data: files[i]!.data } : { path: `${path}.gz`, data: gz.get(i)! };
+  });
+}
+
 export async function planKernelModules(
   base: string,
   kver: string,
   requests: string[],
-  opts: { firmware: boolean },
+  opts: { firmware: boolean; cold?: ColdRequests },
 ): Promise<KernelModulePlan> {
   if (kver === '' || kver.includes('/') || kver.startsWith('.')) throw new UserError(`bad kernel version: ${kver}`);
   const fs = new BaseFs(base);
   const tree = await readKmodTree(fs, kver);
-  const resolved = resolveKmods(tree.index, requests);
-  const data = await readModules(fs, tree.dir, resolved.modules);
+  const resolved = resolveKmods(tree.index, [...requests, ...(opts.cold?.requests ?? [])]);
+  const hot = new Set(resolveKmods(tree.index, requests).modules.map((e) => e.name));
+  const files = readModuleFiles(fs, tree.dir, resolved.modules);
+  const data = await decodeModules(files);
+  const stored = storedModules(resolved.modules, files, data, (e) => opts.cold?.compress === true && !hot.has(e.name));
   const imageDir = `/lib/modules/${kver}`;
-  const items: StageItem[] = resolved.modules.map((e, i) => ({
-    kind: 'bytes',
-    path: `${imageDir}/${uncompressedModulePath(e.path)}`,
-    mode: 0o644,
-    data: data[i] as Uint8Array,
-  }));
+  const items: StageItem[] = stored.map((m) => ({ kind: 'bytes', path: `${imageDir}/${m.path}`, mode: 0o644, data: m.data }));
   const sizes = new Map(resolved.modules.map((e, i) => [e.name, data[i]?.length ?? 0]));
-  items.push(...indexItems(tree, resolved.modules, imageDir, sizes));
+  const storedPath = new Map(resolved.modules.map((e, i) => [e.path, stored[i]!.path]));
+  items.push(...indexItems(tree, resolved.modules, imageDir, sizes, (p) => storedPath.get(p) ?? uncompressedModulePath(p)));
   const fw = opts.firmware ? planFirmware(fs, firmwareNames(resolved.modules, data)) : undefined;
   debug(`kernel modules: ${resolved.modules.length} staged, ${resolved.builtin.length} built in`);
   if (fw?.missing.length) debug(`firmware not in the base: ${fw.missing.join(' ')}`);

@@ -8,14 +8,14 @@ import { parseKmodIndex } from '../core/kmod.ts';
 import { kmodReasons, type KmodRequest } from '../core/kmod-reasons.ts';
 import type { PlanEntry } from '../core/plan.ts';
 import type { BuildRecord } from '../core/record.ts';
-import type { ModuleManifest } from '../core/module.ts';
+import { kernelModuleRequests, type ModuleManifest } from '../core/module.ts';
 import { stepTimes } from '../log.ts';
-import { FILESYSTEMS, STORAGE_DRIVERS } from '../../modules/kmod/drivers.ts';
+import { COMMON_FILESYSTEMS, COMMON_STORAGE, FILESYSTEMS, STORAGE_DRIVERS } from '../../modules/kmod/drivers.ts';
 import type { HostFacts } from './hostonly.ts';
 import { writeAtomic } from './output.ts';
 
 export const REPORT_PATH = '/etc/ruckusrd/report.json';
-const MODULE_RE = /^(?:\/usr)?\/lib\/modules\/[^/]+\/(.+\.ko)$/;
+const MODULE_RE = /^(?:\/usr)?\/lib\/modules\/[^/]+\/(.+\.ko)(?:\.(?:xz|zst|gz))?$/;
 
 export interface Stage {
   plan: readonly PlanEntry[];
@@ -43,15 +43,18 @@ function fileRows(stage: 'first' | 'second', plan: readonly PlanEntry[], entries
 /** kmod's generic lists, named by what they are for. */
 function kmodOwner(m: ModuleManifest, request: string): string {
   if (m.name !== 'kmod') return `build module ${m.name}`;
-  if (STORAGE_DRIVERS.includes(request)) return 'default set: storage (build module kmod)';
-  if (FILESYSTEMS.includes(request)) return 'default set: filesystems (build module kmod)';
+  if (COMMON_STORAGE.includes(request) || STORAGE_DRIVERS.includes(request)) return 'default set: storage (build module kmod)';
+  if (COMMON_FILESYSTEMS.includes(request) || FILESYSTEMS.includes(request)) return 'default set: filesystems (build module kmod)';
   return 'build module kmod';
 }
 
 /** Every kernel module request of the build with who made it, in the order the build made them. */
 export function kmodRequests(modules: readonly ModuleManifest[], drivers: readonly string[], host: HostFacts | undefined): KmodRequest[] {
   // --hostonly: the detected drivers replace kmod's generic set (as build.ts planKmods does).
-  const generic = (m: ModuleManifest) => (host && m.name === 'kmod' ? [] : m.kernelModules ?? []);
+  const generic = (m: ModuleManifest) => {
+    const { hot, cold } = kernelModuleRequests(m, host !== undefined);
+    return [...hot, ...cold];
+  };
   const hostRequest = (request: string): KmodRequest => {
     const device = host?.devices.find((d) => d.modalias === request || d.driver === request)?.sysfs;
     if (device !== undefined) return { request, owner: 'hostonly', device };
@@ -59,7 +62,7 @@ export function kmodRequests(modules: readonly ModuleManifest[], drivers: readon
     return { request, owner: 'hostonly: loaded on this machine' };
   };
   return [
-    ...modules.flatMap((m) => [...generic(m), ...(m.bootKernelModules ?? [])].map((request) => ({ request, owner: kmodOwner(m, request) }))),
+    ...modules.flatMap((m) => generic(m).map((request) => ({ request, owner: kmodOwner(m, request) }))),
     ...drivers.map((request) => ({ request, owner: '--add-drivers' })),
     ...(host?.requests ?? []).map(hostRequest),
   ];

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { planKernelModules } from '../../src/host/kmod.ts';
-import { cachedXz, kmodCacheDir } from '../../src/host/kmod-cache.ts';
+import { cachedGzip, cachedXz, kmodCacheDir } from '../../src/host/kmod-cache.ts';
 import { makeElf } from '../unit/modelf.ts';
 import { missing, testNeeding } from '../unit/need.ts';
 
@@ -154,5 +154,28 @@ describe('planKernelModules with .ko.xz modules', () => {
     // a's entry now holds b's bytes: the next build serves them, so it read the cache, not xz
     writeFileSync(entry, b!);
     expect(await staged('a')).toEqual(b!);
+  });
+});
+
+describe('cachedGzip', () => {
+  const modules = [1, 2].map((k) => new Uint8Array([0x7f, 0x45, 0x4c, 0x46, ...new Uint8Array(5000).map((_, i) => (i * 31 * k) % 7)]));
+  test('gzip -6 of each module, written once and read back the same; a bad entry is made again', () => {
+    const root = tmp();
+    const dir = join(root, 'kmod-xz');
+    const first = cachedGzip(modules, dir);
+    first.forEach((gz, i) => expect(new Uint8Array(Bun.gunzipSync(gz as Uint8Array<ArrayBuffer>))).toEqual(modules[i]!));
+    const entries = readdirSync(join(root, 'kmod-gz'));
+    expect(entries).toHaveLength(2);
+    expect(cachedGzip(modules, dir).map((b) => Buffer.from(b))).toEqual(first.map((b) => Buffer.from(b)));
+    writeFileSync(join(root, 'kmod-gz', entries[0]!), 'truncated');
+    expect(cachedGzip(modules, dir).map((b) => Buffer.from(b))).toEqual(first.map((b) => Buffer.from(b)));
+    expect(readFileSync(join(root, 'kmod-gz', entries[0]!)).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    rmSync(root, { recursive: true, force: true });
+  });
+  test('without a cache, or one that cannot be written, the same bytes', () => {
+    const file = join(tmp(), 'f');
+    writeFileSync(file, '');
+    const plain = cachedGzip(modules, null).map((b) => Buffer.from(b));
+    expect(cachedGzip(modules, join(file, 'c')).map((b) => Buffer.from(b))).toEqual(plain);
   });
 });

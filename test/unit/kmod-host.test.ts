@@ -220,6 +220,31 @@ for (const kver of KVERS.length ? KVERS : ['(none)']) {
       expect(plan.loaded).toEqual(['m_xz', 'm_zst', 'm_gz']);
       for (const e of kmod.parseModulesDep(dep)) expect(Buffer.from(stagedModule(plan.items, KVER_FAKE, e)).equals(elf)).toBe(true);
     });
+    test('cold requests: what only they reach is stored compressed, under that name in every index', async () => {
+      const cold = { requests: ['xfs', 'ext4'], compress: true };
+      const plan = await planKernelModules('/', kver, ['ext4'], { firmware: false, cold });
+      const byPath = new Map(plan.items.map((i) => [i.path, i]));
+      const at = (rel: string) => byPath.get(`/lib/modules/${kver}/${rel}`);
+      const xfs = real.modules.get('xfs')!;
+      // the base's .ko.xz as it is; a plain .ko gzip'd
+      const stored = xfs.path.endsWith('.ko.xz') ? xfs.path : `${kmod.uncompressedModulePath(xfs.path)}.gz`;
+      const item = at(stored);
+      expect(item?.kind).toBe('bytes');
+      const data = (item as { data: Uint8Array }).data;
+      if (stored.endsWith('.xz')) expect(Buffer.from(data).equals(readFileSync(`${modDir}/${xfs.path}`))).toBe(true);
+      else expect(Buffer.from(Bun.gunzipSync(data as Uint8Array<ArrayBuffer>)).equals(systemDecompressed(`${modDir}/${xfs.path}`))).toBe(true);
+      // ext4 and everything it needs: asked for hot as well, so stored as they load
+      for (const e of kmod.resolveKmods(real, ['ext4']).modules) expect(stagedModule(plan.items, kver, e)[0]).toBe(0x7f);
+      const text = (rel: string) => new TextDecoder().decode((at(rel) as { data: Uint8Array }).data);
+      const dep = kmod.parseModulesDep(text('modules.dep'));
+      expect(dep.find((e) => e.name === 'xfs')?.path).toBe(stored);
+      for (const e of dep) for (const p of [e.path, ...e.deps]) expect(at(p)).toBeDefined();
+      expect(text('ruckusrd/dep/xfs').trim().split(' ').at(-1)).toBe(stored);
+      // for a second stage (compress: false) the same modules, all stored as they load
+      const flat = await planKernelModules('/', kver, ['ext4'], { firmware: false, cold: { ...cold, compress: false } });
+      expect(flat.loaded).toEqual(plan.loaded);
+      expect(flat.items.filter((i) => /\.ko\.(gz|xz)$/.test(i.path))).toEqual([]);
+    });
     test('the staged tree gives depmod and modprobe the same answers', async () => {
       const plan = await planKernelModules('/', kver, [...REAL, 'kernel/drivers/ata/'], { firmware: true });
       const root = makeTmp();

@@ -71,6 +71,21 @@ describe('newcSegments', () => {
     const last = [...newcSegments(ENTRIES, { mtime: MTIME, segmentSize: 2000, stored: (e) => e.path === '/usr/lib/zz' })];
     expect(last.at(-1)!.stored).toBe(true);
   });
+
+  test('storedTail entries: one uncompressed archive after all the others, their directories made before it', async () => {
+    const tail = (e: CpioEntry) => e.path === '/etc/b' || e.path === '/usr/lib/z';
+    const segments = [...newcSegments(ENTRIES, { mtime: MTIME, segmentSize: 2000, stored: isStage2, storedTail: tail })];
+    const last = segments.at(-1)!;
+    expect(last.stored).toBe(true);
+    for (const s of segments) expect(endsArchive(bytesOf(s)) || !s.stored).toBe(true);
+    expect(endsArchive(bytesOf(segments.at(-2)!))).toBe(true);
+    const [alone] = await readImage(bytesOf(last), { data: true });
+    expect(alone!.entries.map((e) => [e.path, e.data])).toEqual([['/etc/b', ENTRIES[2]!.data], ['/usr/lib/z', ENTRIES[6]!.data]]);
+    const before = (await readImage(new Uint8Array(Buffer.concat(segments.slice(0, -1).map(bytesOf))))).flatMap((r) => r.entries.map((e) => e.path));
+    expect(before).toEqual(ENTRIES.map((e) => e.path).filter((p) => p !== '/etc/b' && p !== '/usr/lib/z').sort());
+    // the whole image still holds every entry once, and the embedded stage kept its own archive
+    expect(segments.filter((s) => s.stored)).toHaveLength(2);
+  });
 });
 
 describe('compressSegments', () => {

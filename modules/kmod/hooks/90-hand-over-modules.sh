@@ -18,6 +18,11 @@ if has_param modinject; then
 	if [ -d "$NEWROOT$_moddir/$_kver" ]; then
 		vmsg "modinject: the root already has modules for $_kver"
 	elif mkdir -p "$NEWROOT$_moddir" 2>/dev/null && cp -a "/lib/modules/$_kver" "$NEWROOT$_moddir/"; then
+		# Cold modules travel gzip'd; the root's modprobe may lack zlib (Debian's kmod does).
+		_dir=$NEWROOT$_moddir/$_kver
+		if ! { find "$_dir" -name '*.ko.gz' -exec gunzip {} + && sed -i 's/\.ko\.gz/.ko/g' "$_dir/modules.dep" "$_dir/modules.order"; }; then
+			warn "modinject: cannot decompress the gzip'd modules in the new root"
+		fi
 		echo "modinject=$_kver $_moddir" >> "$RD_RUN/state"
 	else
 		warn "modinject: cannot write $_moddir in the new root (read-only root?)"
