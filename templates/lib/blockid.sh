@@ -13,14 +13,12 @@
 BI_BLOCK=4096
 # Where nodes and sysfs are (tests point them at files).
 BI_DEV=/dev
-BI_PARTITIONS=/proc/partitions
 PT_SYS=/sys
 # The last answers: parsed fields (bi_parse) and "DEV TYPE" of the last device found (bi_by_fs).
 BI_TYPE=''
 BI_LABEL=''
 BI_UUID=''
 BI_FOUND=''
-BI_COUNT=0
 BI_FIELDS='0:8 24:48 168:40 32:16 108:12 39:4 43:11 54:8 67:4 71:11 82:8 510:2 1024:4 1072:16 1088:16 1036:16 1052:16 1080:2 1116:4 1120:4 1124:4 1128:16 1144:16 4086:10'
 
 # bi_fields BLOCK FIELDS ARG...: hexdump ARG... (options, then files; none: stdin) printing FIELDS
@@ -104,13 +102,18 @@ bi_zero_uuid() {
 
 # bi_ext COMPAT INCOMPAT ROCOMPAT (little-endian hex): ext2, ext3 or ext4 as blkid names them.
 bi_ext() {
-	_be_c=$((0x$1 >> 24 & 0xff))
-	_be_i=$((0x$2 >> 24 & 0xff | (0x$2 >> 8 & 0xff00) | (0x$2 << 8 & 0xff0000)))
-	_be_r=$((0x$3 >> 24 & 0xff | (0x$3 >> 8 & 0xff00) | (0x$3 << 8 & 0xff0000)))
+	bi_rev "$1"; _be_c=$((0x$REPLY))
+	bi_rev "$2"; _be_i=$((0x$REPLY))
+	bi_rev "$3"
+	bi_ext_type "$_be_c" "$_be_i" $((0x$REPLY))
+}
+
+# bi_ext_type COMPAT INCOMPAT ROCOMPAT (numbers): sets BI_TYPE.
+bi_ext_type() {
 	# incompat journal_dev: an external journal, never a root.
-	if [ $((_be_i & 8)) -ne 0 ]; then BI_TYPE=jbd
-	elif [ $((_be_r & ~7)) -ne 0 ] || [ $((_be_i & ~0x16)) -ne 0 ]; then BI_TYPE=ext4
-	elif [ $((_be_c & 4)) -ne 0 ]; then BI_TYPE=ext3
+	if [ $(($2 & 8)) -ne 0 ]; then BI_TYPE=jbd
+	elif [ $(($3 & ~7)) -ne 0 ] || [ $(($2 & ~0x16)) -ne 0 ]; then BI_TYPE=ext4
+	elif [ $(($1 & 4)) -ne 0 ]; then BI_TYPE=ext3
 	else BI_TYPE=ext2
 	fi
 }
@@ -172,102 +175,249 @@ bi_lower() {
 	done
 }
 
-# bi_candidates: sets REPLY to the nodes worth reading for a filesystem, in /proc/partitions order
-# (one read: `read` would take it a byte per system call): at least 4 KiB (not an unused loop device
-# or an extended partition's stub), not a CD or floppy drive (no medium: a failed read would shift
-# every line after it), not a whole disk whose partitions the kernel lists right after it (its first
-# blocks are the partition table). The kernel names a disk's partitions NAME1.. or, when NAME ends
-# in a digit, NAMEp1..
+# bi_candidates: sets REPLY to the nodes worth reading for a filesystem, one word each,
+# from globs of sysfs and /dev (no fork, no file read per partition: /proc/partitions costs a fork and
+# a shell loop of ~0.5 ms a line under TCG): every partition, and every whole disk without
+# partitions (its first blocks are not a partition table) of at least 4 KiB (not an unused loop
+# device), not a CD or floppy drive (no medium: a failed read would shift every line after it), not an
+# extended partition's 1 KiB stub (read: a short read would shift them too). The kernel names a
+# disk's partitions NAME1.. or, when NAME ends in a digit, NAMEp1.. Disks in name order (dm-*, md*
+# before the disks they are made of), a disk's partitions in name order (vda1 vda10 vda11 .. vda2).
 bi_candidates() {
-	REPLY=''
-	BI_COUNT=0
-	_bc_all=$(cat "$BI_PARTITIONS" 2>/dev/null) || return 0
-	set -f
-	# shellcheck disable=SC2086 # major minor KiB name, four words a line after the heading
-	set -- $_bc_all
-	set +f
-	_bc_disk=
-	while [ $# -ge 4 ]; do
-		case $1$4 in
-		major* | *sr[0-9]* | *fd[0-9]*) ;;
-		*)
-			if bi_part_of "$_bc_disk" "$4"; then
-				# The disk is the last word when its first partition comes (if it was taken at all).
-				_bc_was=$REPLY
-				REPLY=${REPLY% "$BI_DEV/$_bc_disk"}
-				[ "$REPLY" = "$_bc_was" ] || BI_COUNT=$((BI_COUNT - 1))
-			else
-				_bc_disk=$4
-			fi
-			if [ "$3" -ge 4 ] 2>/dev/null; then REPLY="$REPLY $BI_DEV/$4"; BI_COUNT=$((BI_COUNT + 1)); fi ;;
-		esac
-		shift 4
+	set --
+	for _bc_d in "$PT_SYS"/block/*; do
+		_bc_n=${_bc_d##*/}
+		case $_bc_n in sr[0-9]* | fd[0-9]* | '*') continue ;; *[0-9]) _bc_p=${_bc_n}p ;; *) _bc_p=$_bc_n ;; esac
+		for _bc_x in "$_bc_d/$_bc_p"[0-9]*; do break; done
+		if [ -e "$_bc_x" ]; then
+			bi_stubs "$_bc_d" "$_bc_p"
+			if [ -z "$REPLY" ]; then set -- "$@" "$BI_DEV/$_bc_p"[0-9]*; continue; fi
+			for _bc_x in "$BI_DEV/$_bc_p"[0-9]*; do
+				case " $REPLY " in *" $_bc_x "*) ;; *) set -- "$@" "$_bc_x" ;; esac
+			done
+		elif read -r _bc_s 2>/dev/null < "$_bc_d/size" && [ "$_bc_s" -ge 8 ] 2>/dev/null; then
+			set -- "$@" "$BI_DEV/$_bc_n"
+		fi
+	done
+	# A glob of /dev that matched nothing stays a pattern: not a node.
+	[ $# -gt 0 ] && [ ! -e "$1" ] && shift
+	REPLY=$*
+}
+
+# bi_stubs SYSDIR PREFIX: sets REPLY to the nodes of the disk's partitions 1-4 under 4 KiB (an MBR
+# extended partition is a 1 KiB stub; logical partitions are numbered from 5).
+bi_stubs() {
+	REPLY=
+	for _bs_n in 1 2 3 4; do
+		read -r _bs_s 2>/dev/null < "$1/$2$_bs_n/size" || continue
+		[ "$_bs_s" -ge 8 ] 2>/dev/null || REPLY="$REPLY $BI_DEV/$2$_bs_n"
 	done
 }
 
-# bi_part_of DISK NAME: NAME is how the kernel names a partition of DISK.
-bi_part_of() {
-	[ -n "$1" ] || return 1
-	case $1 in
-	*[0-9]) case $2 in "$1"p[0-9]*) return 0 ;; esac ;;
-	*) case $2 in "$1"[0-9]*) return 0 ;; esac ;;
-	esac
+# The bulk read: the first BI_HEAD bytes of each candidate, printed as 4-byte words (hexdump's %08x
+# in the CPU's byte order: one printf per word, not per byte, which is what costs under TCG) of
+# bytes 0-119, 168-207, 508-511 and 1024-1159 (words $1-$30, $31-$40, $41, $42-$75 of a line).
+# Swap's magic (at 4086) and the FAT boot sector are checked by the full read (bi_dump) of the
+# one device whose words hold the value there.
+BI_HEAD=1160
+# (hexdump leaves out the space after the last of N/4 words: one more after each group.)
+BI_WFMT='30/4 "%08x " " " 1/48 "%.0s" 10/4 "%08x " " " 1/300 "%.0s" 1/4 "%08x " 1/512 "%.0s" 34/4 "%08x " "\n"'
+BI_ORDER=''
+
+# bi_order: BI_ORDER (little or big, as the kernel says) and the magics as the word dump prints them.
+bi_order() {
+	[ -n "$BI_ORDER" ] && return 0
+	read -r BI_ORDER 2>/dev/null < "$PT_SYS/kernel/cpu_byteorder" || BI_ORDER=little
+	bi_glob 0 4c554b53babe0001; BI_M_LUKS1=$REPLY
+	bi_glob 0 4c554b53babe0002; BI_M_LUKS2=$REPLY
+	bi_glob 0 58465342; BI_M_XFS=$REPLY
+	bi_glob 0 68737173; BI_M_SQUASHFS=$REPLY
+	bi_glob 0 e2e1f5e0; BI_M_EROFS=$REPLY
+	bi_glob 0 53ef; BI_M_EXT=$REPLY
+}
+
+# bi_glob OFFSET HEX: sets REPLY to how the word dump prints the words that hold HEX (bytes in disk
+# order) at OFFSET: `??` for their other bytes, a space between words; a pattern for `case`.
+bi_glob() {
+	REPLY=
+	_bg_w=
+	_bg_i=0
+	_bg_h=$2
+	while [ "$_bg_i" -lt $(($1 % 4)) ]; do bi_glob_byte '??'; done
+	while [ ${#_bg_h} -ge 2 ]; do
+		bi_glob_byte "${_bg_h%"${_bg_h#??}"}"
+		_bg_h=${_bg_h#??}
+	done
+	while [ $((_bg_i % 4)) -ne 0 ]; do bi_glob_byte '??'; done
+	REPLY=${REPLY# }
+}
+
+bi_glob_byte() {
+	if [ "$BI_ORDER" = big ]; then _bg_w=$_bg_w$1; else _bg_w=$1$_bg_w; fi
+	_bg_i=$((_bg_i + 1))
+	[ $((_bg_i % 4)) -ne 0 ] && return 0
+	REPLY="$REPLY $_bg_w"
+	_bg_w=
+}
+
+# bi_pad HEX BYTES PAD: sets REPLY to HEX padded with PAD bytes to BYTES; fails when longer.
+bi_pad() {
+	REPLY=$1
+	[ ${#REPLY} -le $(($2 * 2)) ] || return 1
+	while [ ${#REPLY} -lt $(($2 * 2)) ]; do REPLY=$REPLY$3; done
+}
+
+# bi_wfield OFFSET BYTES PAD WANT TEXT: the field printed as TEXT (words) holds WANT padded with PAD.
+bi_wfield() {
+	bi_pad "$4" "$2" "$3" || return 1
+	bi_glob "$1" "$REPLY"
+	# shellcheck disable=SC2254 # the printed form as a pattern: ?? for the words' other bytes
+	case $5 in $REPLY) return 0 ;; esac
 	return 1
+}
+
+# bi_wval WORD: sets REPLY to the number a printed word holds as a little-endian 32-bit field.
+bi_wval() {
+	if [ "$BI_ORDER" = big ]; then bi_rev "$1"; REPLY=$((0x$REPLY)); else REPLY=$((0x$1)); fi
+}
+
+# bi_wmatch LABEL|UUID WORD...: one line of the word dump has the wanted value (_bf_want, and
+# _bf_text for a LUKS UUID) in the field its type keeps it in; sets BI_TYPE. Returns 1 when not,
+# 2 when a swap or FAT field holds it: only the full read (swap's magic is at 4086) can tell.
+bi_wmatch() {
+	_wm_k=$1
+	shift
+	BI_TYPE=
+	[ $# -eq 75 ] || return 1
+	# shellcheck disable=SC2254 # magics as patterns (the ext magic word has ?? for s_state)
+	case "$1 $2" in
+	$BI_M_LUKS1 | $BI_M_LUKS2)
+		BI_TYPE=crypto_LUKS
+		if [ "$_wm_k" = UUID ]; then bi_wfield 168 40 00 "$_bf_text" "${31} ${32} ${33} ${34} ${35} ${36} ${37} ${38} ${39} ${40}"; return; fi
+		case "$1 $2" in $BI_M_LUKS1) return 1 ;; esac
+		bi_wfield 24 48 00 "$_bf_want" "$7 $8 $9 ${10} ${11} ${12} ${13} ${14} ${15} ${16} ${17} ${18}"
+		return ;;
+	$BI_M_XFS\ *)
+		BI_TYPE=xfs
+		if [ "$_wm_k" = UUID ]; then bi_wfield 32 16 00 "$_bf_want" "$9 ${10} ${11} ${12}"; return; fi
+		bi_wfield 108 12 00 "$_bf_want" "${28} ${29} ${30}"
+		return ;;
+	$BI_M_SQUASHFS\ *) return 1 ;;
+	esac
+	# shellcheck disable=SC2254
+	case ${56} in $BI_M_EXT)
+		bi_wval "${65}"; _wm_c=$REPLY
+		bi_wval "${66}"; _wm_i=$REPLY
+		bi_wval "${67}"
+		bi_ext_type "$_wm_c" "$_wm_i" "$REPLY"
+		if [ "$_wm_k" = UUID ]; then bi_wfield 1128 16 00 "$_bf_want" "${68} ${69} ${70} ${71}"; return; fi
+		bi_wfield 1144 16 00 "$_bf_want" "${72} ${73} ${74} ${75}"
+		return ;;
+	esac
+	if [ "${42}" = "$BI_M_EROFS" ]; then
+		BI_TYPE=erofs
+		if [ "$_wm_k" = UUID ]; then bi_wfield 1072 16 00 "$_bf_want" "${54} ${55} ${56} ${57}"; return; fi
+		bi_wfield 1088 16 00 "$_bf_want" "${58} ${59} ${60} ${61}"
+		return
+	fi
+	if [ "$_wm_k" = UUID ]; then
+		bi_wfield 1036 16 00 "$_bf_want" "${45} ${46} ${47} ${48}" && return 2
+		bi_rev "$_bf_want"
+		_wm_s=$REPLY
+		bi_wfield 39 4 00 "$_wm_s" "${10} ${11}" || bi_wfield 67 4 00 "$_wm_s" "${17} ${18}" || return 1
+		return 2
+	fi
+	bi_wfield 1052 16 00 "$_bf_want" "${49} ${50} ${51} ${52}" && return 2
+	bi_wfield 43 11 20 "$_bf_want" "${11} ${12} ${13} ${14}" || bi_wfield 71 11 20 "$_bf_want" "${18} ${19} ${20} ${21}" || return 1
+	return 2
+}
+
+# bi_literal PATTERN: sets REPLY to the longest part of a printed form without `?` (what grep -F
+# looks for).
+bi_literal() {
+	REPLY=
+	_bl_p=$1
+	while [ -n "$_bl_p" ]; do
+		_bl_r=${_bl_p%%\?*}
+		[ ${#_bl_r} -gt ${#REPLY} ] && REPLY=$_bl_r
+		_bl_p=${_bl_p#"$_bl_r"}
+		_bl_p=${_bl_p#\?}
+	done
 }
 
 # bi_by_fs LABEL=X|UUID=X [DEV...]: sets REPLY to the first device whose filesystem has it, and
 # BI_FOUND to "DEV TYPE". Returns 1 when no device has it, 2 when the answer is unsure (a read fell
-# short); both leave the slower full probe to the caller.
+# short); both leave the slower full probe to the caller. One head, one hexdump (the word dump) and
+# one grep (the lines that hold the value, and the bytes read) for all devices, then the full read
+# (bi_dump) of one device only where the words cannot tell (swap, vfat).
 bi_by_fs() {
 	REPLY=''
 	BI_FOUND=''
 	_bf_key=${1%%=*}
+	bi_order
 	if [ "$_bf_key" = LABEL ]; then
 		bi_hex "${1#LABEL=}"; _bf_want=$REPLY; _bf_text=
+		# How an aligned, NUL-padded label field starts, and a FAT label (at 43 and 71: 3 mod 4).
+		bi_pad "$_bf_want" $(((${#_bf_want} / 2 + 3) / 4 * 4)) 00 && bi_glob 0 "$REPLY"
+		_bf_c1=$REPLY
+		_bf_c2=$REPLY
+		bi_pad "$_bf_want" 11 20 && bi_glob 43 "$REPLY" && _bf_c2=$REPLY
 	else
 		bi_lower "${1#UUID=}"; _bf_want=$REPLY
 		# LUKS keeps the UUID as text: its bytes, as hex.
 		bi_lower "${1#UUID=}" keep; bi_hex "$REPLY"; _bf_text=$REPLY
+		# An all-zero UUID is no UUID (blkid shows none).
+		case $_bf_want in *[!0]*) ;; *) return 1 ;; esac
+		bi_glob 0 "$_bf_want"; _bf_c1=$REPLY
+		bi_glob 0 "$_bf_text"; _bf_c2=$REPLY
+		# A FAT serial (XXXX-XXXX) is stored little-endian, at 39 and 67.
+		[ ${#_bf_want} -eq 8 ] && bi_rev "$_bf_want" && bi_glob 39 "$REPLY" && _bf_c1=$REPLY
 	fi
-	[ -n "$_bf_want" ] || { REPLY=''; return 1; }
-	# A FAT serial (XXXX-XXXX) is stored little-endian.
-	_bf_alt=$_bf_want
-	[ ${#_bf_want} -eq 8 ] && bi_rev "$_bf_want" && _bf_alt=$REPLY
+	[ -n "$_bf_want" ] || return 1
+	bi_literal "$_bf_c1"; _bf_c1=$REPLY
+	bi_literal "$_bf_c2"; _bf_c2=$REPLY
+	[ -n "$_bf_c1" ] || _bf_c1=$_bf_c2
 	shift
 	# shellcheck disable=SC2086 # device nodes, one word each
 	if [ $# -eq 0 ]; then bi_candidates; set -f; set -- $REPLY; set +f; fi
 	[ $# -gt 0 ] || return 1
 	_bf_count=$#
 	_bf_devs=$*
-	_bf_out=$(bi_dump "$@")
+	_bf_out=$(head -q -c "$BI_HEAD" "$@" 2>/dev/null | hexdump -v -e "$BI_WFMT" -e '"total %_Ad\n"' |
+		grep -n -F -e "$_bf_c1" -e "$_bf_c2" -e total)
 	set -f
 	_bf_ifs=$IFS
 	IFS=$BI_NL
-	# shellcheck disable=SC2086 # one line per device
+	# shellcheck disable=SC2086 # N:LINE for the lines that hold the value, then N:total BYTES
 	set -- $_bf_out
 	IFS=$_bf_ifs
-	_bf_n=0
 	_bf_hit=0
+	_bf_n=0
+	_bf_l=
 	for _bf_l; do
-		_bf_n=$((_bf_n + 1))
+		_bf_n=${_bf_l%%:*}
+		_bf_l=${_bf_l#*:}
+		case $_bf_l in total\ *) break ;; esac
 		[ "$_bf_hit" = 0 ] || continue
-		# Parsed only where the value occurs: a line is ~40 words and most lines are other devices.
-		case $_bf_l in *"$_bf_want"* | *"${_bf_text:-$_bf_want}"* | *"$_bf_alt"*) ;; *) continue ;; esac
-		# shellcheck disable=SC2086 # one line of hex fields
-		bi_parse $_bf_l && bi_matches "$_bf_key" "$_bf_want" "$_bf_text" && _bf_hit=$_bf_n && _bf_type=$BI_TYPE
+		# shellcheck disable=SC2086 # one line of words
+		bi_wmatch "$_bf_key" $_bf_l
+		case $? in
+		0) _bf_hit=$_bf_n _bf_type=$BI_TYPE ;;
+		2)
+			# shellcheck disable=SC2086 # device nodes, one word each
+			bi_nth "$_bf_n" $_bf_devs
+			_bf_one=$(bi_dump "$REPLY")
+			# shellcheck disable=SC2086 # one line of hex fields
+			bi_parse $_bf_one && bi_matches "$_bf_key" "$_bf_want" "$_bf_text" && _bf_hit=$_bf_n _bf_type=$BI_TYPE ;;
+		esac
 	done
-	# A read that fell short shifts every line after it: fewer lines, or a last one cut short.
-	# shellcheck disable=SC2086 # one line of hex fields
-	if [ "$_bf_n" -ne "$_bf_count" ] || ! bi_parse ${_bf_l-}; then
-		set +f
-		REPLY=''
-		return 2
-	fi
-	[ "$_bf_hit" -gt 0 ] || { set +f; REPLY=''; return 1; }
+	set +f
+	# A read that fell short shifts every line after it: the bytes read tell.
+	[ "$_bf_n:$_bf_l" = "$((_bf_count + 1)):total $((_bf_count * BI_HEAD))" ] || { REPLY=''; return 2; }
+	[ "$_bf_hit" -gt 0 ] || { REPLY=''; return 1; }
 	# shellcheck disable=SC2086 # device nodes, one word each
 	bi_nth "$_bf_hit" $_bf_devs
 	BI_FOUND="$REPLY $_bf_type"
-	set +f
 	return 0
 }
 

@@ -5,7 +5,7 @@
 // and sfdisk -d (partition tables). Finding the root among 64 partitions in a real boot is
 // test/boot/discovery.boot.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SHELLS } from './shells.ts';
@@ -19,7 +19,7 @@ function sh(shell: string[], body: string): string {
   const script = `set -u
 . ${ROOT}/templates/lib/blockid.sh
 . ${ROOT}/templates/lib/parttable.sh
-BI_DEV=${dir}/dev; BI_PARTITIONS=${dir}/partitions; PT_SYS=${dir}/sys
+BI_DEV=${dir}/dev; PT_SYS=${dir}/sys
 ${body}
 `;
   const p = Bun.spawnSync([...shell, '-c', script], { stdout: 'pipe', stderr: 'pipe' });
@@ -107,13 +107,81 @@ for (const [name, shell] of SHELLS) {
       expect(find('LABEL=three', ['short', 'ext3'])).toBe('rc=2');
     });
 
-    testNeeding(missing('mke2fs'), 'bi_candidates: /proc/partitions without CD drives, stubs, empty devices and partitioned disks', () => {
-      writeFileSync(join(dir, 'partitions'), 'major minor  #blocks  name\n\n 254 0 307200 vda\n 254 1 4096 vda1\n 254 2 1 vda2\n  11 0 1048575 sr0\n   7 0 0 loop0\n 253 0 4096 dm-0\n');
-      expect(sh(shell, 'bi_candidates; echo "$BI_COUNT$REPLY"').trim().replaceAll(`${dir}/dev/`, '')).toBe('2 vda1 dm-0');
-      // A disk without partitions stays (a filesystem on the whole disk); NAMEpN after a name ending
-      // in a digit, NAMEN after one ending in a letter; nvme0n10 is a namespace, not nvme0n1's.
-      writeFileSync(join(dir, 'partitions'), 'major minor  #blocks  name\n\n 8 0 4096 sda\n 8 16 8192 sdb\n 8 17 4096 sdb1\n 8 18 4096 sdb2\n 259 0 8192 nvme0n1\n 259 1 4096 nvme0n1p1\n 259 2 8192 nvme0n10\n 179 0 8192 mmcblk0\n 179 8 4096 mmcblk0boot0\n');
-      expect(sh(shell, 'bi_candidates; echo "$BI_COUNT$REPLY"').trim().replaceAll(`${dir}/dev/`, '')).toBe('7 sda sdb1 sdb2 nvme0n1p1 nvme0n10 mmcblk0 mmcblk0boot0');
+    test('bi_candidates: from sysfs and /dev globs, without CD drives, stubs, empty devices and partitioned disks', () => {
+      // /sys/block/NAME/{size,NAMEn/size} and /dev/NAME as files; sizes in 512-byte sectors.
+      const sys = join(dir, 'csys');
+      const dev = join(dir, 'cdev');
+      rmSync(sys, { recursive: true, force: true });
+      rmSync(dev, { recursive: true, force: true });
+      mkdirSync(dev);
+      const disk = (name: string, size: number, parts: [string, number][] = []) => {
+        mkdirSync(join(sys, 'block', name), { recursive: true });
+        writeFileSync(join(sys, 'block', name, 'size'), `${size}\n`);
+        writeFileSync(join(dev, name), '');
+        for (const [p, s] of parts) {
+          mkdirSync(join(sys, 'block', name, p));
+          writeFileSync(join(sys, 'block', name, p, 'size'), `${s}\n`);
+          writeFileSync(join(sys, 'block', name, p, 'partition'), `${p.replace(/^.*\D/, '')}\n`);
+          writeFileSync(join(dev, p), '');
+        }
+      };
+      // vda: an MBR disk with its extended partition's 2-sector stub (vda2) and a logical vda5.
+      disk('vda', 614400, [['vda1', 8192], ['vda2', 2], ['vda5', 8192], ['vda10', 8192]]);
+      disk('sr0', 2097150);
+      disk('loop0', 0);
+      disk('dm-0', 8192);
+      // nvme0n1p1 is nvme0n1's, nvme0n10 a namespace of its own; mmcblk0boot0 is a disk of its own.
+      disk('nvme0n1', 16384, [['nvme0n1p1', 8192]]);
+      disk('nvme0n10', 16384);
+      disk('mmcblk0', 16384);
+      disk('mmcblk0boot0', 8192);
+      disk('sda', 7);
+      const cands = () => sh(shell, `PT_SYS=${sys}; BI_DEV=${dev}; bi_candidates; echo "$REPLY"`).trim().replaceAll(`${dev}/`, '');
+      expect(cands()).toBe('dm-0 mmcblk0 mmcblk0boot0 nvme0n1p1 nvme0n10 vda1 vda10 vda5');
+      // A GPT disk (no stub among 1-4) takes every partition by one glob.
+      rmSync(join(sys, 'block/vda/vda2'), { recursive: true });
+      expect(cands()).toBe('dm-0 mmcblk0 mmcblk0boot0 nvme0n1p1 nvme0n10 vda1 vda10 vda2 vda5');
+      // No block device yet (drivers still loading): nothing, and no fork.
+      rmSync(join(sys, 'block'), { recursive: true });
+      mkdirSync(join(sys, 'block'));
+      expect(cands()).toBe('');
+    });
+
+    // Every type the word dump reads, found among all the images by the LABEL and UUID blkid -p
+    // reads, with its type; the reads counted: one head for all devices (BI_HEAD bytes each), and a
+    // second (4 KiB of one device) only for swap and vfat, whose magic or boot sector the words lack.
+    for (const key of ['LABEL', 'UUID'] as const) {
+      testNeeding(missing('mke2fs'), `bi_by_fs ${key}=: every type read here, with its type, in one head (vfat, swap: one more)`, () => {
+        const made = IMAGES.filter((i) => missing(i.tool).length === 0);
+        const devs = made.map((i) => `"$BI_DEV/${i.name}"`).join(' ');
+        let tried = 0;
+        for (const img of made) {
+          const want = blkid(join(dir, 'dev', img.name));
+          const value = want[key];
+          if (!value || !want.TYPE) continue;
+          tried++;
+          const calls = join(dir, `calls-${img.name}`);
+          rmSync(calls, { force: true });
+          const out = sh(shell, `head() { printf "%s\\n" "$*" >> ${calls}; command head "$@"; }
+            bi_by_fs '${key}=${value}' ${devs}; echo "rc=$? $BI_FOUND"`).trim().replaceAll(`${dir}/dev/`, '');
+          expect(out).toBe(`rc=0 ${img.name} ${want.TYPE}`);
+          const reads = readFileSync(calls, 'utf8').trim().split('\n');
+          const full = ['swap', 'vfat'].includes(want.TYPE) ? [`-q -c 4096 ${dir}/dev/${img.name}`] : [];
+          expect(reads).toEqual([`-q -c 1160 ${made.map((i) => `${dir}/dev/${i.name}`).join(' ')}`, ...full]);
+        }
+        expect(tried).toBeGreaterThanOrEqual(key === 'LABEL' ? 5 : 8);
+      });
+    }
+
+    test('bi_glob: how the word dump prints bytes at an offset, in either byte order', () => {
+      const glob = (order: string, off: number, hex: string) => sh(shell, `BI_ORDER=${order}; bi_glob ${off} ${hex}; echo "$REPLY"`).trim();
+      expect(glob('little', 0, '4c554b53babe0001')).toBe('534b554c 0100beba');
+      expect(glob('big', 0, '4c554b53babe0001')).toBe('4c554b53 babe0001');
+      expect(glob('little', 3, 'aabbccdd')).toBe('aa?????? ??ddccbb');
+      expect(glob('big', 3, 'aabbccdd')).toBe('??????aa bbccdd??');
+      expect(glob('little', 1080, '53ef')).toBe('????ef53');
+      // An odd digit left over is no byte (a value from the command line is not always hex).
+      expect(glob('little', 0, 'aab')).toBe('??????aa');
     });
 
     testNeeding(missing('mke2fs'), 'bi_hex: printable ASCII without a fork, other bytes through hexdump', () => {
@@ -163,6 +231,27 @@ for (const [name, shell] of SHELLS) {
       expect(sh(shell, 'pt_by_partlabel part-1; echo "rc=$? $REPLY"').trim()).toBe(`rc=0 ${dir}/dev/vdb1`);
       expect(sh(shell, 'pt_by_partlabel part-11; echo "rc=$? $REPLY"').trim()).toBe(`rc=0 ${dir}/dev/vdb11`);
       expect(sh(shell, 'pt_by_partlabel part; echo "rc=$?"').trim()).toBe('rc=1');
+    });
+
+    // One read of the table: the header and 128 entries from one hexdump (counted); a table of
+    // 256 entries lies past that read and is read again where the header says.
+    testNeeding(missing('sfdisk'), 'GPT: one hexdump per disk for PARTUUID; a longer table read where the header says', () => {
+      for (const entries of [128, 256]) {
+        const file = join(dir, `gpt${entries}.img`);
+        run(['truncate', '-s', '40M', file]);
+        const lines = Array.from({ length: 9 }, () => 'size=2MiB, type=linux').join('\n');
+        run(['sfdisk', '-q', file], `label: gpt\ntable-length: ${entries}\n${lines}\n`);
+        const table = sfdiskDump(file);
+        fakeSys('vdd', file, table.map((t) => t.n));
+        const calls = join(dir, `calls-gpt${entries}`);
+        rmSync(calls, { force: true });
+        const out = sh(shell, `hexdump() { printf "%s\\n" "$*" >> ${calls}; command hexdump "$@"; }
+          pt_by_partuuid '${table[8]!.uuid}'; echo "rc=$? $REPLY"`).trim();
+        expect(out).toBe(`rc=0 ${dir}/dev/vdd9`);
+        const reads = readFileSync(calls, 'utf8').trim().split('\n');
+        expect(reads.length).toBe(entries === 128 ? 1 : 2);
+        expect(reads[0]).toStartWith('-v -n 17408 ');
+      }
     });
 
     testNeeding(missing('sfdisk'), 'MBR: SIGNATURE-NN, logical partitions included', () => {
