@@ -58,6 +58,7 @@ trace_on() {
 	findfs() { trace_cmd findfs "$@"; }
 	grep() { trace_cmd grep "$@"; }
 	head() { trace_cmd head "$@"; }
+	hexdump() { trace_cmd hexdump "$@"; }
 	insmod() { trace_cmd insmod "$@"; }
 	losetup() { trace_cmd losetup "$@"; }
 	ls() { trace_cmd ls "$@"; }
