@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The build, as a list of named steps. Reading this file tells you the whole pipeline.
 import { newcSegments, type CpioEntry } from './archive/cpio.ts';
+import { COLD_ARCHIVE_PATH, withColdArchive } from './core/cold.ts';
 import { compressSegments, SEGMENT_SIZE } from './archive/compress.ts';
 import { moduleRegistry } from './assets.ts';
 import { selectKernel } from './core/kernel.ts';
@@ -105,8 +106,13 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
   const ucode = await step('early microcode', () => readEarlyMicrocode(req.base, req.ucode, req.mtime));
   // An embedded second stage is compressed already: its own uncompressed segment, not compressed twice.
   const stored = (e: CpioEntry) => twoStage && req.placement === 'embedded' && e.path === EMBEDDED_STAGE2_PATH;
+  // One cpio: rarely run binaries go into a gzip'd archive their stubs unpack (a second stage is
+  // compressed already, and read only where used; what a host-only image has, that machine runs).
+  const image = twoStage || req.hostonly ? entries : await step('cold archive', () =>
+    withColdArchive(plan, entries, req.mtime, (data) => Bun.gzipSync(data as Uint8Array<ArrayBuffer>, { level: 6 })));
+  const storedTail = (e: CpioEntry) => isCompressedModule(e) || e.path === COLD_ARCHIVE_PATH;
   const cpio = await step('write cpio', () =>
-    [...newcSegments(entries, { mtime: req.mtime, segmentSize: SEGMENT_SIZE, stored, storedTail: isCompressedModule })]);
+    [...newcSegments(image, { mtime: req.mtime, segmentSize: SEGMENT_SIZE, stored, storedTail })]);
   const packed = await step(`compress (${req.compress})`, () => compressSegments(cpio, req.compress, ucode.length));
   // With --uki the image becomes the UKI's .initrd, and the UKI (signed and checked) is what is written.
   const out = req.uki ? await step('make UKI', () => wrapInUki(req.base, r.kernelVersion, req.uki!, [ucode, ...packed])) : [ucode, ...packed];

@@ -10,7 +10,7 @@ const MERGED_LINKS: StageItem[] = ['bin', 'sbin', 'lib', 'lib64'].map((d) => ({
 }));
 
 const DIRS = ['/dev', '/proc', '/sys', '/run', '/sysroot', '/tmp', '/etc/ruckusrd', '/root', '/mnt'];
-const LIBS = ['log', 'params', 'device', 'blockid', 'parttable', 'hooks', 'stage2', 'newroot'];
+const LIBS = ['log', 'params', 'device', 'blockid', 'parttable', 'hooks', 'stage2', 'newroot', 'cold'];
 
 export default defineModule({
   name: 'base',

@@ -72,6 +72,8 @@ export default defineModule({
     'sha512_generic', 'blake2b_generic', 'algif_skcipher', 'algif_hash', 'af_alg', 'dm_integrity',
   ],
   binaries: ['cryptsetup'],
+  // Unpacked when a LUKS device is found (most boots of a generic image have none).
+  coldBinaries: ['cryptsetup'],
   // LUKS2 UUIDs: busybox findfs may not know them; util-linux blkid does.
   optionalBinaries: ['blkid'],
   files: [

@@ -7,6 +7,7 @@ export default defineModule({
   depends: ['base', 'kmod'],
   coldKernelModules: ['dm_mod', 'dm_snapshot', 'dm_mirror', 'dm_thin_pool', 'dm_cache', 'dm_cache_smq', 'dm_raid', 'dm_integrity', 'raid1'],
   binaries: ['lvm'],
+  coldBinaries: ['lvm'],
   files: [
     { from: 'templates/lib/storage.sh', to: '/lib/ruckusrd/storage.sh' },
     { from: 'lvm.sh', to: '/lib/ruckusrd/lvm.sh' },

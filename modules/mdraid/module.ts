@@ -19,6 +19,7 @@ export default defineModule({
   depends: ['base', 'kmod'],
   coldKernelModules: ['md_mod', 'raid0', 'raid1', 'raid10', 'raid456', 'linear'],
   binaries: ['mdadm'],
+  coldBinaries: ['mdadm'],
   files: [
     { from: 'templates/lib/storage.sh', to: '/lib/ruckusrd/storage.sh' },
     { from: 'md.sh', to: '/lib/ruckusrd/md.sh' },

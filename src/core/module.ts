@@ -50,6 +50,12 @@ export interface ModuleManifest {
   binaries?: string[];
   /** binaries taken when the base has them */
   optionalBinaries?: string[];
+  /**
+   * Of binaries and optionalBinaries, those only a rarely taken boot step runs (unlocking, a pending
+   * layer commit): a one-cpio image keeps them and the libraries only they need in a gzip'd archive,
+   * their paths holding a stub that unpacks it on first use (templates/lib/cold.sh).
+   */
+  coldBinaries?: string[];
   files?: ModuleFile[];
   /** phase → hook files in ./hooks; installed as /lib/ruckusrd/hooks/<phase>/<NN-module-name.sh> */
   hooks?: Partial<Record<HookPhase, string[]>>;

@@ -45,6 +45,8 @@ export function buildPlan(
       }
     }
     if (!prev || prev.item.kind === 'dir' || overridden.get(owner)?.has(path)) byPath.set(path, entry);
+    // the same file wanted in the image and cold (libc by blkid and by cryptsetup): in the image
+    else if (prev.item.cold && !item.cold) byPath.set(path, { ...prev, item: { ...prev.item, cold: undefined } });
   }
   for (const path of [...byPath.keys()]) {
     for (const dir of parentDirs(path)) {

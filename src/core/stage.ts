@@ -4,6 +4,9 @@
 /**
  * `weak`: provided only when no other item claims the path (busybox applet links, say).
  * `secret`: a key (crypttab key file): the image holding it is written mode 0600.
+ * `cold`: a file only a rarely taken boot step runs (coldBinaries): a one-cpio image keeps it in a
+ * gzip'd archive unpacked on first use, `binary` ones leaving a stub that does that at their path.
+ * Another item giving the same path without `cold` keeps it in the image.
  */
 export type StageItem = (
   | { kind: 'dir'; path: string; mode?: number }
@@ -12,7 +15,7 @@ export type StageItem = (
   | { kind: 'bytes'; path: string; mode: number; data: Uint8Array }
   | { kind: 'symlink'; path: string; target: string }
   | { kind: 'node'; path: string; mode: number; type: 'char' | 'block'; major: number; minor: number }
-) & { weak?: boolean; secret?: boolean };
+) & { weak?: boolean; secret?: boolean; cold?: 'binary' | 'part' };
 
 /** Normalises an image path: absolute, no trailing slash, no `.`/`..`/empty components. */
 export function normalizeImagePath(path: string): string {

@@ -23,6 +23,10 @@ export function validateManifest(m: ModuleManifest, assetExists: (path: string) 
       }
     }
   }
+  const listed = new Set([...(m.binaries ?? []), ...(m.optionalBinaries ?? [])]);
+  for (const b of m.coldBinaries ?? []) {
+    if (!listed.has(b)) throw new UserError(`${where}: cold binary '${b}' is not among its binaries or optionalBinaries`);
+  }
   for (const f of m.files ?? []) {
     if (f.text === undefined && (f.from === undefined || !assetExists(moduleFilePath(m.name, f.from)))) {
       throw new UserError(`${where}: file '${f.from ?? '(no from/text)'}' for ${f.to} is missing`);

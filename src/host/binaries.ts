@@ -23,6 +23,8 @@ interface LoadedObject {
 
 export interface ResolvedBinaries {
   items: StageItem[];
+  /** each binary found, as the path of the file itself (links followed) */
+  found: string[];
   /** names that were not found (only with `optional`) */
   missing: string[];
 }
@@ -35,6 +37,7 @@ export async function resolveBinaries(
   const resolver = new LibraryResolver(base);
   const items = new Map<string, StageItem>();
   const missing: string[] = [];
+  const foundPaths: string[] = [];
   for (const name of names) {
     const found = findBinary(base, name);
     if (!found) {
@@ -42,10 +45,11 @@ export async function resolveBinaries(
       missing.push(name);
       continue;
     }
+    foundPaths.push(found.path);
     for (const r of resolver.closure(found)) addResolved(base, items, r);
   }
   const sorted = [...items.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { items: sorted, missing };
+  return { items: sorted, found: foundPaths, missing };
 }
 
 /** Whether the base has this binary (a bare name on the root $PATH, or an absolute path). */

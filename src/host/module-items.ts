@@ -39,12 +39,28 @@ function hookItems(m: ModuleManifest): StageItem[] {
   );
 }
 
+/** Resolves `names`; with `cold`, their files are marked so (the binaries themselves as `binary`). */
+async function resolveGroup(m: ModuleManifest, base: BaseFs, names: string[], optional: boolean, cold: boolean): Promise<StageItem[]> {
+  if (!names.length) return [];
+  const r = await resolveBinaries(base, names, { optional });
+  for (const name of r.missing) warn(`module '${m.name}': optional binary ${name} not in the base`);
+  if (!cold) return r.items;
+  // a stub stands in only for an executable run by name, never for a library something may load
+  const runnable = (item: StageItem) => item.kind === 'file' && r.found.includes(item.path) && (item.mode & 0o111) !== 0;
+  return r.items.map((item) => (item.kind === 'file' ? { ...item, cold: runnable(item) ? 'binary' : 'part' } : item));
+}
+
 async function binaryItems(m: ModuleManifest, base: BaseFs): Promise<StageItem[]> {
-  const required = m.binaries?.length ? (await resolveBinaries(base, m.binaries)).items : [];
-  if (!m.optionalBinaries?.length) return required;
-  const optional = await resolveBinaries(base, m.optionalBinaries, { optional: true });
-  for (const name of optional.missing) warn(`module '${m.name}': optional binary ${name} not in the base`);
-  return [...required, ...optional.items];
+  const cold = new Set(m.coldBinaries ?? []);
+  const groups = [
+    [m.binaries ?? [], false],
+    [m.optionalBinaries ?? [], true],
+  ] as const;
+  const lists = await Promise.all(groups.flatMap(([names, optional]) => [
+    resolveGroup(m, base, names.filter((n) => !cold.has(n)), optional, false),
+    resolveGroup(m, base, names.filter((n) => cold.has(n)), optional, true),
+  ]));
+  return lists.flat();
 }
 
 export async function collectModuleItems(

@@ -125,9 +125,16 @@ describe.if(canBoot)('RuckusRD parameters (QEMU)', () => {
       disks: [{ file: tradDisk }],
       until: END,
       // dm's zero target is in no default module's driver set: only storage-all brings it.
-      interact: [{ when: /maint: leave this shell[^]*# /, text: "echo DMZERO-$(find /lib/modules -name 'dm-zero.ko*' | wc -l)-END; exit\n" }],
+      // cryptsetup, lvm and mdadm are kept in the cold archive: their stubs unpack it on first use
+      interact: [{
+        when: /maint: leave this shell[^]*# /,
+        text: "echo DMZERO-$(find /lib/modules -name 'dm-zero.ko*' | wc -l)-END; " +
+          "cryptsetup --version >/dev/null && lvm version >/dev/null && mdadm --version 2>/dev/null; " +
+          "echo COLD-$?-$(head -c 4 /usr/sbin/lvm | tail -c 3)-$(ls /run/ruckusrd/cold.done)-END; exit\n",
+      }],
     });
     expect(r.console).toContain('DMZERO-1-END');
+    expect(r.console).toContain('COLD-0-ELF-/run/ruckusrd/cold.done-END');
     expect(section(r.console, 'state')).toContain('mode=traditional');
   });
 
