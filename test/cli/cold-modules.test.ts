@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Cold kernel modules (coldKernelModules: kmod's rarer drivers, storage-all, crypt/lvm/mdraid): in a
+// Cold kernel modules (coldKernelModules: kmod's rarer drivers, storage-all, crypt/lvm/mdraid) and cold
+// binaries (coldBinaries, in one gzip'd archive beside them): in a
 // one-cpio image they stay compressed in one uncompressed archive after the rest, so the kernel never
 // inflates drivers a machine does not load; the common ones, a second stage and --add-drivers are
 // stored as they load. Checked on every installed kernel series: Debian's 6.1 ships .ko (we gzip),
@@ -39,7 +40,10 @@ describeNeeding([...missing('cpio'), ...(SERIES.length ? [] : ['an installed ker
         const cold = mods.filter((m) => m.suffix);
         const last = segments.length - 1;
         expect(segments[last]!.compression).toBe('none');
-        expect(segments[last]!.entries.every((e) => MODULE.test(e.path) && /\.ko\.(gz|xz)$/.test(e.path))).toBe(true);
+        // and the archive of cold binaries (cryptsetup of --add crypt), whose path holds a stub
+        const tail = segments[last]!.entries.map((e) => e.path);
+        expect(tail.filter((p) => !/\.ko\.(gz|xz)$/.test(p))).toEqual(['/usr/lib/ruckusrd/cold.cpio.gz']);
+        expect(segments.flatMap((s) => s.entries).find((e) => e.path === '/usr/sbin/cryptsetup')?.size).toBeLessThan(200);
         expect(cold.every((m) => m.segment === last && m.suffix === (xzKernel ? '.xz' : '.gz'))).toBe(true);
         const names = (list: typeof mods) => list.map((m) => m.name);
         expect(names(cold)).toEqual(expect.arrayContaining(['xfs.ko', 'btrfs.ko', 'ata_piix.ko', 'dm-crypt.ko']));
