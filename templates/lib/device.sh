@@ -162,8 +162,10 @@ coldplug_devices() {
 	load_next_driver
 	_cd_rc=$?
 	[ -n "$RD_DEVICE_STEPS" ] || return "$_cd_rc"
-	# The set of block devices, by one glob (no fork): the steps run again only when it changed.
+	# The set of block devices, by one glob (no fork): the steps run again only when it changed,
+	# and not before the first device (no read of /proc/partitions while there is none).
 	set -- "$PT_SYS"/class/block/*
+	[ -e "$1" ] || set --
 	[ "$*" = "$RD_BLOCK_SEEN" ] && return "$_cd_rc"
 	RD_BLOCK_SEEN=$*
 	for _step in $RD_DEVICE_STEPS; do "$_step"; done

@@ -310,6 +310,24 @@ ${disks('vdd:lvm')}\nRD_BLOCK_SEEN=2; lvm_step; echo ROUND >> "$T/args"
     });
   });
 
+  describe(`device.sh's coldplug_devices under ${name}`, () => {
+    // coldplug_devices alone (device.sh sources the image's blockid.sh), with a fake sysfs and a
+    // fake driver loader that has two drivers to load, then none.
+    const fn = readFileSync(join(ROOT, 'templates/lib/device.sh'), 'utf8').match(/^coldplug_devices\(\) \{\n[^]*?\n\}\n/m)![0];
+    test('one driver per try with storage steps too; the steps run only when the set of block devices changed, never before the first', () => {
+      const body = `PT_SYS=$T/sys; mkdir -p "$PT_SYS/class/block"; RD_BLOCK_SEEN=; N=0
+load_next_driver() { N=$((N + 1)); [ $N -le 2 ] || return 1; echo "DRIVER $N" >> "$T/log"; }
+step() { echo STEP >> "$T/log"; }
+${fn}RD_DEVICE_STEPS=step
+coldplug_devices; echo "rc=$?" >> "$T/log"
+mkdir "$PT_SYS/class/block/vda"; coldplug_devices; echo "rc=$?" >> "$T/log"
+coldplug_devices; echo "rc=$?" >> "$T/log"
+mkdir "$PT_SYS/class/block/vda1"; coldplug_devices; echo "rc=$?" >> "$T/log"`;
+      const r = runLib(shell, 'root=/dev/vda', body);
+      expect(r.read('log')).toBe('DRIVER 1\nrc=0\nDRIVER 2\nSTEP\nrc=0\nrc=1\nSTEP\nrc=1\n');
+    });
+  });
+
   describe(`params.sh keeps every value of a multi parameter, under ${name}`, () => {
     test('rd.luks.uuid twice: both, in order; root twice: the last', () => {
       const r = runLib(shell, `root=/dev/vda rd.luks.uuid=${U1} root=/dev/vdb rd.luks.uuid=${U2} rd.lvm.lv=a/b`, 'true');
