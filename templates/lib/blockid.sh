@@ -190,17 +190,19 @@ bi_candidates() {
 		case $_bc_n in sr[0-9]* | fd[0-9]* | '*') continue ;; *[0-9]) _bc_p=${_bc_n}p ;; *) _bc_p=$_bc_n ;; esac
 		for _bc_x in "$_bc_d/$_bc_p"[0-9]*; do break; done
 		if [ -e "$_bc_x" ]; then
+			# No node yet (a disk being added): left to the next try (a glob that matched
+			# nothing stays a pattern).
+			for _bc_x in "$BI_DEV/$_bc_p"[0-9]*; do break; done
+			[ -e "$_bc_x" ] || continue
 			bi_stubs "$_bc_d" "$_bc_p"
 			if [ -z "$REPLY" ]; then set -- "$@" "$BI_DEV/$_bc_p"[0-9]*; continue; fi
 			for _bc_x in "$BI_DEV/$_bc_p"[0-9]*; do
 				case " $REPLY " in *" $_bc_x "*) ;; *) set -- "$@" "$_bc_x" ;; esac
 			done
-		elif read -r _bc_s 2>/dev/null < "$_bc_d/size" && [ "$_bc_s" -ge 8 ] 2>/dev/null; then
+		elif [ -e "$BI_DEV/$_bc_n" ] && read -r _bc_s 2>/dev/null < "$_bc_d/size" && [ "$_bc_s" -ge 8 ] 2>/dev/null; then
 			set -- "$@" "$BI_DEV/$_bc_n"
 		fi
 	done
-	# A glob of /dev that matched nothing stays a pattern: not a node.
-	[ $# -gt 0 ] && [ ! -e "$1" ] && shift
 	REPLY=$*
 }
 
