@@ -76,6 +76,8 @@ pt_partuuid_on() {
 	[ -n "$_po_hdr" ] || return 1
 	# shellcheck disable=SC2086 # the header's words
 	set -- $_po_hdr
+	# A block cut short (a disk smaller than the read) has fewer: never an unset word under set -u.
+	[ $# -eq 10 ] || return 1
 	bi_wval "$7"; _po_lba=$REPLY
 	bi_wval "$9"; _po_cnt=$REPLY
 	bi_wval "${10}"; _po_esz=$REPLY

@@ -258,6 +258,13 @@ for (const [name, shell] of SHELLS) {
       }
     });
 
+    test('GPT: a disk cut short inside its header is no GPT (no unset word under set -u: PID 1 would end)', () => {
+      const file = join(dir, 'cut.img');
+      writeFileSync(file, Buffer.concat([Buffer.alloc(512), Buffer.from('EFI PART'), Buffer.alloc(70)]));
+      fakeSys('vde', file, [1]);
+      expect(sh(shell, 'pt_by_partuuid 6e2a4c8d-0b1f-4e3a-9c5d-7f1a3b5d7e9f; echo "rc=$?"').trim()).toBe('rc=1');
+    });
+
     testNeeding(missing('sfdisk'), 'MBR: SIGNATURE-NN, logical partitions included', () => {
       const file = join(dir, 'mbr.img');
       run(['truncate', '-s', '40M', file]);
