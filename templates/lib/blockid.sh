@@ -431,8 +431,11 @@ bi_matches() {
 	[ "$BI_UUID" = "$2" ]
 }
 
-# bi_nth N WORD...: sets REPLY to the Nth word.
+# bi_nth N WORD...: sets REPLY to the Nth word (empty when there are fewer: `shift` past the end
+# would end the shell).
 bi_nth() {
+	REPLY=
+	[ "$1" -ge 1 ] 2>/dev/null && [ "$1" -lt $# ] || return 1
 	shift "$1"
 	REPLY=$1
 }

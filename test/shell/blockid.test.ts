@@ -177,6 +177,10 @@ for (const [name, shell] of SHELLS) {
       });
     }
 
+    test('bi_nth: the Nth word, or nothing past the end (shift past it would end the shell)', () => {
+      expect(sh(shell, 'bi_nth 3 a b c; echo "$? $REPLY"; bi_nth 4 a b c; echo "$? $REPLY"; echo alive').trim()).toBe('0 c\n1 \nalive');
+    });
+
     test('bi_glob: how the word dump prints bytes at an offset, in either byte order', () => {
       const glob = (order: string, off: number, hex: string) => sh(shell, `BI_ORDER=${order}; bi_glob ${off} ${hex}; echo "$REPLY"`).trim();
       expect(glob('little', 0, '4c554b53babe0001')).toBe('534b554c 0100beba');
