@@ -73,7 +73,7 @@ export default defineModule({
   ],
   binaries: ['cryptsetup'],
   // Unpacked when a LUKS device is found (most boots of a generic image have none).
-  coldBinaries: ['cryptsetup'],
+  coldBinaries: ['cryptsetup', 'blkid'],
   // LUKS2 UUIDs: busybox findfs may not know them; util-linux blkid does.
   optionalBinaries: ['blkid'],
   files: [

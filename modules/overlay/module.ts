@@ -15,7 +15,7 @@ export default defineModule({
   // glibc dlopens libgcc_s when mksquashfs's threads exit (pthread_exit): no ELF reader sees that.
   optionalBinaries: ['mksquashfs', 'tar', '/lib/x86_64-linux-gnu/libgcc_s.so.1'],
   // Kept compressed until a pending operation needs them (a stub at each path unpacks them).
-  coldBinaries: ['mksquashfs', 'tar'],
+  coldBinaries: ['mksquashfs', 'tar', '/lib/x86_64-linux-gnu/libgcc_s.so.1'],
   hooks: {
     mount: ['55-finish-layer-ops.sh', '60-assemble-layers.sh'],
     'pre-pivot': ['20-mount-var-layer.sh', '30-stamp-hostname.sh', '95-move-layer-mounts.sh'],
