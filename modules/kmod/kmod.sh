@@ -90,8 +90,20 @@ kmod_match() {
 	return 0
 }
 
-# kmod_insmod NAME: loads NAME and what it needs, in order, skipping what is loaded; fails when
-# NAME is not in the table or a module of its chain does not load.
+# kmod_cpu_fits NAME: whether this CPU has what NAME's cpu: aliases ask (crc32c-intel: SSE4.2), as
+# udev's cpu coldplug decides; a module without them, or a kernel without a CPU modalias, fits.
+KMOD_CPU=
+kmod_cpu_fits() {
+	[ -f "$KMOD_TABLE/cpu/$1" ] || return 0
+	[ -n "$KMOD_CPU" ] || read -r KMOD_CPU 2>/dev/null < "$KMOD_SYS/devices/system/cpu/modalias" || return 0
+	# shellcheck disable=SC1090 # generated at build time
+	. "$KMOD_TABLE/cpu/$1"
+	kmod_cpu_case
+}
+
+# kmod_insmod NAME: loads NAME and what it needs, in order, skipping what is loaded and what this
+# CPU cannot run (an alternative implementation a softdep names); fails when NAME is not in the
+# table, does not fit the CPU, or a module of its chain does not load.
 kmod_insmod() {
 	[ -d "$KMOD_SYS/module/$1" ] && return 0
 	[ -f "$KMOD_TABLE/dep/$1" ] || return 1
@@ -100,7 +112,13 @@ kmod_insmod() {
 	_ki_rc=0
 	for _ki_w in $_ki_line; do
 		if [ -z "$_ki_name" ]; then _ki_name=$_ki_w; continue; fi
-		[ -d "$KMOD_SYS/module/$_ki_name" ] || insmod "$KMOD_DIR/$_ki_w" 2>/dev/null || _ki_rc=1
+		if [ -d "$KMOD_SYS/module/$_ki_name" ]; then
+			:
+		elif kmod_cpu_fits "$_ki_name"; then
+			insmod "$KMOD_DIR/$_ki_w" 2>/dev/null || _ki_rc=1
+		elif [ "$_ki_name" = "$1" ]; then
+			_ki_rc=1
+		fi
 		_ki_name=
 	done
 	return "$_ki_rc"

@@ -6,7 +6,10 @@
 // pattern per call. Rendered as small sh files so a device reads only the patterns it could match.
 import { lookupKmod, modnameFromPath, normalizeAlias, type KmodEntry, type KmodIndex } from './kmod.ts';
 
-/** Under /lib/modules/KVER: `dep/NAME` (load order) and `alias/BUCKET` (a function of case statements). */
+/**
+ * Under /lib/modules/KVER: `dep/NAME` (load order), `alias/BUCKET` (a function of case statements)
+ * and `cpu/NAME` (the CPU modalias a module with cpu: aliases needs).
+ */
 export const BOOT_TABLE_DIR = 'ruckusrd';
 
 /** Buses whose modaliases begin with a fixed-width vendor field, which narrows a bucket to one vendor. */
@@ -101,6 +104,16 @@ export function loadOrders(index: KmodIndex): (name: string) => KmodEntry[] {
   };
 }
 
+/** Module → its cpu: alias patterns as case patterns (modules with one that cannot be written are left out). */
+function cpuPatterns(index: KmodIndex, names: ReadonlySet<string>): Map<string, string[]> {
+  const out = new Map<string, (string | undefined)[]>();
+  for (const a of index.aliases) {
+    if (!names.has(a.module) || !a.pattern.startsWith('cpu:')) continue;
+    out.set(a.module, [...(out.get(a.module) ?? []), casePattern(normalizeAlias(a.pattern))]);
+  }
+  return new Map([...out].filter((e): e is [string, string[]] => e[1].every((p) => p !== undefined)));
+}
+
 export interface BootTable {
   /** path under BOOT_TABLE_DIR → text */
   files: Map<string, string>;
@@ -142,6 +155,12 @@ export function renderBootKmodTable(
     const patterns = bucket.get(a.module);
     if (patterns) patterns.push(quoted);
     else bucket.set(a.module, [quoted]);
+  }
+  // A module with cpu: aliases (crc32c-intel wants SSE4.2) loads only on a CPU they match, as udev's
+  // cpu coldplug decides: a softdep naming it (ext4 -> crc32c) would try it on any CPU, and a failed
+  // insmod costs ~0.1 s under TCG. Gated only when every such pattern can be written as a case pattern.
+  for (const [m, pats] of cpuPatterns(index, names)) {
+    files.set(`cpu/${m}`, `kmod_cpu_case() {\n\tcase $KMOD_CPU in ${pats.join('|')}) return 0 ;; esac\n\treturn 1\n}\n`);
   }
   for (const [key, modules] of buckets) {
     // one function per bucket: sourced once per boot pass, called for each device alias it may match

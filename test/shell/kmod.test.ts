@@ -28,6 +28,7 @@ kernel/drivers/nvme/host/nvme.ko:
 kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko
 kernel/lib/crc16.ko:
 kernel/crypto/crc32c_generic.ko:
+kernel/arch/x86/crypto/crc32c-intel.ko:
 `;
 const ALIAS = `alias pci:v00008086d00007010sv*sd*bc*sc*i* ata_piix
 alias pci:v*d*sv*sd*bc01sc06i01* ahci
@@ -39,6 +40,8 @@ alias acpi*:PNP0[67]00:* floppy
 alias platform:reg_dummy floppy
 alias fs-ext4 ext4
 alias crypto-crc32c crc32c_generic
+alias crypto-crc32c crc32c_intel
+alias cpu:type:x86,ven*fam*mod*:feature:*0094* crc32c_intel
 `;
 const SOFTDEP = 'softdep ext4 pre: crypto-crc32c\n';
 
@@ -158,7 +161,23 @@ kmod_coldplug`);
     test('kmod_load: a name from the table with its softdeps, an unknown one through modprobe', () => {
       const dir = fixture({});
       const r = run(shell, dir, 'kmod_load ext4 && echo ok1; kmod_load ext4 && echo ok2; kmod_load fs-vfat && echo ok3; kmod_load scsi-common && echo ok4');
-      expect(r.out).toBe('insmod kernel/crypto/crc32c_generic.ko\ninsmod kernel/lib/crc16.ko\ninsmod kernel/fs/ext4/ext4.ko\nok1\nok2\nmodprobe -q fs-vfat\nok3\ninsmod kernel/drivers/scsi/scsi_common.ko\nok4\n');
+      // no CPU modalias in this sysfs: crc32c-intel (the softdep's other match) is tried, as modprobe would
+      expect(r.out).toBe('insmod kernel/crypto/crc32c_generic.ko\ninsmod kernel/arch/x86/crypto/crc32c-intel.ko\ninsmod kernel/lib/crc16.ko\ninsmod kernel/fs/ext4/ext4.ko\nok1\nok2\nmodprobe -q fs-vfat\nok3\ninsmod kernel/drivers/scsi/scsi_common.ko\nok4\n');
+    });
+
+    test('a module with cpu: aliases loads only on a CPU that has the feature (crc32c-intel: SSE4.2)', () => {
+      const dir = fixture({});
+      const cpu = (features: string) => {
+        mkdirSync(join(dir, 'sys/devices/system/cpu'), { recursive: true });
+        writeFileSync(join(dir, 'sys/devices/system/cpu/modalias'), `cpu:type:x86,ven0000fam0006mod003F:feature:,0000,0001${features}\n`);
+      };
+      cpu(',0058,0090');
+      const without = run(shell, dir, 'kmod_load ext4 && echo ok; kmod_load crc32c_intel || echo refused');
+      expect(without.out).toBe('insmod kernel/crypto/crc32c_generic.ko\ninsmod kernel/lib/crc16.ko\ninsmod kernel/fs/ext4/ext4.ko\nok\nrefused\n');
+      rmSync(join(dir, 'sys/module'), { recursive: true, force: true });
+      mkdirSync(join(dir, 'sys/module'));
+      cpu(',0058,0094');
+      expect(run(shell, dir, 'kmod_load ext4 && echo ok').out).toContain('insmod kernel/arch/x86/crypto/crc32c-intel.ko\n');
     });
 
     test('kmod_words splits a comma list without a fork', () => {

@@ -88,7 +88,14 @@ const KERNELS = existsSync('/lib/modules') ? readdirSync('/lib/modules').filter(
 describeNeeding(missing(BUSYBOX, ...(MODPROBE ? [] : ['modprobe'])), 'driver table against the host kmod', () => {
   if (KERNELS.length === 0) test.skip('no kernel with modules.alias in /lib/modules', () => {});
   for (const kver of KERNELS) {
-    const requests = [...STORAGE_DRIVERS, ...FILESYSTEMS, ...(storageAll.kernelModules ?? [])];
+    const requests = [...STORAGE_DRIVERS, ...FILESYSTEMS, ...(storageAll.coldKernelModules ?? [])];
+    test(`${kver}: a module with cpu: aliases gets a cpu/NAME gate with those patterns (crc32c-intel: feature 0094)`, async () => {
+      const index = await readKmodIndex('/', kver);
+      const table = renderBootKmodTable(index, resolveKmods(index, ['crc32c', 'ext4']).modules, uncompressedModulePath);
+      const gated = [...table.files.keys()].filter((k) => k.startsWith('cpu/'));
+      if (index.modules.has('crc32c_intel')) expect(table.files.get('cpu/crc32c_intel')).toContain('cpu:type:x86,ven*fam*mod*:feature:*0094*)');
+      for (const k of gated) expect(index.aliases.some((a) => a.module === k.slice(4) && a.pattern.startsWith('cpu:'))).toBe(true);
+    });
     test(`${kver}: each device alias picks what modprobe -R picks among the image's modules`, async () => {
       const index = await readKmodIndex('/', kver);
       const subset = resolveKmods(index, requests).modules;
