@@ -8,8 +8,9 @@
 read -r KMOD_KVER < /proc/sys/kernel/osrelease
 KMOD_DIR=/lib/modules/$KMOD_KVER
 KMOD_TABLE=$KMOD_DIR/ruckusrd
-# Where sysfs is (test/shell sets a fake one).
+# Where sysfs is (test/shell sets a fake one), and where a cold module is decompressed for insmod.
 KMOD_SYS=/sys
+KMOD_TMP=/tmp
 # Space-separated: modaliases matched so far; modules they want, not yet tried; modules never to
 # load by alias (blacklist=) or tried already.
 KMOD_SEEN=
@@ -101,6 +102,23 @@ kmod_cpu_fits() {
 	kmod_cpu_case
 }
 
+# kmod_insmod_file PATH: insmod of one module file. A cold one (kept .ko.gz/.ko.xz) is decompressed
+# first: busybox insmod would hand the compressed file to finit_module before decompressing it
+# itself, and the kernel logs its refusal ("Invalid ELF header magic", KERN_ERR: on the console
+# even with quiet).
+kmod_insmod_file() {
+	_kf_tmp=$KMOD_TMP/.ruckusrd-module.ko
+	case $1 in
+	*.ko.gz) gunzip -c "$1" 2>/dev/null > "$_kf_tmp" ;;
+	*.ko.xz) unxz -c "$1" 2>/dev/null > "$_kf_tmp" ;;
+	*) insmod "$1" 2>/dev/null; return ;;
+	esac || { rm -f "$_kf_tmp"; return 1; }
+	insmod "$_kf_tmp" 2>/dev/null
+	_kf_rc=$?
+	rm -f "$_kf_tmp"
+	return "$_kf_rc"
+}
+
 # kmod_insmod NAME: loads NAME and what it needs, in order, skipping what is loaded and what this
 # CPU cannot run (an alternative implementation a softdep names); fails when NAME is not in the
 # table, does not fit the CPU, or a module of its chain does not load.
@@ -115,7 +133,7 @@ kmod_insmod() {
 		if [ -d "$KMOD_SYS/module/$_ki_name" ]; then
 			:
 		elif kmod_cpu_fits "$_ki_name"; then
-			insmod "$KMOD_DIR/$_ki_w" 2>/dev/null || _ki_rc=1
+			kmod_insmod_file "$KMOD_DIR/$_ki_w" || _ki_rc=1
 		elif [ "$_ki_name" = "$1" ]; then
 			_ki_rc=1
 		fi

@@ -102,7 +102,9 @@ describeNeeding(needs, 'rescue shell policy (QEMU)', () => {
       interact: [
         { when: /Control-D[^\n]*: ?/, text: 'wrong-password\n' },
         { when: /Login incorrect/, text: 'echo ANSWER-$((6*7))-WRONG\n' },
-        { when: /Control-D[^\n]*: ?/, text: `${PASSWORD}\n` },
+        // a moment later: the line above may still be in the terminal's input when the prompt shows
+        // (a CI run once saw it read as a second wrong password, then root's typed into that one)
+        { when: /Control-D[^\n]*: ?/, text: `${PASSWORD}\n`, delayMs: 1500 },
         { when: /starting shell for system maintenance[^]*\/ # /, text: 'echo ANSWER-$((6*7))-END\n' },
       ],
       timeoutMs: 180_000,

@@ -12,6 +12,7 @@ import { parseKmodIndex, resolveKmods } from '../../src/core/kmod.ts';
 import { SHELLS } from './shells.ts';
 
 const KMOD_SH = join(import.meta.dir, '../../modules/kmod/kmod.sh');
+const enc = new TextEncoder();
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
@@ -178,6 +179,20 @@ kmod_coldplug`);
       mkdirSync(join(dir, 'sys/module'));
       cpu(',0058,0094');
       expect(run(shell, dir, 'kmod_load ext4 && echo ok').out).toContain('insmod kernel/arch/x86/crypto/crc32c-intel.ko\n');
+    });
+
+    test('a cold module (.ko.gz) is decompressed before insmod, which never sees the compressed file', () => {
+      const dir = fixture({});
+      writeFileSync(join(dir, 'mod/ruckusrd/dep/crc16'), `crc16 kernel/lib/crc16.ko.gz\n`);
+      mkdirSync(join(dir, 'mod/kernel/lib'), { recursive: true });
+      writeFileSync(join(dir, 'mod/kernel/lib/crc16.ko.gz'), Bun.gzipSync(enc.encode('ELF of crc16\n')));
+      mkdirSync(join(dir, 'tmp'));
+      const r = run(shell, dir, `KMOD_TMP=${dir}/tmp
+insmod() { echo "insmod \${1##*/}: $(cat "$1")"; }
+kmod_insmod crc16; echo "rc=$? left=$(ls -A ${dir}/tmp)"`);
+      expect(r.out).toBe('insmod .ruckusrd-module.ko: ELF of crc16\nrc=0 left=\n');
+      writeFileSync(join(dir, 'mod/kernel/lib/crc16.ko.gz'), 'not gzip');
+      expect(run(shell, dir, `KMOD_TMP=${dir}/tmp\ninsmod() { echo insmod; }\nkmod_insmod crc16; echo "rc=$? left=$(ls -A ${dir}/tmp)"`).out).toBe('rc=1 left=\n');
     });
 
     test('kmod_words splits a comma list without a fork', () => {
