@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // templates/lib/params.sh under busybox sh and dash, with a fake /proc/cmdline and ruckusrd.conf.
 // Parsing and validation only: anything that mounts is a QEMU test.
-import { describe, expect, test } from 'bun:test';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, test } from 'bun:test';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderParamsAllowlist } from '../../src/core/params.ts';
 import { SHELLS } from './shells.ts';
+
+/** Temp dirs of this file, removed after it (a run made ~60 of them). */
+const dirs: string[] = [];
+const scratch = (dir: string): string => (dirs.push(dir), dir);
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const LIB = join(import.meta.dir, '../../templates/lib/params.sh');
 
@@ -22,7 +27,7 @@ interface Parsed {
 }
 
 function parse(shell: string[], cmdline: string, conf?: string): Parsed {
-  const dir = mkdtempSync(join(tmpdir(), 'mkruckus-params-'));
+  const dir = scratch(mkdtempSync(join(tmpdir(), 'mkruckus-params-')));
   writeFileSync(join(dir, 'cmdline'), cmdline + '\n');
   writeFileSync(join(dir, 'allow'), renderParamsAllowlist());
   if (conf !== undefined) writeFileSync(join(dir, 'ruckusrd.conf'), conf);
@@ -92,7 +97,7 @@ for (const [name, shell] of SHELLS) {
 
     test('the canary check sees a value that runs', () => {
       // The same harness with a parser that evaluates its input must notice: the check can fail.
-      const dir = mkdtempSync(join(tmpdir(), 'mkruckus-canary-'));
+      const dir = scratch(mkdtempSync(join(tmpdir(), 'mkruckus-canary-')));
       Bun.spawnSync([...shell, '-c', `cd ${dir}; v='$(touch canary)'; eval "x=$v"`]);
       expect(existsSync(join(dir, 'canary'))).toBe(true);
     });
@@ -132,7 +137,7 @@ for (const [name, shell] of SHELLS) {
     });
 
     test('a ruckusrd.conf that is a symlink, not a file, or over 64 KiB is refused before a line is read', () => {
-      const dir = mkdtempSync(join(tmpdir(), 'mkruckus-conf-'));
+      const dir = scratch(mkdtempSync(join(tmpdir(), 'mkruckus-conf-')));
       writeFileSync(join(dir, 'target'), 'sqsh_layers=a\n');
       symlinkSync(join(dir, 'target'), join(dir, 'link'));
       mkdirSync(join(dir, 'dir'));
