@@ -81,6 +81,8 @@ describe.if(canBoot)('layered root (QEMU)', () => {
     // tmpfs size=50% is half of MemTotal, to the page.
     const size = Number(/(?:^|,)size=(\d+)k/.exec(mounts.get('/mnt/upper')!.opts)?.[1]);
     const memTotal = Number(/MemTotal:\s+(\d+)/.exec(r.console)?.[1]);
+    // once NaN in a loaded CI-like run (passed again after): say which number was missing, and where
+    if (!(size > 0 && memTotal > 0)) throw new Error(`upper opts ${mounts.get('/mnt/upper')!.opts}; console tail:\n${r.console.slice(-3000)}`);
     expect(Math.abs(size - memTotal / 2)).toBeLessThan(8);
     expect(mounts.get('/mnt/sqsh_layer-upper')!.opts).toMatch(/^ro/);
     expect(section(r.console, 'state')).toContain('layers=upper:extra:server:base');
