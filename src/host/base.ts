@@ -173,11 +173,12 @@ function kindOf(st: Stats): string {
 }
 
 /**
- * Reads a host file that must be a regular file: O_NOFOLLOW so a final symlink swapped in after
+ * Opens a host file that must be a regular file: O_NOFOLLOW so a final symlink swapped in after
  * resolution is never followed on the host, O_NONBLOCK so a FIFO cannot hang the open, and the type
- * checked on the open descriptor. `label` names the file in the error (its path in the base).
+ * checked on the open descriptor. `label` names the file in the error (its path in the base). The
+ * caller closes the descriptor.
  */
-export function readHostRegular(hostPath: string, label = hostPath): Buffer {
+export function openHostRegular(hostPath: string, label = hostPath): { fd: number; size: number } {
   let fd: number;
   try {
     fd = openSync(hostPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
@@ -189,14 +190,31 @@ export function readHostRegular(hostPath: string, label = hostPath): Buffer {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new UserError(`${label} is ${kindOf(st)}, not a regular file (${hostPath})`);
-    const buf = Buffer.allocUnsafe(st.size);
-    let off = 0;
-    while (off < st.size) {
-      const n = readSync(fd, buf, off, st.size - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return off === st.size ? buf : buf.subarray(0, off);
+    return { fd, size: st.size };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
+/** Reads `len` bytes at `from` of an open file into `buf` at the same offset; the count read (less at EOF). */
+export function preadInto(fd: number, buf: Uint8Array, from: number, len: number): number {
+  let off = 0;
+  while (off < len) {
+    const n = readSync(fd, buf, from + off, len - off, from + off);
+    if (n === 0) break;
+    off += n;
+  }
+  return off;
+}
+
+/** The whole of a host file that must be a regular file (openHostRegular's checks). */
+export function readHostRegular(hostPath: string, label = hostPath): Buffer {
+  const { fd, size } = openHostRegular(hostPath, label);
+  try {
+    const buf = Buffer.allocUnsafe(size);
+    const got = preadInto(fd, buf, 0, size);
+    return got === size ? buf : buf.subarray(0, got);
   } finally {
     closeSync(fd);
   }

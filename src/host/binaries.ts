@@ -8,6 +8,7 @@ import { parseLdSoConf } from '../core/ldconf.ts';
 import type { StageItem } from '../core/stage.ts';
 import { UserError } from '../log.ts';
 import type { BaseFs, ResolvedPath } from './base.ts';
+import { withElfParts } from './elf-parts.ts';
 
 const BINARY_DIRS = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 const DEFAULT_LIB_DIRS = ['/lib64', '/usr/lib64', '/lib', '/usr/lib'];
@@ -192,13 +193,20 @@ class LibraryResolver {
     if (this.elfCache.has(canonicalPath)) return this.elfCache.get(canonicalPath) ?? null;
     let elf: ElfInfo | null;
     try {
-      elf = parseElf(this.base.readFile(canonicalPath));
+      elf = this.parseElf(canonicalPath);
     } catch (err) {
       if (err instanceof UserError) throw err;
       throw new UserError(`cannot read ELF ${canonicalPath} in base ${this.base.root}: ${(err as Error).message}`);
     }
     this.elfCache.set(canonicalPath, elf);
     return elf;
+  }
+
+  /** parseElf over what it reads of the file (src/host/elf-parts.ts), resolved and checked as BaseFs.readFile does. */
+  private parseElf(canonicalPath: string): ElfInfo | null {
+    const resolved = this.base.resolveFile(canonicalPath);
+    if (!resolved) throw new UserError(`not found in base ${this.base.root}: ${canonicalPath}`);
+    return withElfParts(this.base.hostPath(resolved.path), canonicalPath, parseElf).value;
   }
 }
 
