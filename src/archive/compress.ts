@@ -64,13 +64,17 @@ export const SEGMENT_SIZE = 4 << 20;
  * stored (already compressed) or `none`. An uncompressed archive must start 4-byte aligned in the
  * initrd (init/initramfs.c reads it as cpio only there): `offset` is where the first segment
  * starts (after the early microcode), and zeros, which the kernel skips, go before one that would not.
+ * `pack` is compress() with `alg` unless the caller caches it (src/host/segment-cache.ts); the bytes
+ * it is given are valid until its promise settles (its staging buffer is then reused).
  */
-export async function compressSegments(segments: Iterable<NewcSegment>, alg: Compression, offset = 0): Promise<Uint8Array[]> {
+export async function compressSegments(
+  segments: Iterable<NewcSegment>, alg: Compression, offset = 0, pack: (data: Uint8Array) => Promise<Uint8Array> = (data) => compress(data, alg),
+): Promise<Uint8Array[]> {
   const parts: Promise<Uint8Array>[] = [];
   const staging = new Staging(availableParallelism());
   for (const segment of segments) {
     if (!segment.stored && alg !== 'none') {
-      parts.push(staging.run(segment, (data) => compress(data, alg)));
+      parts.push(staging.run(segment, pack));
       continue;
     }
     // Where it starts depends on the compressed sizes before it: stored segments are rare (one
@@ -181,7 +185,7 @@ function magicHex(bytes: Uint8Array, offset: number): string {
   return Buffer.from(bytes.subarray(offset, offset + 6)).toString('hex').replace(/(..)(?!$)/g, '$1 ');
 }
 
-function u32le(bytes: Uint8Array, at: number): number {
+export function u32le(bytes: Uint8Array, at: number): number {
   if (at + 4 > bytes.length) throw new ImageFormatError('truncated compressed data');
   return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
 }
@@ -195,7 +199,7 @@ function byteAt(bytes: Uint8Array, at: number): number {
 const ZSTD_MAGIC = 0xfd2fb528;
 
 /** End of the run of zstd (and skippable) frames at the start of `b`, from frame and block headers. */
-function zstdFramesEnd(b: Uint8Array): number {
+export function zstdFramesEnd(b: Uint8Array): number {
   let at = 0;
   while (at + 4 <= b.length) {
     const magic = u32le(b, at);

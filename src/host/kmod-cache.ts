@@ -46,7 +46,7 @@ function mapOrRead(path: string): Uint8Array {
  * the copy; readFileSync here was ~0.5 s of CPU). Safe because an entry is never changed in place:
  * writers rename a new file over it and prune unlinks it, and a mapping keeps the old inode's bytes.
  */
-function readEntry(dir: string, key: string, valid: (b: Uint8Array) => boolean = isElf): Uint8Array | undefined {
+export function readEntry(dir: string, key: string, valid: (b: Uint8Array) => boolean = isElf): Uint8Array | undefined {
   try {
     const data = mapOrRead(join(dir, key));
     // a truncated or foreign file is a miss: decoded again and replaced
@@ -56,7 +56,7 @@ function readEntry(dir: string, key: string, valid: (b: Uint8Array) => boolean =
   }
 }
 
-function writeEntry(dir: string, key: string, data: Uint8Array): void {
+export function writeEntry(dir: string, key: string, data: Uint8Array): void {
   const tmp = join(dir, `${key}.${process.pid}.tmp`);
   try {
     writeFileSync(tmp, data, { mode: 0o600 });
