@@ -49,10 +49,12 @@ describeNeeding([...KERNEL, ...missing('strace')], 'killed between the two renam
     expect(run(argsFor(dir, 'old'), { cwd: dir }).code).toBe(0);
     const old = stage2s(dir);
     // The second rename of the build (OUT's; the first is the second stage's) never happens: strace
-    // fails it and kills the build on the spot, as a power cut between the two would.
+    // fails it and kills the build on the spot, as a power cut between the two would. No cache home
+    // (one under /dev/null cannot be made): the caches' own renames of new entries would count too.
     const argv = ['strace', '-f', '-qq', '-o', '/dev/null', '-e', 'trace=rename,renameat,renameat2,link,linkat',
       '-e', 'inject=rename,renameat,renameat2,link,linkat:error=EIO:signal=KILL:when=2', BIN, ...argsFor(dir, 'new')];
-    const r = Bun.spawnSync(argv, { cwd: dir, stdout: 'pipe', stderr: 'pipe' });
+    const env = { ...process.env, XDG_CACHE_HOME: '/dev/null/cache' };
+    const r = Bun.spawnSync(argv, { cwd: dir, env, stdout: 'pipe', stderr: 'pipe' });
     expect(r.exitCode).not.toBe(0);
     expect(stage2s(dir)).toHaveLength(2);
     expect(stage2s(dir)).toEqual(expect.arrayContaining(old));
