@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, 
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { debug } from '../log.ts';
+import { sha256Hex } from './digest.ts';
 import { forget, hookSignals, isStale, killOnSignal, removeOnSignal } from './scratch.ts';
 
 const PRUNE_DAYS = 30;
@@ -23,7 +24,8 @@ export function kmodCacheDir(env: NodeJS.ProcessEnv = process.env): string | und
   return root ? join(root, 'mkruckus', 'kmod-xz') : undefined;
 }
 
-const keyOf = (data: Uint8Array): string => new Bun.CryptoHasher('sha256').update(data).digest('hex');
+/** The module's bytes as read from the base (or an ELF of this build): never changed after, so hashed once. */
+const keyOf = (data: Uint8Array): string => sha256Hex(data);
 const isElf = (b: Uint8Array | undefined): b is Uint8Array => b !== undefined && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
 const isGzip = (b: Uint8Array | undefined): b is Uint8Array => b !== undefined && b.length > 18 && b[0] === 0x1f && b[1] === 0x8b;
 

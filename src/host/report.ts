@@ -12,6 +12,7 @@ import { kernelModuleRequests, type ModuleManifest } from '../core/module.ts';
 import { stepTimes } from '../log.ts';
 import { COMMON_FILESYSTEMS, COMMON_STORAGE, FILESYSTEMS, STORAGE_DRIVERS } from '../../modules/kmod/drivers.ts';
 import type { HostFacts } from './hostonly.ts';
+import { sha256Hex } from './digest.ts';
 import { writeAtomic } from './output.ts';
 
 export const REPORT_PATH = '/etc/ruckusrd/report.json';
@@ -35,7 +36,7 @@ function fileRows(stage: 'first' | 'second', plan: readonly PlanEntry[], entries
       owner,
       ...(item.kind === 'file' ? { source: item.source } : {}),
       ...(item.kind === 'symlink' ? { target: item.target } : {}),
-      ...(bytes ? { size: bytes.length, sha256: new Bun.CryptoHasher('sha256').update(bytes).digest('hex') } : {}),
+      ...(bytes ? { size: bytes.length, sha256: sha256Hex(bytes) } : {}),
     };
   });
 }
