@@ -68,7 +68,7 @@ export class BaseFs {
         continue;
       }
       const path = '/' + [...done, part].join('/');
-      const st = this.lstatHost(path);
+      const st = pending.length > 0 ? this.lstatOnTheWay(path) : this.lstatHost(path);
       if (!st) return null;
       if (st.isSymbolicLink()) {
         if (++hops > MAX_LINKS) {
@@ -84,6 +84,22 @@ export class BaseFs {
       done.push(part);
     }
     return { path: '/' + done.join('/'), links };
+  }
+
+  /**
+   * The directories on the way to a file, looked up once per BaseFs: the ~500 modules of a generic
+   * image share /usr/lib/modules/KVER/kernel/..., and an lstat per component per file was ~4000
+   * calls. Only directories found are kept (a path that was missing, a link, the last component
+   * are looked up afresh each time).
+   */
+  private readonly dirs = new Map<string, Stats>();
+
+  private lstatOnTheWay(canonicalPath: string): Stats | undefined {
+    const known = this.dirs.get(canonicalPath);
+    if (known) return known;
+    const st = this.lstatHost(canonicalPath);
+    if (st?.isDirectory()) this.dirs.set(canonicalPath, st);
+    return st;
   }
 
   /** lstat of `done` components only: callers guarantee no symlink sits in the prefix. */
