@@ -193,3 +193,51 @@ export function cachedGzip(elves: Uint8Array[], dir: string | null = kmodCacheDi
   return out;
 }
 const GZIP_LEVEL = 6;
+
+/**
+ * What a build needs of each module of a set besides the hot ones' bytes (their decoded sizes for
+ * /init's driver table, the firmware they name), kept beside the decoded modules. With it a warm
+ * build decodes none of the ~450 cold .ko.xz of a generic image (each mapped from the cache and its
+ * .modinfo read, ~0.1 s in all): they go into the image as they are. Keyed by every module's path
+ * and sha256, in order, and FACTS_FORMAT (raise it when what is recorded, or how, changes).
+ */
+export interface ModuleFacts {
+  sizes: number[];
+  firmware: string[];
+}
+const FACTS_FORMAT = 1;
+
+export function moduleFactsKey(files: { path: string; data: Uint8Array }[]): string {
+  const h = new Bun.CryptoHasher('sha256').update(`mkruckus module facts ${FACTS_FORMAT}\n`);
+  for (const f of files) h.update(`${f.path}\0${sha256Hex(f.data)}\n`);
+  return h.digest('hex');
+}
+
+const isFacts = (v: unknown, count: number): v is ModuleFacts => {
+  const f = v as ModuleFacts;
+  return Array.isArray(f?.sizes) && f.sizes.length === count && f.sizes.every((n) => Number.isSafeInteger(n) && n > 0)
+    && Array.isArray(f.firmware) && f.firmware.every((n) => typeof n === 'string');
+};
+
+/** The facts stored under `key` for `count` modules, or undefined (none, unreadable, or not such facts). */
+export function readModuleFacts(key: string, count: number, dir: string | null = kmodCacheDir() ?? null): ModuleFacts | undefined {
+  if (!dir) return undefined;
+  try {
+    const facts: unknown = JSON.parse(readFileSync(join(dir, '..', 'kmod-facts', key), 'utf8'));
+    return isFacts(facts, count) ? facts : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeModuleFacts(key: string, facts: ModuleFacts, dir: string | null = kmodCacheDir() ?? null): void {
+  if (!dir) return;
+  const at = join(dir, '..', 'kmod-facts');
+  try {
+    mkdirSync(at, { recursive: true, mode: 0o700 });
+    writeEntry(at, key, new TextEncoder().encode(JSON.stringify(facts)));
+    prune(at);
+  } catch (e) {
+    debug(`module cache ${at} not written: ${(e as Error).message}`);
+  }
+}

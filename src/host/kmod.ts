@@ -23,7 +23,7 @@ import { parseModinfo } from '../core/modinfo.ts';
 import type { StageItem } from '../core/stage.ts';
 import { debug, UserError } from '../log.ts';
 import { BaseFs } from './base.ts';
-import { cachedGzip, cachedXz } from './kmod-cache.ts';
+import { cachedGzip, cachedXz, moduleFactsKey, readModuleFacts, writeModuleFacts, type ModuleFacts } from './kmod-cache.ts';
 
 export interface KernelModulePlan {
   items: StageItem[];
@@ -178,16 +178,35 @@ function readModuleFiles(fs: BaseFs, dir: string, modules: readonly KmodEntry[])
   return modules.map((e) => ({ path: `${dir}/${e.path}`, data: fs.readFile(`${dir}/${e.path}`) as Uint8Array }));
 }
 
-/** The modules' ELF images, decompressed, in the order given. */
-async function decodeModules(files: ModuleFile[]): Promise<Uint8Array[]> {
-  const xzAt = files.flatMap((f, i) => (f.path.endsWith('.xz') ? [i] : []));
-  const plain: (Uint8Array | undefined)[] = files.map((f) => (f.path.endsWith('.xz') ? undefined : decompressOne(f.path, f.data)));
+/** The modules' ELF images, decompressed, in the order given; undefined where `need` says no. */
+async function decodeModules(files: ModuleFile[], need: (i: number) => boolean = () => true): Promise<(Uint8Array | undefined)[]> {
+  const xzAt = files.flatMap((f, i) => (f.path.endsWith('.xz') && need(i) ? [i] : []));
+  const plain = files.map((f, i) => (f.path.endsWith('.xz') || !need(i) ? undefined : decompressOne(f.path, f.data)));
   const xz = await cachedXz(xzAt.map((i) => files[i]!), decompressXz);
   xzAt.forEach((at, k) => (plain[at] = xz[k]));
   return plain.map((data, i) => {
-    if (!data || data[0] !== 0x7f || data[1] !== 0x45) throw new UserError(`${files[i]?.path}: not a kernel module (no ELF header)`);
+    if (need(i) && (!data || data[0] !== 0x7f || data[1] !== 0x45)) throw new UserError(`${files[i]?.path}: not a kernel module (no ELF header)`);
     return data;
   });
+}
+
+/** A cold module stored as the base has it (busybox insmod decodes both): its suffix. */
+const keptSuffix = (path: string) => ['.xz', '.gz'].find((suffix) => path.endsWith(`.ko${suffix}`));
+
+/**
+ * The ELF images the image needs (every hot module's; a cold one's only to gzip it) and every
+ * module's facts. A cold .ko.xz/.ko.gz is decoded only while its set's facts are not in the cache
+ * (src/host/kmod-cache.ts); a tree without one decodes everything as before (plain .ko costs nothing).
+ */
+async function decodeWithFacts(modules: readonly KmodEntry[], files: ModuleFile[], cold: (e: KmodEntry) => boolean): Promise<{ elves: (Uint8Array | undefined)[]; facts: ModuleFacts }> {
+  const key = modules.some((e, i) => cold(e) && keptSuffix(files[i]!.path)) ? moduleFactsKey(files) : undefined;
+  const known = key ? readModuleFacts(key, files.length) : undefined;
+  const elves = await decodeModules(files, (i) => !known || !cold(modules[i]!) || !keptSuffix(files[i]!.path));
+  if (known) return { elves, facts: known };
+  const all = elves as Uint8Array[];
+  const facts = { sizes: all.map((d) => d.length), firmware: firmwareNames(modules, all) };
+  if (key) writeModuleFacts(key, facts);
+  return { elves, facts };
 }
 
 function indexItems(
@@ -295,9 +314,9 @@ export interface ColdRequests {
  * no zstd for insmod, and Debian's kmod no zlib, which modinject minds).
  */
 function storedModules(
-  modules: readonly KmodEntry[], files: ModuleFile[], elves: Uint8Array[], cold: (e: KmodEntry) => boolean,
+  modules: readonly KmodEntry[], files: ModuleFile[], elves: (Uint8Array | undefined)[], cold: (e: KmodEntry) => boolean,
 ): { path: string; data: Uint8Array }[] {
-  const kept = (i: number) => ['.xz', '.gz'].find((suffix) => files[i]!.path.endsWith(`.ko${suffix}`));
+  const kept = (i: number) => keptSuffix(files[i]!.path);
   const toGzip = modules.flatMap((e, i) => (cold(e) && !kept(i) ? [i] : []));
   const gz = new Map(cachedGzip(toGzip.map((i) => elves[i]!)).map((data, k) => [toGzip[k]!, data]));
   return modules.map((e, i) => {
@@ -320,14 +339,17 @@ export async function planKernelModules(
   const resolved = resolveKmods(tree.index, [...requests, ...(opts.cold?.requests ?? [])]);
   const hot = new Set(resolveKmods(tree.index, requests).modules.map((e) => e.name));
   const files = readModuleFiles(fs, tree.dir, resolved.modules);
-  const data = await decodeModules(files);
-  const stored = storedModules(resolved.modules, files, data, (e) => opts.cold?.compress === true && !hot.has(e.name));
+  const cold = (e: KmodEntry) => opts.cold?.compress === true && !hot.has(e.name);
+  // firmware: false (tests, tools) takes no facts, so a module's bad .modinfo stays unread there
+  const decoded: { elves: (Uint8Array | undefined)[]; facts?: ModuleFacts } = opts.firmware ? await decodeWithFacts(resolved.modules, files, cold) : { elves: await decodeModules(files) };
+  const data = decoded.elves;
+  const stored = storedModules(resolved.modules, files, data, cold);
   const imageDir = `/lib/modules/${kver}`;
   const items: StageItem[] = stored.map((m) => ({ kind: 'bytes', path: `${imageDir}/${m.path}`, mode: 0o644, data: m.data }));
-  const sizes = new Map(resolved.modules.map((e, i) => [e.name, data[i]?.length ?? 0]));
+  const sizes = new Map(resolved.modules.map((e, i) => [e.name, decoded.facts?.sizes[i] ?? data[i]?.length ?? 0]));
   const storedPath = new Map(resolved.modules.map((e, i) => [e.path, stored[i]!.path]));
   items.push(...indexItems(tree, resolved.modules, imageDir, sizes, (p) => storedPath.get(p) ?? uncompressedModulePath(p)));
-  const fw = opts.firmware ? planFirmware(fs, firmwareNames(resolved.modules, data)) : undefined;
+  const fw = decoded.facts ? planFirmware(fs, decoded.facts.firmware) : undefined;
   debug(`kernel modules: ${resolved.modules.length} staged, ${resolved.builtin.length} built in`);
   if (fw?.missing.length) debug(`firmware not in the base: ${fw.missing.join(' ')}`);
   return {

@@ -5,6 +5,7 @@ import { describe, expect, test } from 'bun:test';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { BOOT_TABLE_DIR } from '../../src/core/boot-kmod-table.ts';
 import { planKernelModules } from '../../src/host/kmod.ts';
 import { cachedGzip, cachedXz, kmodCacheDir } from '../../src/host/kmod-cache.ts';
 import { makeElf } from '../unit/modelf.ts';
@@ -179,3 +180,42 @@ describe('cachedGzip', () => {
     expect(cachedGzip(modules, join(file, 'c')).map((b) => Buffer.from(b))).toEqual(plain);
   });
 });
+
+describe('module facts (cold .ko.xz not decoded by a warm build)', () => {
+  testNeeding(missing('xz'), 'the second build decodes no cold module; a changed module is decoded again, its new firmware seen', async () => {
+    const base = tmp();
+    const kver = '9.9.9-facts';
+    const mods = join(base, 'lib/modules', kver);
+    mkdirSync(join(mods, 'kernel'), { recursive: true });
+    const put = (name: string, firmware: string) => {
+      const modinfo = new TextEncoder().encode(`name=${name}\0firmware=${firmware}\0`);
+      const elf = makeElf([{ name: '.modinfo', data: modinfo }, { name: '.text', data: new Uint8Array(5000).fill(7) }], true, true);
+      writeFileSync(join(mods, `kernel/${name}.ko.xz`), Bun.spawnSync(['xz', '-c', '--check=crc32'], { stdin: elf }).stdout);
+      return elf.length;
+    };
+    put('hot', 'hot.bin');
+    const coldSize = put('cold', 'cold-1.bin');
+    writeFileSync(join(mods, 'modules.dep'), 'kernel/hot.ko.xz:\nkernel/cold.ko.xz:\n');
+    writeFileSync(join(mods, 'modules.alias'), 'alias pci:v00001AF4d* hot\nalias pci:v00008086d* cold\n');
+    const plan = () => planKernelModules(base, kver, ['hot'], { firmware: true, cold: { requests: ['cold'], compress: true } });
+    const decoded = () => readdirSync(kmodCacheDir()!).length;
+    const first = await plan();
+    expect(first.missingFirmware).toEqual(['cold-1.bin', 'hot.bin']);
+    expect(first.items.map((i) => i.path)).toContain(`/lib/modules/${kver}/kernel/cold.ko.xz`);
+    const table = (p: typeof first) => p.items.filter((i) => i.kind === 'bytes' && i.path.includes(`/${BOOT_TABLE_DIR}/`))
+      .map((i) => new TextDecoder().decode((i as { data: Uint8Array }).data)).join('\n');
+    // the driver table weighs each module by its decoded size (KiB)
+    expect(table(first)).toContain(`kmod_found cold ${Math.ceil(coldSize / 1024)} ;;`);
+    // every decoded entry removed: the next build decodes the hot module alone (one entry comes back)
+    rmSync(kmodCacheDir()!, { recursive: true, force: true });
+    const second = await plan();
+    expect(decoded()).toBe(1);
+    expect(second.missingFirmware).toEqual(first.missingFirmware);
+    expect(table(second)).toBe(table(first));
+    // the cold module changed: its facts are made again from its new bytes
+    put('cold', 'cold-2.bin');
+    expect((await plan()).missingFirmware).toEqual(['cold-2.bin', 'hot.bin']);
+    expect(decoded()).toBe(2);
+  });
+});
+
