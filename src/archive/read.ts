@@ -167,14 +167,15 @@ interface CpioStreamExtract {
   on(event: 'error', cb: (err: Error) => void): this;
   end(chunk: Uint8Array): void;
 }
-// require() keeps this untyped CommonJS package out of the type checker while Bun still bundles it.
-const cpioStream = require('cpio-stream') as { extract(): CpioStreamExtract };
+// require() keeps this untyped CommonJS package out of the type checker while Bun still bundles it;
+// called where used, so a build (which never reads an image) does not load it at startup.
+const cpioStream = () => require('cpio-stream') as { extract(): CpioStreamExtract };
 
 /** Parses one complete archive (ending with its trailer) with cpio-stream. */
 function extractEntries(archive: Uint8Array, opts: ReadOptions): Promise<ImageEntry[]> {
   return new Promise((resolve, reject) => {
     const entries: ImageEntry[] = [];
-    const extract = cpioStream.extract();
+    const extract = cpioStream().extract();
     extract.on('entry', (header, stream, next) => {
       let entry: ImageEntry;
       try {

@@ -5,13 +5,16 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import * as tar from 'tar-stream';
+import type * as TarStream from 'tar-stream';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { checkEntries, clampTime, type Entry, HostileEntry, type Limits, normalisePath, ociToOverlay } from '../layers/entries.ts';
 import { planMerge } from '../layers/merge.ts';
 import { imageLayers, isImageArchive } from '../layers/oci.ts';
 import { UserError } from '../log.ts';
 import { dirSource, readEntries, type TarSource, tarFileSource, tarToSquashfs, writePlan } from './layer-tar.ts';
+
+/** tar-stream, loaded where used: every command but `layer` starts without it. */
+const tar = () => require('tar-stream') as typeof TarStream;
 
 export interface BuildRequest {
   name: string;
@@ -55,7 +58,7 @@ function refuseHostile(label: string, entries: (Entry | null)[], limits: Limits)
 /** Writes every member of an image archive to a temp dir (blobs checked against their digest). */
 async function unpackImageArchive(path: string, tmp: string): Promise<Set<string>> {
   const names = new Set<string>();
-  const extract = tar.extract();
+  const extract = tar().extract();
   createReadStream(path).pipe(extract as unknown as NodeJS.WritableStream);
   for await (const m of extract) {
     const name = normalisePath(m.header.name);

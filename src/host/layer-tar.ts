@@ -6,10 +6,13 @@ import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
-import * as tar from 'tar-stream';
+import type * as TarStream from 'tar-stream';
 import { type Entry, fromHeader, HostileEntry } from '../layers/entries.ts';
 import type { MergePlan } from '../layers/merge.ts';
 import { UserError } from '../log.ts';
+
+/** tar-stream, loaded where used: every command but `layer` starts without it. */
+const tar = () => require('tar-stream') as typeof TarStream;
 
 /** A source of one layer's tar bytes, openable any number of times. */
 export type TarSource = { label: string; open: () => Readable };
@@ -69,9 +72,9 @@ export function dirSource(dir: string, opts: DirOptions = {}): TarSource {
 /** Calls `each` for every member in order with its index and body; the body must be consumed. */
 async function forEachMember(
   src: TarSource,
-  each: (index: number, header: tar.Header, body: Readable & AsyncIterable<Uint8Array>) => Promise<void>,
+  each: (index: number, header: TarStream.Header, body: Readable & AsyncIterable<Uint8Array>) => Promise<void>,
 ): Promise<void> {
-  const extract = tar.extract();
+  const extract = tar().extract();
   const input = src.open();
   input.on('error', (e) => extract.destroy(e));
   input.pipe(extract as unknown as NodeJS.WritableStream);
@@ -100,7 +103,7 @@ export async function readEntries(src: TarSource): Promise<(Entry | null)[]> {
   return out;
 }
 
-function toHeader(e: Entry): tar.Header {
+function toHeader(e: Entry): TarStream.Header {
   const pax: Record<string, string> = {};
   for (const [k, v] of Object.entries(e.xattrs)) pax[`SCHILY.xattr.${k}`] = v;
   return {
@@ -116,7 +119,7 @@ function toHeader(e: Entry): tar.Header {
  * order, bodies streamed from the sources. `fix` adjusts each entry (clamped times).
  */
 export function writePlan(plan: MergePlan, sources: TarSource[], fix: (e: Entry) => Entry): Readable {
-  const pack = tar.pack();
+  const pack = tar().pack();
   const put = (e: Entry, body?: AsyncIterable<Uint8Array>) =>
     new Promise<void>((resolve, reject) => {
       const sink = pack.entry(toHeader(fix(e)), (err) => (err ? reject(err) : resolve())) as unknown as NodeJS.WritableStream;
