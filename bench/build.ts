@@ -5,8 +5,9 @@
 // for a kernel with `.ko.xz` modules (bench/xzbase.ts), and the embedded erofs and squashfs
 // second stages.
 //
-//   bun bench/build.ts [--runs N] [--only REGEX] [--kernel PREFIX]   (default 5 runs per builder; --only:
-//   builders whose name matches; --kernel: not the newest; a kernel shipping .ko.xz is used as it is)
+//   bun bench/build.ts [--runs N] [--only REGEX] [--kernel PREFIX] [--baseline BIN]   (default 5 runs per
+//   builder; --only: builders whose name matches; --kernel: not the newest; a kernel shipping .ko.xz is used
+//   as it is; --baseline: an older mkruckus binary measured beside dist/mkruckus, for before/after)
 //
 // Prints markdown tables (wall time median/min, CPU time, image size, entries, kernel modules,
 // compression), the speedup of mkruckus over each peer and the targets with their verdict. A
@@ -61,8 +62,8 @@ const DRACUT = 'dracut --no-hostonly';
 const TARGETS = { [MKINITRAMFS]: 20, [DRACUT]: 50 } as Record<string, number>;
 const XZ_TARGET_S = 1;
 
-function ours(name: string, args: string[]): Builder {
-  return { name, ours: true, missing: existsSync(CLI) ? undefined : 'not built', argv: (out, kver) => [CLI, '--kernel', kver, out, '--force', ...args] };
+function ours(name: string, args: string[], cli = CLI): Builder {
+  return { name, ours: true, missing: existsSync(cli) ? undefined : 'not built', argv: (out, kver) => [cli, '--kernel', kver, out, '--force', ...args] };
 }
 
 /**
@@ -70,16 +71,16 @@ function ours(name: string, args: string[]): Builder {
  * timing. `warm`: the decoded-module cache is filled by an untimed build first, as any rebuild for
  * the same kernel finds it; otherwise it is emptied before every run, as a first build finds it.
  */
-function oursOnXz(name: string, args: string[], dir: string, kver: string, warm: boolean): Builder {
+function oursOnXz(name: string, args: string[], dir: string, kver: string, warm: boolean, cli = CLI): Builder {
   const cacheHome = join(dir, `cache-${name.replace(/\W+/g, '-')}`);
-  let argv = (out: string) => [CLI, '--kernel', kver, out, '--force', ...args];
+  let argv = (out: string) => [cli, '--kernel', kver, out, '--force', ...args];
   // A kernel that ships .ko.xz modules (Debian's 6.12) is the real case; otherwise one is made.
   if (!shipsXz(kver)) {
     const missing = xzBaseUnavailable();
     if (missing) return { name, ours: true, missing, argv: () => [] };
     const modules = xzModulesTree(kver);
     const base = makeXzBase(join(dir, `xzbase-${name.replace(/\W+/g, '-')}`));
-    argv = (out: string) => inXzBase(base, modules, kver, [CLI, '--base', base, '--kernel', kver, out, '--force', ...args]);
+    argv = (out: string) => inXzBase(base, modules, kver, [cli, '--base', base, '--kernel', kver, out, '--force', ...args]);
   }
   const before = warm
     ? () => existsSync(cacheHome) || timeBuild(argv(join(dir, 'prime.img')), cacheHome)
@@ -96,6 +97,16 @@ function shipsXz(kver: string): boolean {
 function peer(name: string, tool: string, argv: (path: string, out: string, kver: string) => string[]): Builder {
   const path = locate(tool);
   return { name, ours: false, missing: path ? undefined : 'not installed', argv: (out, kver) => argv(path!, out, kver) };
+}
+
+/**
+ * --baseline BIN: another mkruckus binary (an older build) beside dist/mkruckus, for a before/after
+ * pair measured in the same run: its generic and warm .ko.xz builds, named `baseline: …`.
+ */
+function baselines(dir: string, kver: string, cli: string | undefined): Builder[] {
+  if (cli === undefined) return [];
+  const name = (n: string) => `baseline: ${n}`;
+  return [ours(name(GENERIC), ['--add', 'storage-all'], cli), oursOnXz(name(XZ_WARM), ['--add', 'storage-all'], dir, kver, true, cli)];
 }
 
 function builders(dir: string, kver: string): Builder[] {
@@ -220,7 +231,7 @@ function pickKernel(prefix?: string): { version: string } {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, only: { type: 'string' }, kernel: { type: 'string' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, only: { type: 'string' }, kernel: { type: 'string' }, baseline: { type: 'string' } } });
   const only = values.only === undefined ? undefined : new RegExp(values.only);
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs wants a positive integer, got ${values.runs}`);
@@ -229,7 +240,7 @@ function main(): void {
 
   const dir = mkdtempSync(join(tmpdir(), 'mkruckus-bench-'));
   try {
-    const chosen = builders(dir, kernel.version).filter((b) => !only || only.test(b.name));
+    const chosen = [...baselines(dir, kernel.version, values.baseline), ...builders(dir, kernel.version)].filter((b) => !only || only.test(b.name));
     const results: Result[] = chosen.map((builder) => ({ builder, times: [], cpu: [] }));
     console.error(`kernel ${kernel.version}, ${runs} run(s) per builder, images in ${dir}`);
     measure(dir, kernel.version, runs, results);
