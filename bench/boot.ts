@@ -3,7 +3,7 @@
 // all built in this run for the same kernel: tiny-initramfs (the floor), a hand-made busybox image,
 // mkruckus default and `--add storage-all`, initramfs-tools and dracut --no-hostonly.
 //
-//   bun bench/boot.ts [--runs N] [--timeout SECONDS] [--only REGEX] [--kernel VER]
+//   bun bench/boot.ts [--runs N] [--timeout SECONDS] [--only REGEX] [--kernel VER] [--clock real|instructions]
 //   (default 3 boots per image, 120 s each; --only: the images whose builder name matches, e.g. 'tiny|mkruckus')
 //
 // The root is the test suite's guest (static busybox + test/boot/guest/init.sh), which prints
@@ -17,7 +17,7 @@ import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { randomToken, tempDir } from '../test/boot/disks.ts';
 import {
-  type BootConfig, bootRoundRobin, fmt, makeBenchRootDisk, median, mib, ms, PHASES, phaseSeconds, requireKernelAndCli,
+  BOOT_OPTIONS, type BootConfig, clockLabel, bootRoundRobin, fmt, makeBenchRootDisk, median, mib, ms, PHASES, phaseSeconds, requireKernelAndCli,
   type Runs, runsAndTimeout, type Sample, table,
 } from './lib.ts';
 import { dracut, handMade, initramfsTools, mkruckus, type Peer, tinyInitramfs } from './peers.ts';
@@ -108,9 +108,9 @@ function phaseTable(rows: Row[]): void {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { runs: { type: 'string', default: '3' }, timeout: { type: 'string', default: '120' }, only: { type: 'string' }, kernel: { type: 'string' } },
+    options: { ...BOOT_OPTIONS, only: { type: 'string' } },
   });
-  const { runs, timeoutMs } = runsAndTimeout(values);
+  const { runs, timeoutMs, clock } = runsAndTimeout(values);
   const only = values.only === undefined ? undefined : new RegExp(values.only);
   const kernel = requireKernelAndCli(values.kernel);
   const dir = tempDir('bench-boot');
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`## Boot to the root's init, kernel ${kernel.version}, QEMU TCG -m 512 -smp 1, \`quiet\`, median of ${runs} boot(s)\n`);
+  console.log(`## Boot to the root's init, kernel ${kernel.version}, QEMU TCG -m 512 -smp 1, ${clockLabel(clock)}, \`quiet\`, median of ${runs} boot(s)\n`);
   console.log('/init → root init: from the kernel\'s "Run /init as init process" to the root\'s /sbin/init. ' +
     `Targets (issue 11): mkruckus default within ${Math.round((TARGETS.defaultOverTiny - 1) * 100)} % of tiny-initramfs, ` +
     `--add storage-all within ${Math.round((TARGETS.genericOverDefault - 1) * 100)} % of the default image, MemAvailable ` +

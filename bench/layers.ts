@@ -2,7 +2,8 @@
 // Layered-root benchmark: what assembling a three-layer OverlayFS root costs inside our /init,
 // against a traditional ext4 root, with one mkruckus image booted the same way in QEMU (TCG).
 //
-//   bun bench/layers.ts [--runs N] [--timeout SECONDS] [--kernel VER]    (default 3 boots per row, 120 s each)
+//   bun bench/layers.ts [--runs N] [--timeout SECONDS] [--kernel VER] [--clock real|instructions]
+//   (default 3 boots per row, 120 s each; --clock: see bench/lib.ts clockArgs)
 //
 // Traditional: root=/dev/vda, an ext4 disk holding the guest tree. Layered: root=/dev/vda
 // sqsh_layers=extra:server:base, an ext4 disk holding base/server/extra.sqsh of the test suite's
@@ -18,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { makeExt4, randomToken, run, tempDir } from '../test/boot/disks.ts';
 import { makeLayerTrees, makeSquashfs } from '../test/boot/layers.ts';
 import {
-  addBenchAction, type BootConfig, bootRoundRobin, CLI, fmt, median, ms, msSpread, PHASES, type Phase, phaseSeconds,
+  addBenchAction, BOOT_OPTIONS, type BootConfig, bootRoundRobin, clockLabel, CLI, fmt, median, ms, msSpread, PHASES, type Phase, phaseSeconds,
   requireKernelAndCli, type Runs, runsAndTimeout, type Sample, signedMs, spanSeconds, table,
 } from './lib.ts';
 import { tinyInitramfs } from './peers.ts';
@@ -165,8 +166,8 @@ function rootInitTable(rows: Row[]): void {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, timeout: { type: 'string', default: '120' }, kernel: { type: 'string' } } });
-  const { runs, timeoutMs } = runsAndTimeout(values);
+  const { values } = parseArgs({ options: { ...BOOT_OPTIONS } });
+  const { runs, timeoutMs, clock } = runsAndTimeout(values);
   const kernel = requireKernelAndCli(values.kernel);
   const dir = tempDir('bench-layers');
   const token = randomToken();
@@ -178,7 +179,7 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`## Layered root vs traditional root, kernel ${kernel.version}, QEMU TCG -m 512 -smp 1, ${runs} boot(s) each`);
+  console.log(`## Layered root vs traditional root, kernel ${kernel.version}, QEMU TCG -m 512 -smp 1, ${clockLabel(clock)}, ${runs} boot(s) each`);
   console.log('TCG is several times slower than hardware: compare the rows, not the absolute numbers.');
   const [trad, layered] = rows;
   if (trad?.runs.samples.length && layered?.runs.samples.length) {

@@ -5,7 +5,7 @@
 // erofs second stage sits on a boot disk, read through dm-verity (lazily, block by block) or checked
 // whole by its sha256 before it is mounted (`--omit stage2-verity`).
 //
-//   bun bench/stages.ts [--runs N] [--timeout SECONDS] [--only TEXT] [--kernel VER]
+//   bun bench/stages.ts [--runs N] [--timeout SECONDS] [--only TEXT] [--kernel VER] [--clock real|instructions]
 //   (default 3 boots per layout, 120 s each; --only: the layouts whose name contains TEXT)
 //
 // Every layout boots the same traditional ext4 root (/dev/vda) in QEMU (TCG). The kernel's own
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeExt4, randomToken, run, tempDir } from '../test/boot/disks.ts';
 import {
-  type BootConfig, bootRoundRobin, CLI, fmt, makeBenchRootDisk, median, mib, ms, msSpread, PHASES, phaseSeconds,
+  BOOT_OPTIONS, type BootConfig, clockLabel, bootRoundRobin, CLI, fmt, makeBenchRootDisk, median, mib, ms, msSpread, PHASES, phaseSeconds,
   requireKernelAndCli, type Runs, runsAndTimeout, type Sample, signedMs, spanSeconds, table,
 } from './lib.ts';
 
@@ -165,8 +165,8 @@ function verityTable(rows: Row[]): void {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, timeout: { type: 'string', default: '120' }, only: { type: 'string' }, kernel: { type: 'string' } } });
-  const { runs, timeoutMs } = runsAndTimeout(values);
+  const { values } = parseArgs({ options: { ...BOOT_OPTIONS, only: { type: 'string' } } });
+  const { runs, timeoutMs, clock } = runsAndTimeout(values);
   const kernel = requireKernelAndCli(values.kernel);
   const dir = tempDir('bench-stages');
   const token = randomToken();
@@ -181,7 +181,7 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`## Initramfs layouts, kernel ${kernel.version}, QEMU TCG -m 512 -smp 1, median of ${runs} boot(s)\n`);
+  console.log(`## Initramfs layouts, kernel ${kernel.version}, QEMU TCG -m 512 -smp 1, ${clockLabel(clock)}, median of ${runs} boot(s)\n`);
   console.log('TCG is several times slower than hardware: compare the rows, not the absolute numbers.\n');
   layoutTable(rows);
   phaseTable(rows);

@@ -68,6 +68,8 @@ export interface BootOptions {
    * them, so `interact` can send `sendkey` commands to the emulated PS/2 keyboard (the VT's input).
    */
   monitor?: boolean;
+  /** more QEMU arguments, e.g. the benchmarks' `-icount` (virtual time by instructions executed, not the host's load) */
+  qemuArgs?: string[];
 }
 
 export interface BootResult {
@@ -93,6 +95,7 @@ export async function boot(opts: BootOptions): Promise<BootResult> {
     ...(opts.disks ?? []).flatMap((d, i) => d.iface === 'ahci'
       ? ['-drive', `if=none,id=d${i},format=raw,file=${d.file}${d.readonly ? ',readonly=on' : ''}`, '-device', `ide-hd,drive=d${i},bus=ahci.${i}`]
       : ['-drive', `file=${d.file},format=raw,if=virtio${d.readonly ? ',readonly=on' : ''}`]),
+    ...(opts.qemuArgs ?? []),
   ];
   const proc = Bun.spawn(argv, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' });
   let output = '';
