@@ -349,14 +349,9 @@ bi_literal() {
 	done
 }
 
-# bi_by_fs LABEL=X|UUID=X [DEV...]: sets REPLY to the first device whose filesystem has it, and
-# BI_FOUND to "DEV TYPE". Returns 1 when no device has it, 2 when the answer is unsure (a read fell
-# short); both leave the slower full probe to the caller. One head, one hexdump (the word dump) and
-# one grep (the lines that hold the value, and the bytes read) for all devices, then the full read
-# (bi_dump) of one device only where the words cannot tell (swap, vfat).
-bi_by_fs() {
-	REPLY=''
-	BI_FOUND=''
+# bi_want LABEL=X|UUID=X: the value as the word dump prints it: _bf_key, _bf_want (hex), _bf_text
+# (a LUKS UUID's text as hex) and the literals grep looks for (_bf_c1, _bf_c2). Fails for no value.
+bi_want() {
 	_bf_key=${1%%=*}
 	bi_order
 	if [ "$_bf_key" = LABEL ]; then
@@ -381,6 +376,24 @@ bi_by_fs() {
 	bi_literal "$_bf_c1"; _bf_c1=$REPLY
 	bi_literal "$_bf_c2"; _bf_c2=$REPLY
 	[ -n "$_bf_c1" ] || _bf_c1=$_bf_c2
+}
+
+# bi_by_fs LABEL=X|UUID=X [DEV...]: sets REPLY to the first device whose filesystem has it, and
+# BI_FOUND to "DEV TYPE". Returns 1 when no device has it, 2 when the answer is unsure (a read fell
+# short); both leave the slower full probe to the caller. One head, one hexdump (the word dump) and
+# one grep (the lines that hold the value, and the bytes read) for all devices, then the full read
+# (bi_dump) of one device only where the words cannot tell (swap, vfat). The printed form of the
+# value (bi_want, ~10 ms of shell for a UUID under TCG) is kept from the tries made while drivers
+# were loading, so the try after the disk appears only reads.
+BI_WANT=''
+bi_by_fs() {
+	REPLY=''
+	BI_FOUND=''
+	if [ "$BI_WANT" != "$BI_ORDER $1" ]; then
+		BI_WANT=
+		bi_want "$1" || return 1
+		BI_WANT="$BI_ORDER $1"
+	fi
 	shift
 	# shellcheck disable=SC2086 # device nodes, one word each
 	if [ $# -eq 0 ]; then bi_candidates; set -f; set -- $REPLY; set +f; fi

@@ -8,7 +8,7 @@
 // its type is not known yet); its duration by the guest's own clock, and each boot's devices and
 // mount phases, are printed as a table, never asserted (TCG timings vary with the load).
 // DISCOVERY_KERNEL=VERSION builds for and boots that kernel instead of the newest (issue 11's
-// numbers are for Debian's 6.1).
+// numbers are for Debian's 6.1); DISCOVERY_TRACE=1 prints each boot's lookup trace.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -107,15 +107,27 @@ function lookupTrace(console: string) {
   };
 }
 
+/** DISCOVERY_TRACE=1: the timings lines of the lookup's span (after the last driver), to see where its time goes. */
+function traceLines(console: string): string {
+  const lines = section(console, 'timings').trim().split('\n');
+  const find = lines.map((l) => l.split(' ')).find((w) => w[0] === 'find');
+  const end = find ? Number(find[2]) : NaN;
+  const from = Math.max(...lines.map((l) => l.split(' ')).filter((w) => w[0] === 'cmd' && ['insmod', 'modprobe'].includes(w[3]!) && Number(w[2]) <= end).map((w) => Number(w[2])));
+  return lines.filter((l) => { const w = l.split(' '); return w[0] === 'find' || (Number(w[1]) >= from && Number(w[1]) <= end); }).join('\n');
+}
+
 describe.if(canBoot)('root among 64 GPT partitions (QEMU)', () => {
   beforeAll(() => {
     dir = tempDir('discovery');
     token = randomToken();
     makeGuestRoot(join(dir, 'tree'), token);
     disk = makeDisk();
-    ensureBinary();
-    img = join(dir, 'initrd.img');
-    run([CLI, '--kernel', KERNEL, '--force', img]);
+    // DISCOVERY_INITRD=PATH boots a prebuilt image instead (an A/B run of two versions of the lookup).
+    img = process.env.DISCOVERY_INITRD ?? join(dir, 'initrd.img');
+    if (!process.env.DISCOVERY_INITRD) {
+      ensureBinary();
+      run([CLI, '--kernel', KERNEL, '--force', img]);
+    }
   });
 
   afterAll(() => {
@@ -154,6 +166,7 @@ describe.if(canBoot)('root among 64 GPT partitions (QEMU)', () => {
     // (the words gave the root's type); PARTUUID= one hexdump of the disk (its GPT); otherwise no
     // read of another partition, only the root's 4 KiB for its type.
     const t = lookupTrace(r.console);
+    if (process.env.DISCOVERY_TRACE) console.log(`${spec}\n${traceLines(r.console)}`);
     expect({ found: t.found, pauses: t.pauses, other: t.other }).toEqual({ found: '/dev/vda64', pauses: 0, other: [] });
     const fsRead = spec.startsWith('LABEL=') || spec.startsWith('UUID=');
     const parts = Array.from({ length: PARTS }, (_, i) => `/dev/vda${i + 1}`).sort();

@@ -96,6 +96,21 @@ for (const [name, shell] of SHELLS) {
       expect(find('UUID=3c5e7a9b-1d2f-4a6c-8e0b-2d4f6a8c0e1b')).toBe('rc=1');
     });
 
+    // The try made while drivers load (no device yet) already turns the value into its printed
+    // form: the try after the disk appears only reads (bi_hex broken after the first try changes
+    // nothing), and another value is never taken for the kept one.
+    testNeeding(missing('mke2fs'), 'bi_by_fs: the value\'s printed form is kept from a try without devices; another value is not taken for it', () => {
+      const devs = ['ext2', 'ext3', 'ext4'].map((d) => `"$BI_DEV/${d}"`).join(' ');
+      const out = sh(shell, `PT_SYS=${dir}/nosys; bi_by_fs LABEL=three; echo "rc=$?"; PT_SYS=${dir}/sys
+        bi_hex() { REPLY=00; }; bi_lower() { REPLY=00; }
+        bi_by_fs LABEL=three ${devs}; echo "rc=$? $REPLY"
+        bi_by_fs LABEL=sixteen-chars-ok ${devs}; echo "rc=$?"`).trim().replaceAll(`${dir}/dev/`, '');
+      expect(out).toBe('rc=1\nrc=0 ext3\nrc=1');
+      const mixed = sh(shell, `for s in LABEL=three UUID=3c5e7a9b-1d2f-4a6c-8e0b-2d4f6a8c0e1a LABEL=old-two LABEL=three; do
+        bi_by_fs "$s" ${devs}; echo "$REPLY"; done`).trim().replaceAll(`${dir}/dev/`, '');
+      expect(mixed).toBe('ext3\next4\next2\next3');
+    });
+
     testNeeding(missing('mke2fs', 'cryptsetup', 'mkfs.vfat'), 'bi_by_fs: LUKS and FAT UUIDs; a short read before the match makes the answer unsure (2)', () => {
       writeFileSync(join(dir, 'dev', 'short'), 'x'.repeat(1000));
       const find = (spec: string, devs: string[]) =>
@@ -260,6 +275,48 @@ for (const [name, shell] of SHELLS) {
         expect(reads.length).toBe(entries === 128 ? 1 : 2);
         expect(reads[0]).toStartWith('-v -n 17408 ');
       }
+    });
+
+    // The GUID's block is found by bisection over the read (entries 1 and 128 are its ends); where
+    // the GUID's words first appear elsewhere (here in entry 1's name, UTF-16 "abcdefgh" being
+    // partition 2's GUID as stored) the entries are read again and compared field by field.
+    testNeeding(missing('sfdisk'), 'GPT: entries 1 and 128 in one read; a GUID whose words appear first outside a GUID field is read again', () => {
+      const file = join(dir, 'ends.img');
+      rmSync(file, { force: true });
+      run(['truncate', '-s', '8M', file]);
+      run(['sfdisk', '-q', file], `label: gpt
+${file}1 : start=2048, size=2048, type=linux, name="xxxxxxxxabcdefgh", uuid=11111111-2222-3333-4444-555555555555
+${file}2 : start=4096, size=2048, type=linux, uuid=00620061-0063-0064-6500-660067006800
+${file}128 : start=6144, size=2048, type=linux, uuid=11111111-2222-3333-4444-555555555580
+`);
+      fakeSys('vdf', file, [1, 2, 128]);
+      const find = (uuid: string) => {
+        const calls = join(dir, 'calls-ends');
+        rmSync(calls, { force: true });
+        const out = sh(shell, `hexdump() { printf "%s\\n" "$*" >> ${calls}; command hexdump "$@"; }
+          pt_by_partuuid ${uuid}; echo "rc=$? [$REPLY]"`).trim().replace(`${dir}/dev/`, '');
+        return `${out} reads=${readFileSync(calls, 'utf8').trim().split('\n').length}`;
+      };
+      expect(find('11111111-2222-3333-4444-555555555555')).toBe('rc=0 [vdf1] reads=1');
+      expect(find('11111111-2222-3333-4444-555555555580')).toBe('rc=0 [vdf128] reads=1');
+      expect(find('00620061-0063-0064-6500-660067006800')).toBe('rc=0 [vdf2] reads=2');
+      // A miss leaves no node behind (find_device_once would take the disk itself for the root).
+      expect(find('11111111-2222-3333-4444-555555555581')).toBe('rc=1 [] reads=1');
+    });
+
+    // As for bi_by_fs: the GUID's printed form is kept from a try without disks (bi_glob broken
+    // afterwards changes nothing), and another GUID is never taken for it. The usual header is
+    // known by its words (bi_wval broken changes nothing).
+    testNeeding(missing('sfdisk'), 'GPT: the GUID\'s printed form is kept from a try without disks; another GUID is not taken for it', () => {
+      const file = join(dir, 'ends.img');
+      fakeSys('vdf', file, [1, 2, 128]);
+      const a = '11111111-2222-3333-4444-555555555555';
+      const b = '11111111-2222-3333-4444-555555555580';
+      const out = sh(shell, `PT_SYS=${dir}/nosys; pt_by_partuuid ${a}; echo "rc=$?"; PT_SYS=${dir}/sys
+        pt_by_partuuid ${b}; echo "$REPLY"; pt_by_partuuid ${a}; echo "$REPLY"
+        bi_glob() { REPLY=00; }; bi_lower() { REPLY=00; }; bi_wval() { REPLY=0; }
+        pt_by_partuuid ${a}; echo "rc=$? $REPLY"`).trim().replaceAll(`${dir}/dev/`, '');
+      expect(out).toBe('rc=1\nvdf128\nvdf1\nrc=0 vdf1');
     });
 
     test('GPT: a disk cut short inside its header is no GPT (no unset word under set -u: PID 1 would end)', () => {
