@@ -319,6 +319,22 @@ ${file}128 : start=6144, size=2048, type=linux, uuid=11111111-2222-3333-4444-555
       expect(out).toBe('rc=1\nvdf128\nvdf1\nrc=0 vdf1');
     });
 
+    // A partition is looked for under its usual names first; one named otherwise (sysfs names a
+    // partition as its driver does) is still found among the disk's entries by its number.
+    test('pt_part_node: a partition by number, under its usual name or another', () => {
+      const sys = join(dir, 'pnsys');
+      rmSync(sys, { recursive: true, force: true });
+      for (const [name, n] of [['dsk2', 2], ['other-name', 3]] as const) {
+        mkdirSync(join(sys, 'block/dsk', name), { recursive: true });
+        writeFileSync(join(sys, 'block/dsk', name, 'partition'), `${n}\n`);
+      }
+      mkdirSync(join(sys, 'block/dsk/queue'), { recursive: true });
+      const node = (n: number) => sh(shell, `REPLY=; pt_part_node ${sys}/block/dsk ${n}; echo "rc=$? [$REPLY]"`).trim().replace(`${dir}/dev/`, '');
+      expect(node(2)).toBe('rc=0 [dsk2]');
+      expect(node(3)).toBe('rc=0 [other-name]');
+      expect(node(4)).toBe('rc=1 []');
+    });
+
     test('GPT: a disk cut short inside its header is no GPT (no unset word under set -u: PID 1 would end)', () => {
       const file = join(dir, 'cut.img');
       writeFileSync(file, Buffer.concat([Buffer.alloc(512), Buffer.from('EFI PART'), Buffer.alloc(70)]));
