@@ -60,7 +60,8 @@ function runOrder(files: BootFile[]): string[] {
   const initText = readFileSync(join(ROOT, 'templates/init.sh'), 'utf8');
   const initLibs = [...initText.matchAll(/^\. (\/lib\/ruckusrd\/[^\s;]+)/gm)].map((m) => m[1]!);
   const images = files.filter((f) => f.image && f.image !== '/init');
-  const libs = images.filter((f) => !f.hook).map((f) => f.image!).filter((p) => !initLibs.includes(p)).sort();
+  // Libraries are what /init's shell sources (/lib/ruckusrd/); a program such as /usr/sbin/modprobe runs alone.
+  const libs = images.filter((f) => !f.hook && f.image!.startsWith('/lib/ruckusrd/')).map((f) => f.image!).filter((p) => !initLibs.includes(p)).sort();
   const phaseOf = (p: string): number => HOOK_PHASES.indexOf(p.split('/')[4] as (typeof HOOK_PHASES)[number]);
   const hooks = images.filter((f) => f.hook).map((f) => f.image!).sort((a, b) => phaseOf(a) - phaseOf(b) || a.localeCompare(b));
   return [...initLibs, ...libs, ...hooks];

@@ -5,7 +5,8 @@
 # first. Each device is matched once, with builtins only; one insmod per module that is not yet
 # loaded. What the table does not know (an alias, a built-in without /sys/module) goes to modprobe.
 
-read -r KMOD_KVER < /proc/sys/kernel/osrelease
+# modprobe.sh may run before /init has mounted /proc (a request of the kernel's own start).
+read -r KMOD_KVER 2>/dev/null < /proc/sys/kernel/osrelease || KMOD_KVER=$(uname -r)
 KMOD_DIR=/lib/modules/$KMOD_KVER
 KMOD_TABLE=$KMOD_DIR/ruckusrd
 # Where sysfs is (test/shell sets a fake one), and where a cold module is decompressed for insmod.
@@ -107,7 +108,8 @@ kmod_cpu_fits() {
 # itself, and the kernel logs its refusal ("Invalid ELF header magic", KERN_ERR: on the console
 # even with quiet).
 kmod_insmod_file() {
-	_kf_tmp=$KMOD_TMP/.ruckusrd-module.ko
+	# by pid: the kernel's own requests (modprobe.sh) may run beside /init's loads
+	_kf_tmp=$KMOD_TMP/.ruckusrd-module.$$.ko
 	case $1 in
 	*.ko.gz) gunzip -c "$1" 2>/dev/null > "$_kf_tmp" ;;
 	*.ko.xz) unxz -c "$1" 2>/dev/null > "$_kf_tmp" ;;
@@ -156,6 +158,33 @@ kmod_load() {
 	kmod_insmod "$REPLY" && return 0
 	[ -f "$KMOD_TABLE/dep/$REPLY" ] && return 1
 	modprobe -q "$1"
+}
+
+# kmod_modprobe ARG...: busybox's own modprobe, for what the table does not know (the image's
+# /sbin/modprobe is modprobe.sh).
+kmod_modprobe() {
+	busybox modprobe "$@"
+}
+
+# kmod_request NAME: a modprobe request (modprobe.sh): the module of that name, else every module
+# whose plain-name alias matches (fs-ext4, crypto-xts(aes): the table's _name and _any buckets), all
+# of them as modprobe loads an alias. Returns 1 when one did not load, 2 when the table knows
+# neither. Run in modprobe.sh's own process: it starts the wanted list afresh.
+kmod_request() {
+	kmod_name "$1"
+	[ -f "$KMOD_TABLE/dep/$REPLY" ] && { kmod_insmod "$REPLY"; return; }
+	kmod_buckets "$1"
+	KMOD_WANT=
+	for _kr_b in _name _any; do
+		[ -f "$KMOD_TABLE/alias/$_kr_b" ] || continue
+		# shellcheck disable=SC1090 # generated at build time
+		. "$KMOD_TABLE/alias/$_kr_b"
+		kmod_bucket
+	done
+	[ -n "$KMOD_WANT" ] || return 2
+	_kr_rc=1
+	for _kr_m in $KMOD_WANT; do kmod_insmod "$_kr_m" && _kr_rc=0; done
+	return "$_kr_rc"
 }
 
 # kmod_scan: matches the devices that appeared since the last scan (a glob of their modalias files,

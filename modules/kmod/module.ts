@@ -10,7 +10,7 @@ export default defineModule({
   depends: ['base'],
   kernelModules: [...COMMON_STORAGE, ...COMMON_FILESYSTEMS],
   coldKernelModules: [...STORAGE_DRIVERS, ...FILESYSTEMS],
-  files: [{ from: 'kmod.sh', to: '/lib/ruckusrd/kmod.sh' }],
+  files: [{ from: 'kmod.sh', to: '/lib/ruckusrd/kmod.sh' }, { from: 'modprobe.sh', to: '/usr/sbin/modprobe', mode: 0o755 }],
   hooks: { devices: ['10-load-modules.sh', '20-mount-firmware.sh'], 'pre-pivot': ['90-hand-over-modules.sh'] },
   params: ['modules-early', 'blacklist', 'fwdev', 'modinject', 'rootdelay'],
 });

@@ -133,6 +133,9 @@ describe.if(canBoot)('complex storage (QEMU)', () => {
   test('LUKS2 root by rd.luks.uuid: a prompt naming the device, the passphrase never echoed nor recorded', async () => {
     const r = await bootOn(['luks'], `root=/dev/mapper/luks-${ID.luks} rd.luks.uuid=${ID.luks}`, { interact: typePass(PASS) });
     expect(section(r.console, 'token').trim()).toBe(token);
+    // The ciphers the kernel asks for (at its start and at the unlock) are cold modules: the image's
+    // /sbin/modprobe decompresses them, so the kernel never refuses a compressed file on the console.
+    expect(r.console).not.toContain('Invalid ELF header magic');
     expect(r.console).toMatch(new RegExp(`Enter passphrase for /dev/vda \\(luks-${ID.luks}\\): `));
     expect(section(r.console, 'mounts')).toContain(`/dev/mapper/luks-${ID.luks} / ext4 ro`);
     expect(stateOf(r.console)).toContain(`luks=luks-${ID.luks} /dev/vda passphrase`);

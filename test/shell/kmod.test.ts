@@ -4,7 +4,7 @@
 // a device present, dependencies first, each once, again for the devices a driver adds, never a
 // blacklisted one nor one already loaded.
 import { afterAll, describe, expect, test } from 'bun:test';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { renderBootKmodTable } from '../../src/core/boot-kmod-table.ts';
@@ -12,6 +12,7 @@ import { parseKmodIndex, resolveKmods } from '../../src/core/kmod.ts';
 import { SHELLS } from './shells.ts';
 
 const KMOD_SH = join(import.meta.dir, '../../modules/kmod/kmod.sh');
+const MODPROBE_SH = join(import.meta.dir, '../../modules/kmod/modprobe.sh');
 const enc = new TextEncoder();
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -66,7 +67,8 @@ function fixture(devices: Record<string, string>, loaded: string[] = [], sizes?:
   return dir;
 }
 
-/** Runs BODY with kmod.sh on the fixture; insmod is a fake that logs, marks the module loaded and,
+/** Runs BODY with kmod.sh on the fixture; insmod is a fake that logs, marks the module loaded (in
+ * /sys/module as the kernel spells it: `_` for `-`) and,
  * for virtio_pci, adds the virtio device a real one would. */
 function run(shell: string[], dir: string, body: string): { out: string; code: number } {
   const script = `set -u
@@ -75,6 +77,7 @@ warn() { echo "warn: $*"; }
 modprobe() { echo "modprobe $*"; }
 insmod() {
 	_n=\${1##*/}; _n=\${_n%%.*}
+	while :; do case $_n in *-*) _n=\${_n%%-*}_\${_n#*-} ;; *) break ;; esac; done
 	echo "insmod \${1#${dir}/mod/}"
 	mkdir -p "${dir}/sys/module/$_n"
 	if [ "$_n" = virtio_pci ]; then mkdir -p ${dir}/sys/bus/virtio/devices/virtio0; echo virtio:d00000002v00001AF4 > ${dir}/sys/bus/virtio/devices/virtio0/modalias; fi
@@ -190,9 +193,39 @@ kmod_coldplug`);
       const r = run(shell, dir, `KMOD_TMP=${dir}/tmp
 insmod() { echo "insmod \${1##*/}: $(cat "$1")"; }
 kmod_insmod crc16; echo "rc=$? left=$(ls -A ${dir}/tmp)"`);
-      expect(r.out).toBe('insmod .ruckusrd-module.ko: ELF of crc16\nrc=0 left=\n');
+      expect(r.out).toMatch(/^insmod \.ruckusrd-module\.\d+\.ko: ELF of crc16\nrc=0 left=\n$/);
       writeFileSync(join(dir, 'mod/kernel/lib/crc16.ko.gz'), 'not gzip');
       expect(run(shell, dir, `KMOD_TMP=${dir}/tmp\ninsmod() { echo insmod; }\nkmod_insmod crc16; echo "rc=$? left=$(ls -A ${dir}/tmp)"`).out).toBe('rc=1 left=\n');
+    });
+
+    test("kmod_request (the kernel's module helper): a name, or every module of a plain-name alias; blacklisted ones left out; unknown fails", () => {
+      const dir = fixture({});
+      const r = run(shell, dir, 'kmod_request crypto-crc32c && echo ok1; kmod_request fs-ext4 && echo ok2; kmod_request virtio-blk && echo ok3; kmod_request fs-vfat; echo "unknown rc=$?"');
+      expect(r.out).toBe(['insmod kernel/crypto/crc32c_generic.ko', 'insmod kernel/arch/x86/crypto/crc32c-intel.ko', 'ok1',
+        'insmod kernel/lib/crc16.ko', 'insmod kernel/fs/ext4/ext4.ko', 'ok2',
+        'insmod kernel/drivers/virtio/virtio.ko', 'insmod kernel/drivers/block/virtio_blk.ko', 'ok3', 'unknown rc=2', ''].join('\n'));
+      const skip = fixture({});
+      expect(run(shell, skip, 'KMOD_SKIP=" crc32c_intel"; kmod_request crypto-crc32c && echo ok').out)
+        .toBe('insmod kernel/crypto/crc32c_generic.ko\nok\n');
+    });
+
+    test("the image's /sbin/modprobe: names and aliases through the table, -a for several, the rest to busybox as asked", () => {
+      const dir = fixture({});
+      // modprobe.sh as installed, its kmod.sh pointed at the fixture, insmod and busybox's modprobe fakes
+      const script = readFileSync(MODPROBE_SH, 'utf8').replace(/^\. \/lib\/ruckusrd\/kmod\.sh$/m, `. ${KMOD_SH}
+KMOD_SYS=${dir}/sys KMOD_DIR=${dir}/mod KMOD_TABLE=${dir}/mod/ruckusrd
+insmod() { n=\${1##*/}; n=\${n%%.*}; echo "insmod $n"; mkdir -p "${dir}/sys/module/$n"; }
+kmod_modprobe() { echo "busybox modprobe $*"; }`);
+      writeFileSync(join(dir, 'modprobe'), script);
+      const modprobe = (...args: string[]) => {
+        const r = Bun.spawnSync([...shell, join(dir, 'modprobe'), ...args]);
+        return `${r.stdout.toString()}${r.stderr.toString()}rc=${r.exitCode}`;
+      };
+      expect(modprobe('-q', '--', 'fs-ext4')).toBe('insmod crc32c_generic\ninsmod crc32c-intel\ninsmod crc16\ninsmod ext4\nrc=0');
+      expect(modprobe('-qa', 'virtio_blk', 'scsi_common')).toBe('insmod virtio\ninsmod virtio_blk\ninsmod scsi_common\nrc=0');
+      expect(modprobe('-q', 'fs-vfat')).toBe('busybox modprobe -q fs-vfat\nrc=0');
+      expect(modprobe('ahci', 'foo=1')).toBe('busybox modprobe ahci foo=1\nrc=0');
+      expect(modprobe('-r', 'ext4')).toBe('busybox modprobe -r ext4\nrc=0');
     });
 
     test('kmod_words splits a comma list without a fork', () => {
