@@ -23,6 +23,7 @@ import { readExternalModules, readModuleAsset } from './host/external-modules.ts
 import { listInstalledKernels, runningKernel } from './host/kernels.ts';
 import { detectHost, HOSTONLY_PATH, renderHostFacts, type HostFacts } from './host/hostonly.ts';
 import { planKernelModules, readKmodIndex } from './host/kmod.ts';
+import { isCompressedImageModule } from './core/kmod.ts';
 import { planAdditions } from './host/additions.ts';
 import { collectModuleItems } from './host/module-items.ts';
 import { checkOutputAbsent, writeAtomic } from './host/output.ts';
@@ -112,7 +113,7 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
   // compressed already, and read only where used; what a host-only image has, that machine runs).
   const image = twoStage || req.hostonly ? entries : await step('cold archive', () =>
     withColdArchive(plan, entries, req.mtime, (data) => cachedGzip([data])[0]!));
-  const storedTail = (e: CpioEntry) => isCompressedModule(e) || e.path === COLD_ARCHIVE_PATH;
+  const storedTail = (e: CpioEntry) => isCompressedImageModule(e.path) || e.path === COLD_ARCHIVE_PATH;
   const cpio = await step('write cpio', () =>
     [...newcSegments(image, { mtime: req.mtime, segmentSize: SEGMENT_SIZE, stored, storedTail })]);
   const packed = await step(`compress (${req.compress})`, () => compressSegments(cpio, req.compress, ucode.length, cachedCompressor(req.compress)));
@@ -130,7 +131,6 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
 }
 
 /** A kernel module kept compressed (cold): compressing it again would gain nothing and cost build time. */
-const isCompressedModule = (e: CpioEntry) => /^\/(?:usr\/)?lib\/modules\/[^/]+\/.+\.ko\.(?:xz|gz|zst)$/.test(e.path);
 
 async function resolveBuild(req: BuildRequest): Promise<Resolved> {
   const kernelVersion = await step('select kernel', () =>

@@ -4,6 +4,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { readImageFile, type ImageEntry, type ImageEntryType, type ImageSegment } from '../archive/read.ts';
 import { existsSync, readdirSync } from 'node:fs';
+import { IMAGE_MODULE_PATH } from '../core/kmod.ts';
 import { renderRecordLines, type BuildRecord } from '../core/record.ts';
 import { readSecondStage, type SecondStageReport } from '../host/inspect-stage2.ts';
 import { UserError, warn } from '../log.ts';
@@ -30,14 +31,13 @@ const TYPE_CHARS: Record<ImageEntryType, string> = {
 };
 
 // Under /lib or /usr/lib (merged-/usr images keep modules below /usr/lib, reached through a symlink).
-const MODULE_RE = /^(\/usr)?\/lib\/modules\/[^/]+\/.+\.ko(\.(xz|zst|gz))?$/;
 const HOOK_RE = /^(\/usr)?\/lib\/ruckusrd\/hooks\//;
 const MODULES_DIR_RE = /^(\/usr)?\/lib\/modules\/[^/]+\//;
 
 export function renderInspect(segments: readonly ImageSegment[], opts: InspectOptions = {}, stage2?: SecondStageReport, uki?: UkiReport): string {
   // The second stage's files count as one more layer of the tree (it is laid over the first at boot).
   const all = stage2 ? [...segments, { entries: stage2.entries } as ImageSegment] : segments;
-  const modules = listPaths(all, (e) => e.type === 'file' && MODULE_RE.test(e.path));
+  const modules = listPaths(all, (e) => e.type === 'file' && IMAGE_MODULE_PATH.test(e.path));
   const hooks = listPaths(all, (e) => e.type !== 'dir' && HOOK_RE.test(e.path));
   if (opts.json) {
     // File contents (present only when the caller asked readImage for them) do not belong in a listing.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // `inspect --diff OLD NEW`: what changed between two images, as lines a person reads. Entries are
 // compared by path (type, mode, size, content hash, link target), then the build records field by field.
+import { IMAGE_MODULE_PATH } from './kmod.ts';
 import type { BuildRecord } from './record.ts';
 
 export interface DiffEntry {
@@ -11,8 +12,6 @@ export interface DiffEntry {
   target?: string;
   sha256?: string;
 }
-
-const MODULE_RE = /\/lib\/modules\/[^/]+\/.+\.ko(\.(xz|zst|gz))?$/;
 
 function describe(e: DiffEntry): string {
   return e.type === 'symlink' ? `-> ${e.target}` : `${e.type} ${e.mode.toString(8).padStart(4, '0')} ${e.size} bytes`;
@@ -47,7 +46,7 @@ export function diffImages(
   const b = new Map(now.entries.map((e) => [e.path, e]));
   const paths = [...new Set([...a.keys(), ...b.keys()])].sort();
   const lines = recordLines(old.record, now.record);
-  const mods = (m: Map<string, DiffEntry>) => new Set([...m.keys()].filter((p) => MODULE_RE.test(p)).map((p) => p.slice(p.lastIndexOf('/') + 1)));
+  const mods = (m: Map<string, DiffEntry>) => new Set([...m.keys()].filter((p) => IMAGE_MODULE_PATH.test(p)).map((p) => p.slice(p.lastIndexOf('/') + 1)));
   const [ma, mb] = [mods(a), mods(b)];
   const added = [...mb].filter((m) => !ma.has(m)).sort();
   const removed = [...ma].filter((m) => !mb.has(m)).sort();

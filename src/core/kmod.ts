@@ -67,10 +67,21 @@ export function modnameFromPath(path: string): string {
   return normalizeModname(dot < 0 ? base : base.slice(0, dot));
 }
 
+/** A kernel module's file name: `.ko`, or compressed as the kernel's build or our cold store leaves it. */
+export const MODULE_FILE = /\.ko(?:\.(?:xz|zst|gz))?$/;
+const COMPRESSED_MODULE_FILE = /\.ko\.(?:xz|zst|gz)$/;
+
+/** A kernel module in an image, `/[usr/]lib/modules/KVER/…/NAME.ko[.xz|.zst|.gz]`; group 1 is its
+ * path under KVER as `.ko`. */
+export const IMAGE_MODULE_PATH = /^(?:\/usr)?\/lib\/modules\/[^/]+\/(.+\.ko)(?:\.(?:xz|zst|gz))?$/;
+
+/** A compressed module in an image (a cold one, stored as it is). */
+export const isCompressedImageModule = (path: string): boolean => COMPRESSED_MODULE_FILE.test(path) && IMAGE_MODULE_PATH.test(path);
+
 /** The image stores modules uncompressed: busybox insmod at boot cannot decompress zstd (nor, if built
  * without the seamless options, xz/gz). */
 export function uncompressedModulePath(path: string): string {
-  return path.replace(/\.ko\.(?:xz|zst|gz)$/, '.ko');
+  return path.replace(COMPRESSED_MODULE_FILE, '.ko');
 }
 
 /** kmod's alias_normalize: `-` → `_`, except inside `[...]` where it may be a range. */

@@ -5,7 +5,7 @@
 // and the firmware the modules name (missing firmware is a warning, as dracut's: the hardware may
 // never be there). The second stage's presence and checksum are the host side's (src/host/verify.ts).
 import { parseElf, type ElfInfo } from './elf.ts';
-import { modnameFromPath, parseModulesDep } from './kmod.ts';
+import { MODULE_FILE, modnameFromPath, parseModulesDep } from './kmod.ts';
 import { parseModinfo } from './modinfo.ts';
 
 export interface TreeEntry {
@@ -130,7 +130,7 @@ function checkModules(tree: ImageTree, out: Problem[]): void {
       }
     }
     for (const e of tree.entries()) {
-      if (e.path.startsWith(`${dir}/`) && /\.ko(\.(xz|zst|gz))?$/.test(e.path) && !listed.has(e.path.slice(dir.length + 1))) {
+      if (e.path.startsWith(`${dir}/`) && MODULE_FILE.test(e.path) && !listed.has(e.path.slice(dir.length + 1))) {
         out.push({ severity: 'error', text: `kernel module ${e.path} is not in modules.dep: modprobe cannot load it` });
       }
     }

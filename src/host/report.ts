@@ -4,7 +4,7 @@
 // in the image (REPORT_PATH, shown by inspect) without the timings, so that two builds of the same
 // inputs stay byte-identical; --report FILE writes it with the time of each step.
 import type { CpioEntry } from '../archive/cpio.ts';
-import { parseKmodIndex } from '../core/kmod.ts';
+import { IMAGE_MODULE_PATH, parseKmodIndex } from '../core/kmod.ts';
 import { kmodReasons, type KmodRequest } from '../core/kmod-reasons.ts';
 import type { PlanEntry } from '../core/plan.ts';
 import type { BuildRecord } from '../core/record.ts';
@@ -16,7 +16,6 @@ import { sha256Hex } from './digest.ts';
 import { writeAtomic } from './output.ts';
 
 export const REPORT_PATH = '/etc/ruckusrd/report.json';
-const MODULE_RE = /^(?:\/usr)?\/lib\/modules\/[^/]+\/(.+\.ko)(?:\.(?:xz|zst|gz))?$/;
 
 export interface Stage {
   plan: readonly PlanEntry[];
@@ -86,7 +85,7 @@ export function makeReport(record: BuildRecord, modules: readonly ModuleManifest
   const files = stages.flatMap((s, i) => fileRows(i === 0 ? 'first' : 'second', s.plan, s.entries));
   const reasons = stages.map((s) => stageReasons(s.entries, requests));
   const kernelModules = files.flatMap((f) => {
-    const m = MODULE_RE.exec(f.path);
+    const m = IMAGE_MODULE_PATH.exec(f.path);
     if (!m) return [];
     const path = m[1]!;
     const name = path.slice(path.lastIndexOf('/') + 1, -'.ko'.length).replace(/-/g, '_');
