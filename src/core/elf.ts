@@ -16,16 +16,18 @@ export interface ElfInfo {
   runpath: string[];
 }
 
-const PT_LOAD = 1;
-const PT_DYNAMIC = 2;
-const PT_INTERP = 3;
-const PN_XNUM = 0xffff;
-const DT_NULL = 0;
-const DT_NEEDED = 1;
-const DT_STRTAB = 5;
-const DT_SONAME = 14;
-const DT_RPATH = 15;
-const DT_RUNPATH = 29;
+// Program header types, the extended-count marker and dynamic tags (the ELF gABI); src/host/elf-parts.ts reads the same.
+export const PT_LOAD = 1;
+export const PT_DYNAMIC = 2;
+export const PT_INTERP = 3;
+export const PN_XNUM = 0xffff;
+export const DT_NULL = 0;
+export const DT_NEEDED = 1;
+export const DT_STRTAB = 5;
+export const DT_STRSZ = 10;
+export const DT_SONAME = 14;
+export const DT_RPATH = 15;
+export const DT_RUNPATH = 29;
 const decoder = new TextDecoder();
 
 interface Segment {

@@ -7,19 +7,15 @@
 // zero pages never written are never touched. A file laid out in any other way is read whole, so
 // parseElf judges it exactly as before (a damaged file gets the same error).
 import { closeSync } from 'node:fs';
+import {
+  DT_NEEDED, DT_NULL, DT_RPATH, DT_RUNPATH, DT_SONAME, DT_STRSZ, DT_STRTAB, PN_XNUM, PT_DYNAMIC, PT_INTERP, PT_LOAD,
+} from '../core/elf.ts';
 import { openHostRegular, preadInto } from './base.ts';
 
 /** The file header and, in every ELF we know, the program headers after it. */
 const HEAD = 4096;
-const PT_LOAD = 1;
-const PT_DYNAMIC = 2;
-const PT_INTERP = 3;
-const PN_XNUM = 0xffff;
-const DT_NULL = 0;
-const DT_STRTAB = 5;
-const DT_STRSZ = 10;
-/** DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH: the strings parseElf reads */
-const STRING_TAGS = new Set([1, 14, 15, 29]);
+/** the strings parseElf reads */
+const STRING_TAGS = new Set([DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH]);
 
 export interface ElfParts<T> {
   value: T;
