@@ -231,11 +231,45 @@ function zstdFrameEnd(b: Uint8Array, start: number): number {
 }
 
 /** gzip: zlib reports how much input it consumed (all members; it stops at trailing zeros). */
+/**
+ * gzip members back to back (a multi-member file, compressSegments' pieces), up to the first byte
+ * that starts no member: an image's stored tail right after them ("070701"). Decoded member by
+ * member: zlib's gunzip reads on into whatever follows a member and fails on it ("incorrect header
+ * check") unless it is a zero byte, so an image whose gzip segment needed no padding before its
+ * stored tail (one build in four) could not be read back.
+ */
 function gunzipCounting(b: Uint8Array): { data: Uint8Array; consumed: number } {
-  // With `info`, zlib returns the engine too; the typings only know the plain Buffer result.
-  const result = zlib.gunzipSync(b, { info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
-  const out = result.buffer;
-  return { data: new Uint8Array(out.buffer, out.byteOffset, out.length), consumed: result.engine.bytesWritten };
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  do {
+    const body = at + gzipHeaderLength(b, at);
+    // With `info`, zlib returns the engine too (bytesWritten: the deflate bytes it consumed).
+    const r = zlib.inflateRawSync(b.subarray(body), { info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    const out = new Uint8Array(r.buffer.buffer, r.buffer.byteOffset, r.buffer.length);
+    const end = body + r.engine.bytesWritten;
+    if (u32le(b, end) !== Bun.hash.crc32(out) || u32le(b, end + 4) !== out.length >>> 0) {
+      throw new ImageFormatError(`gzip member at offset ${at}: its CRC32 or length does not match its data`);
+    }
+    parts.push(out);
+    at = end + 8;
+  } while (b[at] === 0x1f && b[at + 1] === 0x8b);
+  return { data: parts.length === 1 ? parts[0]! : new Uint8Array(Buffer.concat(parts)), consumed: at };
+}
+
+/** RFC 1952: 10 bytes, then the optional extra field, name, comment and header CRC its flags announce. */
+function gzipHeaderLength(b: Uint8Array, at: number): number {
+  if (b[at + 2] !== 8) throw new ImageFormatError(`gzip member at offset ${at} is not deflate`);
+  const flags = b[at + 3] ?? 0;
+  let p = at + 10;
+  if (flags & 4) p += 2 + ((b[p] ?? 0) | ((b[p + 1] ?? 0) << 8));
+  for (const bit of [8, 16]) {
+    if (!(flags & bit)) continue;
+    while (p < b.length && b[p] !== 0) p++;
+    p++;
+  }
+  if (flags & 2) p += 2;
+  if (p >= b.length) throw new ImageFormatError(`truncated gzip header at offset ${at}`);
+  return p - at;
 }
 
 /**

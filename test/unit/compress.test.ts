@@ -52,6 +52,25 @@ describe('decompressStream: where a stream ends', () => {
     ['xz sha256', () => run(['xz', '-c', '--check=sha256'], DATA)],
     ['lz4 legacy', () => run(['lz4', '-l', '-c'], DATA)],
   ];
+  // An image's stored tail may follow a compressed segment with no padding (its length a multiple of 4).
+  test.each(cases.filter(([n]) => n.includes('gzip')))('%s right before a stored cpio: consumed up to the stream end', async (_name, make) => {
+    const packed = make();
+    const got = await decompressStream(concat(packed, new Uint8Array([0x30, 0x37, 0x30, 0x37, 0x30, 0x31])), 0);
+    expect(got.consumed).toBe(packed.length);
+    expect(Buffer.from(got.data).equals(Buffer.from(DATA))).toBe(true);
+  });
+  test('gzip with a name and an extra field in its header; a wrong CRC32 is an error', async () => {
+    const plain = Bun.gzipSync(DATA);
+    // FEXTRA (2-byte length, 3 bytes) and FNAME ("x.cpio\0") put in after the fixed 10 bytes
+    const named = concat(plain.subarray(0, 3), new Uint8Array([plain[3]! | 4 | 8]), plain.subarray(4, 10),
+      new Uint8Array([3, 0, 1, 2, 3]), new TextEncoder().encode('x.cpio\0'), plain.subarray(10));
+    const got = await decompressStream(named, 0);
+    expect(got.consumed).toBe(named.length);
+    expect(Buffer.from(got.data).equals(Buffer.from(DATA))).toBe(true);
+    const bad = plain.slice();
+    bad[bad.length - 8]! ^= 1;
+    await expect(decompressStream(bad, 0)).rejects.toThrow(ImageFormatError);
+  });
   test.each(cases)('%s: whole data back, consumed up to the stream end', async (_name, make) => {
     const packed = make();
     const got = await decompressStream(concat(new Uint8Array(8), packed, tail), 8);
