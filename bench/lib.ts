@@ -239,7 +239,6 @@ export function table(header: string[], rows: string[][]): void {
   for (const r of rows) console.log(`| ${r.map((c) => c.replaceAll('|', '/')).join(' | ')} |`);
 }
 
-/** `--runs` and `--timeout` as every boot benchmark takes them. */
 /** The options every boot benchmark takes, for node:util parseArgs. */
 export const BOOT_OPTIONS = {
   runs: { type: 'string', default: '3' },

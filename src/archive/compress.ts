@@ -230,7 +230,6 @@ function zstdFrameEnd(b: Uint8Array, start: number): number {
   return at + (hasChecksum ? 4 : 0);
 }
 
-/** gzip: zlib reports how much input it consumed (all members; it stops at trailing zeros). */
 /**
  * gzip members back to back (a multi-member file, compressSegments' pieces), up to the first byte
  * that starts no member: an image's stored tail right after them ("070701"). Decoded member by
