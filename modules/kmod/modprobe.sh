@@ -8,6 +8,8 @@
 # KERN_ERR) reaches the console even with quiet. Names the table does not know, module parameters
 # and other options go to busybox modprobe as they came.
 . /lib/ruckusrd/kmod.sh
+# the names are split on blanks below, never globbed (a rescue shell's `modprobe '*'`)
+set -f
 _all=
 _names=
 for _arg; do

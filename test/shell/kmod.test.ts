@@ -218,7 +218,7 @@ insmod() { n=\${1##*/}; n=\${n%%.*}; echo "insmod $n"; mkdir -p "${dir}/sys/modu
 kmod_modprobe() { echo "busybox modprobe $*"; }`);
       writeFileSync(join(dir, 'modprobe'), script);
       const modprobe = (...args: string[]) => {
-        const r = Bun.spawnSync([...shell, join(dir, 'modprobe'), ...args]);
+        const r = Bun.spawnSync([...shell, join(dir, 'modprobe'), ...args], { cwd: dir });
         return `${r.stdout.toString()}${r.stderr.toString()}rc=${r.exitCode}`;
       };
       expect(modprobe('-q', '--', 'fs-ext4')).toBe('insmod crc32c_generic\ninsmod crc32c-intel\ninsmod crc16\ninsmod ext4\nrc=0');
@@ -226,6 +226,7 @@ kmod_modprobe() { echo "busybox modprobe $*"; }`);
       expect(modprobe('-q', 'fs-vfat')).toBe('busybox modprobe -q fs-vfat\nrc=0');
       expect(modprobe('ahci', 'foo=1')).toBe('busybox modprobe ahci foo=1\nrc=0');
       expect(modprobe('-r', 'ext4')).toBe('busybox modprobe -r ext4\nrc=0');
+      expect(modprobe('-q', '*')).toBe('busybox modprobe -q *\nrc=0');
     });
 
     test('kmod_words splits a comma list without a fork', () => {
