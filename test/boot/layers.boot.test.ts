@@ -72,18 +72,19 @@ describe.if(canBoot)('layered root (QEMU)', () => {
     expect(mountsOf(r.console).get('/')!.opts).toMatch(/^ro,.*,default_permissions/);
   });
 
-  test('ram_layer=50%: root device read-only, the persistent upper is the top layer', async () => {
-    const r = await bootLayers('root=/dev/vda sqsh_layers=extra:server:base ram_layer=50% rw test.arg=ram1');
+  test('ram_layer=40%: root device read-only, the persistent upper is the top layer', async () => {
+    const r = await bootLayers('root=/dev/vda sqsh_layers=extra:server:base ram_layer=40% rw test.arg=ram1');
     expect(probe(r.console)).toMatchObject({ WHO: 'extra', DELETED: 'gone', SEEN: 'boot1', WRITE: 'ok' });
     const mounts = mountsOf(r.console);
     expect(mounts.get('/mnt/root-true')!.opts).toMatch(/^ro/);
     expect(mounts.get('/mnt/upper')).toMatchObject({ type: 'tmpfs' });
-    // tmpfs size=50% is half of MemTotal, to the page.
+    // tmpfs size=40% is 40% of MemTotal, rounded up to a page. Not 50%: /proc/mounts leaves out a
+    // size equal to tmpfs's default (half the RAM pages, rounded down), so 50% showed no size= at
+    // all whenever the guest's page count was even (a CI failure).
     const size = Number(/(?:^|,)size=(\d+)k/.exec(mounts.get('/mnt/upper')!.opts)?.[1]);
     const memTotal = Number(/MemTotal:\s+(\d+)/.exec(r.console)?.[1]);
-    // once NaN in a loaded CI-like run (passed again after): say which number was missing, and where
-    if (!(size > 0 && memTotal > 0)) throw new Error(`upper opts ${mounts.get('/mnt/upper')!.opts}; console tail:\n${r.console.slice(-3000)}`);
-    expect(Math.abs(size - memTotal / 2)).toBeLessThan(8);
+    expect(size - memTotal * 0.4).toBeGreaterThanOrEqual(0);
+    expect(size - memTotal * 0.4).toBeLessThan(4);
     expect(mounts.get('/mnt/sqsh_layer-upper')!.opts).toMatch(/^ro/);
     expect(section(r.console, 'state')).toContain('layers=upper:extra:server:base');
   });
