@@ -3,7 +3,7 @@
 // (run here, by the test, never by the builder), plus tables made by hand.
 import { expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
-import { busyboxVersion, findAppletNames, findInstallDirs, parseBusyboxApplets } from '../../src/core/busybox.ts';
+import { busyboxVersion, findAppletNames, findInstallDirs, parseBusyboxApplets, runsOfSmallNibbles } from '../../src/core/busybox.ts';
 import { missing, testNeeding } from './need.ts';
 
 testNeeding(missing('/usr/bin/busybox'), 'the applets and their directories equal busybox --list-full', () => {
@@ -37,4 +37,40 @@ test('two candidate install tables: the fallback table places the applets, never
 test('no names table, or names out of order: undefined (the build then fails, never an empty list)', () => {
   expect(parseBusyboxApplets(enc('#!/bin/sh\necho BusyBox v1.36.1\n'))).toBeUndefined();
   expect(findAppletNames(enc(`\0[\0[[\0zz\0aa\0bb\0cc\0dd\0ee\0ff\0\0`))).toBeUndefined();
+});
+
+/** Every maximal run of small-nibble bytes at least `len` long, found byte by byte. */
+function bruteRuns(bin: Uint8Array, len: number): [number, number][] {
+  const out: [number, number][] = [];
+  let from = -1;
+  for (let i = 0; i <= bin.length; i++) {
+    const ok = i < bin.length && (bin[i]! & 15) <= 4 && bin[i]! >> 4 <= 4;
+    if (ok && from < 0) from = i;
+    if (!ok && from >= 0) {
+      if (i - from >= len) out.push([from, i]);
+      from = -1;
+    }
+  }
+  return out;
+}
+
+test('runsOfSmallNibbles finds what a byte-by-byte scan finds (runs at either end, exactly len long, adjacent to a probe)', () => {
+  const cases: [number[], number][] = [
+    [[0x11, 0x22, 0x33, 0xff, 0x44], 3],
+    [[0xff, 0x11, 0x22, 0x33], 3],
+    [[0x11, 0x22, 0x33, 0x44, 0x00, 0x12], 6],
+    [[0x11, 0xff, 0x22, 0x33, 0xff, 0x44, 0x01], 2],
+    [[0xff, 0xff, 0x10, 0x20, 0xff], 2],
+    [[], 1],
+    [[0x05, 0x50], 1],
+  ];
+  for (const [bytes, len] of cases) expect(runsOfSmallNibbles(new Uint8Array(bytes), len)).toEqual(bruteRuns(new Uint8Array(bytes), len));
+  // random buffers of mostly small nibbles, so that runs of every length occur
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let k = 0; k < 200; k++) {
+    const bin = Uint8Array.from({ length: 1 + Math.floor(rand() * 300) }, () => (rand() < 0.85 ? Math.floor(rand() * 5) * 17 : 0xff));
+    const len = 1 + Math.floor(rand() * 12);
+    expect(runsOfSmallNibbles(bin, len)).toEqual(bruteRuns(bin, len));
+  }
 });
