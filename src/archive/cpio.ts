@@ -175,18 +175,42 @@ export function writeNewc(entries: readonly CpioEntry[], opts: NewcOptions): Uin
  * component lists, so it always comes first, which the kernel needs to create children inside it.
  */
 export function sortCpioEntries(entries: readonly CpioEntry[]): CpioEntry[] {
-  const keyed = entries.map((entry) => ({ entry, key: entry.path.split('/').map((c) => encoder.encode(c)) }));
-  keyed.sort((a, b) => compareComponents(a.key, b.key));
-  return keyed.map((k) => k.entry);
+  return [...entries].sort((a, b) => comparePathComponents(a.path, b.path));
 }
 
-function compareComponents(a: Uint8Array[], b: Uint8Array[]): number {
+/**
+ * The order of two paths' component lists, each component compared as UTF-8 bytes (shorter first
+ * on a tie). Read in place: `/` ends a component, so it sorts before any other character at the
+ * first difference; below the surrogates UTF-16 order is code point order, which is UTF-8's. A
+ * comparator that split and encoded both paths cost ~0.1 s of garbage per generic image (~20k
+ * comparisons in the plan and in each archive).
+ */
+export function comparePathComponents(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    const c = Buffer.compare(a[i]!, b[i]!);
-    if (c !== 0) return c;
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x === SLASH) return -1;
+    if (y === SLASH) return 1;
+    if (x >= SURROGATES || y >= SURROGATES) return compareEncoded(a, b);
+    return x - y;
   }
   return a.length - b.length;
+}
+
+const SLASH = 0x2f;
+const SURROGATES = 0xd800;
+
+/** The same order for paths beyond the BMP's first part: components encoded and compared. */
+function compareEncoded(a: string, b: string): number {
+  const pa = a.split('/');
+  const pb = b.split('/');
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const c = Buffer.compare(encoder.encode(pa[i]!), encoder.encode(pb[i]!));
+    if (c !== 0) return c;
+  }
+  return pa.length - pb.length;
 }
 
 /** Expects sorted entries. Throws on anything the kernel would mis-unpack; these are planner bugs. */

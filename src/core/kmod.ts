@@ -254,8 +254,8 @@ function aliasTargets(aliases: KmodAlias[], name: string): string[] {
   const wanted = normalizeAlias(name);
   const table = aliasTable(aliases);
   const out = [...(table.exact.get(wanted) ?? [])];
-  for (const g of [...(table.buckets.get(wanted.slice(0, BUCKET)) ?? []), ...table.other]) {
-    if (globMatch(g.pattern, wanted)) out.push(g.module);
+  for (const globs of [table.buckets.get(wanted.slice(0, BUCKET)) ?? [], table.other]) {
+    for (const g of globs) if (globMatch(g.pattern, wanted)) out.push(g.module);
   }
   return [...new Set(out)];
 }
@@ -281,6 +281,16 @@ export function lookupKmod(index: KmodIndex, request: string): KmodLookup {
 }
 
 export function resolveKmods(index: KmodIndex, requests: string[]): KmodResolution {
+  const { modules, builtin, missing } = resolveKmodsInTwo(index, requests, []);
+  return { modules, builtin, missing };
+}
+
+/**
+ * `first`, then `then` (the hot requests, then the cold ones) in one walk: the modules `first`
+ * reaches come first, `firstCount` of them, exactly as `resolveKmods(index, first)` orders them,
+ * since the walk takes requests in order. Resolving twice cost a build ~40 ms.
+ */
+export function resolveKmodsInTwo(index: KmodIndex, first: string[], then: string[]): KmodResolution & { firstCount: number } {
   const out: KmodEntry[] = [];
   const builtin = new Set<string>();
   const missing = new Set<string>();
@@ -308,14 +318,17 @@ export function resolveKmods(index: KmodIndex, requests: string[]): KmodResoluti
     // softdeps that name nothing are dropped silently, as modprobe does
     for (const target of soft.flatMap((s) => s.post)) visitTarget(target);
   };
-
-  for (const request of requests) {
-    const found = lookupKmod(index, request);
-    if (found.modules.length === 0 && found.builtin.length === 0) missing.add(request);
+  const request = (name: string): void => {
+    const found = lookupKmod(index, name);
+    if (found.modules.length === 0 && found.builtin.length === 0) missing.add(name);
     for (const b of found.builtin) builtin.add(b);
     for (const e of found.modules) visit(e);
-  }
-  return { modules: out, builtin: [...builtin], missing: [...missing] };
+  };
+
+  first.forEach(request);
+  const firstCount = out.length;
+  then.forEach(request);
+  return { modules: out, builtin: [...builtin], missing: [...missing], firstCount };
 }
 
 type MapPath = (path: string) => string;

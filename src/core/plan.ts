@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The staging plan: every module's items merged into one sorted, collision-checked list.
+import { comparePathComponents } from '../archive/cpio.ts';
 import { UserError } from '../log.ts';
 import { normalizeImagePath, parentDirs, type StageItem } from './stage.ts';
 
@@ -58,6 +59,10 @@ export function buildPlan(
 
 /** Resolves symlinked parent directories of `path` (never the last component itself). */
 function canonicalParent(path: string, links: ReadonlyMap<string, string>): string {
+  // most paths cross no link: their parents are looked up as slices, with no lists made
+  let linked = false;
+  for (let at = path.indexOf('/', 1); at > 0 && !linked; at = path.indexOf('/', at + 1)) linked = links.has(path.slice(0, at));
+  if (!linked) return path;
   let parts = path.split('/').filter(Boolean);
   for (let hops = 0, i = 0; i < parts.length - 1; i++) {
     const prefix = '/' + parts.slice(0, i + 1).join('/');
@@ -97,14 +102,5 @@ export function sameContent(a: StageItem, b: StageItem): boolean {
   }
 }
 
-/** Component-wise order: a directory sorts before everything inside it. */
-export function comparePaths(a: string, b: string): number {
-  const pa = a.split('/');
-  const pb = b.split('/');
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-    const x = pa[i]!;
-    const y = pb[i]!;
-    if (x !== y) return Buffer.compare(Buffer.from(x), Buffer.from(y));
-  }
-  return pa.length - pb.length;
-}
+/** Component-wise order: a directory sorts before everything inside it (the archive's own order). */
+export const comparePaths = comparePathComponents;

@@ -13,7 +13,7 @@ import {
   renderModulesDep,
   renderModulesOrder,
   renderModulesSoftdep,
-  resolveKmods,
+  resolveKmodsInTwo,
   uncompressedModulePath,
   type KmodEntry,
   type KmodIndex,
@@ -336,8 +336,8 @@ export async function planKernelModules(
   if (kver === '' || kver.includes('/') || kver.startsWith('.')) throw new UserError(`bad kernel version: ${kver}`);
   const fs = new BaseFs(base);
   const tree = await readKmodTree(fs, kver);
-  const resolved = resolveKmods(tree.index, [...requests, ...(opts.cold?.requests ?? [])]);
-  const hot = new Set(resolveKmods(tree.index, requests).modules.map((e) => e.name));
+  const resolved = resolveKmodsInTwo(tree.index, requests, opts.cold?.requests ?? []);
+  const hot = new Set(resolved.modules.slice(0, resolved.firstCount).map((e) => e.name));
   const files = readModuleFiles(fs, tree.dir, resolved.modules);
   const cold = (e: KmodEntry) => opts.cold?.compress === true && !hot.has(e.name);
   // firmware: false (tests, tools) takes no facts, so a module's bad .modinfo stays unread there

@@ -4,7 +4,7 @@ import { describe, expect, test } from 'bun:test';
 import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { newcChunks, sortCpioEntries, validateCpioEntries, writeNewc, type CpioEntry, type NewcOptions } from '../../src/archive/cpio.ts';
+import { comparePathComponents, newcChunks, sortCpioEntries, validateCpioEntries, writeNewc, type CpioEntry, type NewcOptions } from '../../src/archive/cpio.ts';
 import { readImage } from '../../src/archive/read.ts';
 
 const enc = new TextEncoder();
@@ -377,6 +377,30 @@ describe('sortCpioEntries', () => {
     const copy = [...input];
     expect(sortCpioEntries(input).map((e) => e.path)).toEqual(['/B', '/a', '/a/b', '/a/b/c', '/a/c', '/a-b', '/b', '/z', '/\u00e9']);
     expect(input).toEqual(copy);
+  });
+});
+
+describe('comparePathComponents', () => {
+  /** The reference: component lists, each component's UTF-8 bytes compared. */
+  const reference = (a: string, b: string): number => {
+    const pa = a.split('/').map((c) => Buffer.from(c));
+    const pb = b.split('/').map((c) => Buffer.from(c));
+    for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+      const c = Buffer.compare(pa[i]!, pb[i]!);
+      if (c !== 0) return c;
+    }
+    return pa.length - pb.length;
+  };
+  test('agrees with comparing encoded components on random paths (/, characters below and above it, beyond the BMP)', () => {
+    const alphabet = ['/', '/', 'a', 'b', '-', '.', ' ', '\u00e9', '\ue000', '\ufffd', '\u{1f600}'];
+    let seed = 11;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const path = () => '/' + Array.from({ length: 1 + rand(6) }, () => alphabet[rand(alphabet.length)]).join('');
+    for (let k = 0; k < 3000; k++) {
+      const a = path();
+      const b = rand(4) ? path() : a + alphabet[rand(alphabet.length)];
+      expect([a, b, Math.sign(comparePathComponents(a, b))]).toEqual([a, b, Math.sign(reference(a, b))]);
+    }
   });
 });
 

@@ -70,6 +70,21 @@ describe('resolveKmods on fixtures', () => {
   });
 });
 
+describe('resolveKmodsInTwo', () => {
+  const names = (r: { modules: kmod.KmodEntry[] }) => r.modules.map((e) => e.name);
+  const requests = ['ext4', 'virtio:d00000002v00001af4', 'ahci', 'kernel/drivers/char/', 'no-such', 'crc16', 'ipmi_msghandler', 'sha256'];
+  test('the first requests\' modules first, as resolved alone; all of them as resolved at once', () => {
+    for (let cut = 0; cut <= requests.length; cut++) {
+      const [first, then] = [requests.slice(0, cut), requests.slice(cut)];
+      const two = kmod.resolveKmodsInTwo(index, first, then);
+      const all = kmod.resolveKmods(index, requests);
+      expect(names(two)).toEqual(names(all));
+      expect([two.builtin, two.missing]).toEqual([all.builtin, all.missing]);
+      expect(names(two).slice(0, two.firstCount)).toEqual(names(kmod.resolveKmods(index, first)));
+    }
+  });
+});
+
 describe('parsers', () => {
   test.each([
     ['a*b', 'aXYb', true], ['a*b', 'aXYc', false], ['a?c', 'abc', true], ['a?c', 'ac', false],
