@@ -2,7 +2,7 @@
 // The build, as a list of named steps. Reading this file tells you the whole pipeline.
 import { newcSegments, type CpioEntry } from './archive/cpio.ts';
 import { COLD_ARCHIVE_PATH, withColdArchive } from './core/cold.ts';
-import { cachedGzip } from './host/kmod-cache.ts';
+import { cachedColdArchive } from './host/kmod-cache.ts';
 import { compressSegments, SEGMENT_SIZE } from './archive/compress.ts';
 import { cachedCompressor } from './host/segment-cache.ts';
 import { moduleRegistry } from './assets.ts';
@@ -112,7 +112,7 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
   // One cpio: rarely run binaries go into a gzip'd archive their stubs unpack (a second stage is
   // compressed already, and read only where used; what a host-only image has, that machine runs).
   const image = twoStage || req.hostonly ? entries : await step('cold archive', () =>
-    withColdArchive(plan, entries, req.mtime, (data) => cachedGzip([data])[0]!));
+    withColdArchive(plan, entries, req.mtime, (archive) => cachedColdArchive(archive)));
   const storedTail = (e: CpioEntry) => isCompressedImageModule(e.path) || e.path === COLD_ARCHIVE_PATH;
   const cpio = await step('write cpio', () =>
     [...newcSegments(image, { mtime: req.mtime, segmentSize: SEGMENT_SIZE, stored, storedTail })]);

@@ -13,12 +13,24 @@ export const COLD_ARCHIVE_PATH = '/usr/lib/ruckusrd/cold.cpio.gz';
 /** What a cold binary's path holds until the archive is unpacked; cold_unpack looks for its name in the first 64 bytes. */
 export const COLD_STUB = '#!/bin/sh\n. /lib/ruckusrd/cold.sh && cold_unpack "$0" && exec "$0" "$@"\nexit 127\n';
 
+/** The archive's entries (the writer sorts them) and the one mtime they carry. */
+export interface ColdArchive {
+  entries: CpioEntry[];
+  mtime: number;
+}
+
+/** The archive's bytes, uncompressed. */
+export function coldArchiveBytes(archive: ColdArchive): Uint8Array {
+  return writeNewc(archive.entries, { mtime: archive.mtime });
+}
+
 /**
  * The image's entries with the cold files moved into the archive, a stub at each cold binary, and the
- * archive itself (gzip'd by `gzip`: busybox gunzip unpacks it at boot). Unchanged when nothing is cold.
+ * archive itself, gzip'd by `pack` (busybox gunzip unpacks it at boot; a cache may answer without
+ * making the ~20 MiB archive: src/host/kmod-cache.ts). Unchanged when nothing is cold.
  */
 export function withColdArchive(
-  plan: readonly PlanEntry[], entries: readonly CpioEntry[], mtime: number, gzip: (data: Uint8Array) => Uint8Array,
+  plan: readonly PlanEntry[], entries: readonly CpioEntry[], mtime: number, pack: (archive: ColdArchive) => Uint8Array,
 ): CpioEntry[] {
   const cold = new Map(plan.flatMap((e) => (e.item.kind === 'file' && e.item.cold ? [[e.item.path, e.item.cold] as const] : [])));
   if (!cold.size) return [...entries];
@@ -28,7 +40,7 @@ export function withColdArchive(
     .map((e) => ({ path: e.path, type: 'file', mode: 0o755, data: new TextEncoder().encode(COLD_STUB) }));
   // with their directories, as the archive format wants (they are in the image already)
   const dirs = new Set(packed.flatMap((e) => parentDirs(e.path)));
-  const archive = gzip(writeNewc([...entries.filter((e) => e.type === 'dir' && dirs.has(e.path)), ...packed], { mtime }));
+  const archive = pack({ entries: [...entries.filter((e) => e.type === 'dir' && dirs.has(e.path)), ...packed], mtime });
   return [
     ...entries.filter((e) => !cold.has(e.path)),
     ...stubs,

@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { BOOT_TABLE_DIR } from '../../src/core/boot-kmod-table.ts';
 import { planKernelModules } from '../../src/host/kmod.ts';
-import { cachedGzip, cachedXz, kmodCacheDir } from '../../src/host/kmod-cache.ts';
+import { cachedColdArchive, cachedGzip, cachedXz, kmodCacheDir } from '../../src/host/kmod-cache.ts';
+import type { CpioEntry } from '../../src/archive/cpio.ts';
+import { coldArchiveBytes, type ColdArchive } from '../../src/core/cold.ts';
 import { makeElf } from '../unit/modelf.ts';
 import { missing, testNeeding } from '../unit/need.ts';
 
@@ -178,6 +180,40 @@ describe('cachedGzip', () => {
     writeFileSync(file, '');
     const plain = cachedGzip(modules, null).map((b) => Buffer.from(b));
     expect(cachedGzip(modules, join(file, 'c')).map((b) => Buffer.from(b))).toEqual(plain);
+  });
+});
+
+describe('cachedColdArchive', () => {
+  const file = (path: string, text: string, mode = 0o755): CpioEntry => ({ path, type: 'file', mode, data: new TextEncoder().encode(text) });
+  const dirs: CpioEntry[] = [{ path: '/usr', type: 'dir', mode: 0o755 }, { path: '/usr/sbin', type: 'dir', mode: 0o755 }];
+  const archive = (over: Partial<ColdArchive> = {}, lvm = 'bytes of lvm 1'): ColdArchive =>
+    ({ entries: [...dirs, file('/usr/sbin/lvm', lvm), file('/usr/sbin/mdadm', 'bytes of mdadm')], mtime: 7, ...over });
+  const fresh = (a: ColdArchive) => Buffer.from(Bun.gzipSync(coldArchiveBytes(a) as Uint8Array<ArrayBuffer>, { level: 6 }));
+  const entriesOf = (root: string) => readdirSync(join(root, 'kmod-gz')).filter((n) => n.startsWith('archive-'));
+
+  test('a warm build reads the gzip back without making the archive; a changed file, mode or mtime makes it again', () => {
+    const root = tmp();
+    const dir = join(root, 'kmod-xz');
+    expect(Buffer.from(cachedColdArchive(archive(), dir))).toEqual(fresh(archive()));
+    const [entry] = entriesOf(root);
+    // the entry is what a warm build serves: a stand-in gzip under its key comes back as it is
+    const marker = Bun.gzipSync(new TextEncoder().encode('served from the cache'));
+    writeFileSync(join(root, 'kmod-gz', entry!), marker);
+    expect(Buffer.from(cachedColdArchive(archive(), dir))).toEqual(Buffer.from(marker));
+    // stale for any other input: same-length bytes, a mode, the mtime, a path
+    for (const changed of [archive({}, 'bytes of lvm 2'), archive({ mtime: 8 }), { ...archive(), entries: [...dirs, file('/usr/sbin/lvm', 'bytes of lvm 1', 0o700), file('/usr/sbin/mdadm', 'bytes of mdadm')] },
+      { ...archive(), entries: [...dirs, file('/usr/sbin/lvm2', 'bytes of lvm 1'), file('/usr/sbin/mdadm', 'bytes of mdadm')] }]) {
+      expect(Buffer.from(cachedColdArchive(changed, dir))).toEqual(fresh(changed));
+    }
+    expect(entriesOf(root)).toHaveLength(5);
+    // a corrupt entry (not gzip) is made again and replaced
+    writeFileSync(join(root, 'kmod-gz', entry!), 'truncated');
+    expect(Buffer.from(cachedColdArchive(archive(), dir))).toEqual(fresh(archive()));
+    expect(readFileSync(join(root, 'kmod-gz', entry!))).toEqual(fresh(archive()));
+    rmSync(root, { recursive: true, force: true });
+  });
+  test('without a cache: the same bytes', () => {
+    expect(Buffer.from(cachedColdArchive(archive(), null))).toEqual(fresh(archive()));
   });
 });
 

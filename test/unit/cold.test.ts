@@ -5,14 +5,14 @@
 import { describe, expect, test } from 'bun:test';
 import type { CpioEntry } from '../../src/archive/cpio.ts';
 import { readImage } from '../../src/archive/read.ts';
-import { COLD_ARCHIVE_PATH, COLD_STUB, withColdArchive } from '../../src/core/cold.ts';
+import { COLD_ARCHIVE_PATH, COLD_STUB, coldArchiveBytes, withColdArchive, type ColdArchive } from '../../src/core/cold.ts';
 import { buildPlan, type OwnedItem } from '../../src/core/plan.ts';
 import type { StageItem } from '../../src/core/stage.ts';
 
 const enc = new TextEncoder();
 const file = (path: string, cold?: 'binary' | 'part'): StageItem => ({ kind: 'file', path, mode: 0o755, source: `/base${path}`, ...(cold ? { cold } : {}) });
 const owned = (owner: string, item: StageItem): OwnedItem => ({ owner, item });
-const gzip = (d: Uint8Array) => Bun.gzipSync(d as Uint8Array<ArrayBuffer>);
+const gzip = (a: ColdArchive) => Bun.gzipSync(coldArchiveBytes(a) as Uint8Array<ArrayBuffer>);
 
 describe('cold binaries', () => {
   const plan = buildPlan([
