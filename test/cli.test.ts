@@ -129,6 +129,13 @@ describe('kernel selection and config files (a fake --base)', () => {
     } else expectUserError(r, /ambiguous/);
   });
 
+  test.skipIf(!haveKernel)('--verbose names the kernel a build was for, in full', () => {
+    const cwd = freshDir('verbose-kernel');
+    const r = run(['--kernel', KVER, '--verbose', 'out.img'], { cwd });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`^mkruckus: wrote out\\.img for kernel ${KVER.replace(/[.+]/g, '\\$&')}: \\d+ entries`, 'm'));
+  });
+
   test('a bad value in /etc/mkruckus.conf names the file and line', () => {
     const base = fakeBase(TWO, { 'etc/mkruckus.conf': '# defaults\ncompress = "bogus"\n' });
     expectUserError(run(['--base', base, '--kernel', TWO[0]!, 'out.img']), /etc\/mkruckus\.conf:2: .*bogus/);

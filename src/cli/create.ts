@@ -53,7 +53,8 @@ async function handler(args: ArgumentsCamelCase<CreateFlags>): Promise<void> {
   }
   const result = await build(req);
   if (req.dryRun) process.stdout.write(renderDryRun(result));
-  else if (isVerbose()) info(`wrote ${req.out}: ${describeSizes(result)}`);
+  // the kernel named in full: --kernel takes a prefix, and no default names one
+  else if (isVerbose()) info(`wrote ${req.out} for kernel ${result.kernelVersion}: ${describeSizes(result)}`);
 }
 
 function describeSizes(r: BuildResult): string {
