@@ -4,9 +4,12 @@
 // a concatenation of archives.
 
 import { availableParallelism } from 'node:os';
-import zlib from 'node:zlib';
+import type Zlib from 'node:zlib';
 import type { NewcSegment } from './cpio.ts';
 import { UserError } from '../log.ts';
+
+/** node:zlib is loaded where an image is read, not at every start (~20-30 ms of a compiled binary's start). */
+const zlib = () => require('node:zlib') as typeof Zlib;
 
 export type Compression = 'zstd' | 'gzip' | 'xz' | 'lz4' | 'none';
 /** What the reader can meet in an image: also lzma, which we never write (xz replaced it). */
@@ -243,7 +246,7 @@ function gunzipCounting(b: Uint8Array): { data: Uint8Array; consumed: number } {
   do {
     const body = at + gzipHeaderLength(b, at);
     // With `info`, zlib returns the engine too (bytesWritten: the deflate bytes it consumed).
-    const r = zlib.inflateRawSync(b.subarray(body), { info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    const r = zlib().inflateRawSync(b.subarray(body), { info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
     const out = new Uint8Array(r.buffer.buffer, r.buffer.byteOffset, r.buffer.length);
     const end = body + r.engine.bytesWritten;
     if (u32le(b, end) !== Bun.hash.crc32(out) || u32le(b, end + 4) !== out.length >>> 0) {

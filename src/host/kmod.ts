@@ -24,6 +24,8 @@ import type { StageItem } from '../core/stage.ts';
 import { debug, UserError } from '../log.ts';
 import { BaseFs } from './base.ts';
 import { cachedGzip, cachedXz, moduleFactsKey, readModuleFacts, writeModuleFacts, type ModuleFacts } from './kmod-cache.ts';
+import { cachedResolution } from './kmod-resolution-cache.ts';
+import { restrictKmodIndex, type Resolution } from '../core/kmod-subset.ts';
 
 export interface KernelModulePlan {
   items: StageItem[];
@@ -47,28 +49,57 @@ interface KmodTree {
   builtinModinfo: Uint8Array | undefined;
 }
 
-async function readKmodTree(fs: BaseFs, kver: string): Promise<KmodTree> {
+/** The depmod index files read from the base (absent ones undefined), by name after `modules.`. */
+interface KmodFiles {
+  /** canonical image path of /lib/modules/KVER in the base (symlinks resolved inside it) */
+  dir: string;
+  files: [string, Uint8Array | undefined][];
+}
+
+const INDEX_FILES = ['dep', 'alias', 'softdep', 'builtin', 'order', 'builtin.modinfo'];
+
+function readKmodFiles(fs: BaseFs, kver: string): KmodFiles {
   // BaseFs follows /lib -> usr/lib (or an absolute /lib -> /usr/lib) inside the base, never on the host;
   // every index file is read through it too (a modules.builtin.modinfo -> /etc/shadow stays in the base).
   const found = fs.resolve(`/lib/modules/${kver}`) ?? fs.resolve(`/usr/lib/modules/${kver}`);
   if (!found) throw new UserError(`no kernel modules for ${kver} in ${fs.root}/lib/modules`);
-  const names = ['dep', 'alias', 'softdep', 'builtin', 'order', 'builtin.modinfo'];
-  const [dep, alias, softdep, builtin, order, builtinModinfo] = names.map((n) => fs.readOptional(`${found.path}/modules.${n}`));
-  if (!dep) throw new UserError(`${fs.root}${found.path}/modules.dep is missing: run depmod ${kver} in the base`);
-  const text = (b: Uint8Array | undefined): string => (b ? new TextDecoder().decode(b) : '');
-  const index = parseKmodIndex({
-    dep: text(dep),
-    alias: text(alias),
-    softdep: text(softdep),
-    builtin: text(builtin),
-    order: text(order),
-    builtinModinfo: text(builtinModinfo),
-  });
-  return { dir: found.path, index, builtinModinfo };
+  const files = INDEX_FILES.map((n): [string, Uint8Array | undefined] => [n, fs.readOptional(`${found.path}/modules.${n}`)]);
+  if (!files[0]![1]) throw new UserError(`${fs.root}${found.path}/modules.dep is missing: run depmod ${kver} in the base`);
+  return { dir: found.path, files };
+}
+
+function parseKmodFiles(k: KmodFiles): KmodIndex {
+  const text = (n: string): string => {
+    const b = k.files.find(([name]) => name === n)?.[1];
+    return b ? new TextDecoder().decode(b) : '';
+  };
+  return parseKmodIndex({ dep: text('dep'), alias: text('alias'), softdep: text('softdep'), builtin: text('builtin'), order: text('order'), builtinModinfo: text('builtin.modinfo') });
+}
+
+const builtinModinfoOf = (k: KmodFiles) => k.files.find(([name]) => name === 'builtin.modinfo')?.[1];
+
+async function readKmodTree(fs: BaseFs, kver: string): Promise<KmodTree> {
+  const k = readKmodFiles(fs, kver);
+  return { dir: k.dir, index: parseKmodFiles(k), builtinModinfo: builtinModinfoOf(k) };
 }
 
 export async function readKmodIndex(base: string, kver: string): Promise<KmodIndex> {
   return (await readKmodTree(new BaseFs(base), kver)).index;
+}
+
+/**
+ * `first` then `then` resolved (resolveKmodsInTwo) over the index cut down to what they reach
+ * (src/core/kmod-subset.ts), which renders the image's index files exactly as the whole one does;
+ * from the resolution cache when a build of this binary resolved the same requests over the same files.
+ */
+function resolveIndexed(fs: BaseFs, kver: string, first: string[], then: string[]): { tree: KmodTree; resolved: Resolution } {
+  const k = readKmodFiles(fs, kver);
+  const { index, resolved } = cachedResolution({ files: k.files, first, then }, () => {
+    const whole = parseKmodFiles(k);
+    const r = resolveKmodsInTwo(whole, first, then);
+    return { index: restrictKmodIndex(whole, r.modules), resolved: r };
+  });
+  return { tree: { dir: k.dir, index, builtinModinfo: builtinModinfoOf(k) }, resolved };
 }
 
 /**
@@ -335,8 +366,7 @@ export async function planKernelModules(
 ): Promise<KernelModulePlan> {
   if (kver === '' || kver.includes('/') || kver.startsWith('.')) throw new UserError(`bad kernel version: ${kver}`);
   const fs = new BaseFs(base);
-  const tree = await readKmodTree(fs, kver);
-  const resolved = resolveKmodsInTwo(tree.index, requests, opts.cold?.requests ?? []);
+  const { tree, resolved } = resolveIndexed(fs, kver, requests, opts.cold?.requests ?? []);
   const hot = new Set(resolved.modules.slice(0, resolved.firstCount).map((e) => e.name));
   const files = readModuleFiles(fs, tree.dir, resolved.modules);
   const cold = (e: KmodEntry) => opts.cold?.compress === true && !hot.has(e.name);

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
-import { createGunzip, createZstdDecompress } from 'node:zlib';
+import type Zlib from 'node:zlib';
 import type * as TarStream from 'tar-stream';
 import { type Entry, fromHeader, HostileEntry } from '../layers/entries.ts';
 import type { MergePlan } from '../layers/merge.ts';
@@ -13,6 +13,8 @@ import { UserError } from '../log.ts';
 
 /** tar-stream, loaded where used: every command but `layer` starts without it. */
 const tar = () => require('tar-stream') as typeof TarStream;
+/** loaded where a tar is read, not at every start */
+const zlib = () => require('node:zlib') as typeof Zlib;
 
 /** A source of one layer's tar bytes, openable any number of times. */
 export type TarSource = { label: string; open: () => Readable };
@@ -26,7 +28,7 @@ export async function tarFileSource(path: string, label = path): Promise<TarSour
     label,
     open: () => {
       const raw = createReadStream(path);
-      return gz ? raw.pipe(createGunzip()) : zst ? raw.pipe(createZstdDecompress()) : raw;
+      return gz ? raw.pipe(zlib().createGunzip()) : zst ? raw.pipe(zlib().createZstdDecompress()) : raw;
     },
   };
 }

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Kernel-module resolution kept between builds, beside the module caches (src/host/kmod-cache.ts).
+// Parsing a kernel's depmod indexes (modules.alias alone is ~26k lines) and resolving a generic
+// image's requests over them cost a build ~0.15-0.25 s of CPU and ~5000 page faults, for an answer
+// that changes only with the index files, the requests or the program. So the answer (the resolved
+// modules over the index cut down to them: src/core/kmod-subset.ts) is stored under the sha256 of
+// the index files' bytes, the hot and cold requests, and the running binary's identity: a compiled
+// mkruckus is one file, and a build of other code is another file (device, inode, size, times). Run
+// from sources (bun src/main.ts, the unit tests) there is no such identity and nothing is cached.
+// An entry that is unreadable or not shaped as one is a miss; any cache failure only costs the time.
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KmodIndex } from '../core/kmod.ts';
+import { loadResolution, storeResolution, type Resolution } from '../core/kmod-subset.ts';
+import { debug } from '../log.ts';
+import { kmodCacheDir, writeEntry } from './kmod-cache.ts';
+import { pruneSegments } from './segment-cache.ts';
+
+/** Raise when what is stored, or how it is keyed, changes. */
+const FORMAT = 1;
+/** Every new binary starts new entries (~0.3 MB each): the least recently used go beyond this. */
+const MAX_BYTES = 16 << 20;
+
+/** The compiled binary's identity; undefined when running from sources (code may change under the same name). */
+export function programIdentity(main = Bun.main, exe = process.execPath): string | undefined {
+  if (!main.startsWith('/$bunfs/')) return undefined;
+  try {
+    const st = statSync(exe, { bigint: true });
+    return `${exe}\0${st.dev}\0${st.ino}\0${st.size}\0${st.mtimeNs}\0${st.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ResolutionKeyParts {
+  /** the index files as read (name → bytes; absent files as undefined) */
+  files: [string, Uint8Array | undefined][];
+  first: string[];
+  then: string[];
+  program: string;
+}
+
+export function resolutionKey(p: ResolutionKeyParts): string {
+  const h = new Bun.CryptoHasher('sha256').update(`mkruckus kmod resolution ${FORMAT}\n${p.program}\n`);
+  for (const [name, bytes] of p.files) {
+    h.update(`${name} ${bytes === undefined ? 'absent' : bytes.length}\n`);
+    if (bytes) h.update(bytes);
+  }
+  return h.update(`\n${JSON.stringify([p.first, p.then])}`).digest('hex');
+}
+
+/**
+ * `compute()`'s answer (index cut to the resolved modules, and the resolution), from the cache when
+ * the key is there. `program` undefined: computed, never stored.
+ */
+export function cachedResolution(
+  parts: Omit<ResolutionKeyParts, 'program'>,
+  compute: () => { index: KmodIndex; resolved: Resolution },
+  program: string | undefined = programIdentity(),
+  dir: string | null = kmodCacheDir() ?? null,
+): { index: KmodIndex; resolved: Resolution } {
+  if (!dir || program === undefined) return compute();
+  const at = join(dir, '..', 'kmod-resolved');
+  const key = resolutionKey({ ...parts, program });
+  try {
+    const hit = loadResolution(JSON.parse(readFileSync(join(at, key), 'utf8')));
+    if (hit) return hit;
+  } catch {
+    // none yet, or unreadable: computed below
+  }
+  const answer = compute();
+  try {
+    mkdirSync(at, { recursive: true, mode: 0o700 });
+    writeEntry(at, key, new TextEncoder().encode(JSON.stringify(storeResolution(answer.index, answer.resolved))));
+    pruneSegments(at, Date.now(), MAX_BYTES);
+  } catch (e) {
+    debug(`module cache ${at} not written: ${(e as Error).message}`);
+  }
+  return answer;
+}
