@@ -4,7 +4,7 @@ import { newcSegments, type CpioEntry } from './archive/cpio.ts';
 import { COLD_ARCHIVE_PATH, withColdArchive } from './core/cold.ts';
 import { cachedColdArchive } from './host/kmod-cache.ts';
 import { compressSegments, SEGMENT_SIZE } from './archive/compress.ts';
-import { cachedCompressor } from './host/segment-cache.ts';
+import { cachedCompressor, cachedSegmentFinder } from './host/segment-cache.ts';
 import { moduleRegistry } from './assets.ts';
 import { selectKernel } from './core/kernel.ts';
 import { kernelModuleRequests, type ModuleManifest, type PlanContext } from './core/module.ts';
@@ -116,7 +116,7 @@ export async function build(req: BuildRequest): Promise<BuildResult> {
   const storedTail = (e: CpioEntry) => isCompressedImageModule(e.path) || e.path === COLD_ARCHIVE_PATH;
   const cpio = await step('write cpio', () =>
     [...newcSegments(image, { mtime: req.mtime, segmentSize: SEGMENT_SIZE, stored, storedTail })]);
-  const packed = await step(`compress (${req.compress})`, () => compressSegments(cpio, req.compress, ucode.length, cachedCompressor(req.compress)));
+  const packed = await step(`compress (${req.compress})`, () => compressSegments(cpio, req.compress, ucode.length, cachedCompressor(req.compress), cachedSegmentFinder(req.compress)));
   // With --uki the image becomes the UKI's .initrd, and the UKI (signed and checked) is what is written.
   const out = req.uki ? await step('make UKI', () => wrapInUki(req.base, r.kernelVersion, req.uki!, [ucode, ...packed])) : [ucode, ...packed];
   // An image carrying a key (crypttab key files) is readable by root only, as initramfs-tools does.

@@ -68,16 +68,20 @@ export const SEGMENT_SIZE = 4 << 20;
  * initrd (init/initramfs.c reads it as cpio only there): `offset` is where the first segment
  * starts (after the early microcode), and zeros, which the kernel skips, go before one that would not.
  * `pack` is compress() with `alg` unless the caller caches it (src/host/segment-cache.ts); the bytes
- * it is given are valid until its promise settles (its staging buffer is then reused).
+ * it is given are valid until its promise settles (its staging buffer is then reused). `find`, a
+ * cache's lookup by the segment's chunks, answers before any copy is made: a warm build then copies
+ * none of the ~10 MiB into fresh staging memory.
  */
 export async function compressSegments(
   segments: Iterable<NewcSegment>, alg: Compression, offset = 0, pack: (data: Uint8Array) => Promise<Uint8Array> = (data) => compress(data, alg),
+  find?: (chunks: readonly Uint8Array[]) => Uint8Array | undefined,
 ): Promise<Uint8Array[]> {
   const parts: Promise<Uint8Array>[] = [];
   const staging = new Staging(availableParallelism());
   for (const segment of segments) {
     if (!segment.stored && alg !== 'none') {
-      parts.push(staging.run(segment, pack));
+      const known = find?.(segment.chunks);
+      parts.push(known ? Promise.resolve(known) : staging.run(segment, pack));
       continue;
     }
     // Where it starts depends on the compressed sizes before it: stored segments are rare (one

@@ -52,6 +52,24 @@ export function cachedCompressor(alg: Compression, dir: string | null = segmentC
   };
 }
 
+/**
+ * compressSegments' `find` for `alg`: the cached stream of a segment given as its chunks (hashed as
+ * they are, the same key as the joined bytes), or undefined (no cache, not cached, or not valid).
+ */
+export function cachedSegmentFinder(alg: Compression, dir: string | null = segmentCacheDir() ?? null): (chunks: readonly Uint8Array[]) => Uint8Array | undefined {
+  const settings = SETTINGS[alg];
+  return (chunks) => {
+    if (!dir || !settings) return undefined;
+    const h = new Bun.CryptoHasher('sha256');
+    let length = 0;
+    for (const c of chunks) {
+      h.update(c);
+      length += c.length;
+    }
+    return readEntry(dir, `${h.digest('hex')}-${settings}`, (c) => isWholeStream(c, alg, length));
+  };
+}
+
 /** One whole stream of the expected length: a stray, foreign or cut file is a miss. */
 export function isWholeStream(c: Uint8Array, alg: Compression, length: number): boolean {
   try {

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compress, decompress } from '../../src/archive/compress.ts';
-import { cachedCompressor, isWholeStream, pruneSegments, segmentCacheDir } from '../../src/host/segment-cache.ts';
+import { cachedCompressor, cachedSegmentFinder, isWholeStream, pruneSegments, segmentCacheDir } from '../../src/host/segment-cache.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'mkruckus-segcache-'));
 const segment = (seed: number) => new Uint8Array(200_000).map((_, i) => ((i * seed) >> 5) & 0xff);
@@ -59,6 +59,26 @@ describe('cachedCompressor', () => {
     const dir = join(tmp(), 'segments');
     await cachedCompressor('xz', dir)(data);
     expect(() => readdirSync(dir)).toThrow();
+  });
+
+  test('the finder: the entry the compressor wrote, found from the segment\'s chunks; a changed chunk, a cut entry, no cache or xz: none', async () => {
+    const dir = join(tmp(), 'segments');
+    const data = segment(17);
+    const chunks = [data.subarray(0, 3), data.subarray(3, 150_000), data.subarray(150_000)];
+    const find = cachedSegmentFinder('zstd', dir);
+    expect(find(chunks)).toBeUndefined();
+    const plain = await cachedCompressor('zstd', dir)(data);
+    expect(same(find(chunks)!, plain)).toBe(true);
+    const changed = [chunks[0]!, chunks[1]!.slice(), chunks[2]!];
+    changed[1]![5]! ^= 1;
+    expect(find(changed)).toBeUndefined();
+    // a segment whose chunks join to the same bytes but one byte shorter is another key
+    expect(find([chunks[0]!, chunks[1]!, chunks[2]!.subarray(1)])).toBeUndefined();
+    writeFileSync(join(dir, readdirSync(dir)[0]!), plain.subarray(0, plain.length - 3));
+    expect(find(chunks)).toBeUndefined();
+    expect(cachedSegmentFinder('zstd', null)(chunks)).toBeUndefined();
+    expect(cachedSegmentFinder('xz', dir)(chunks)).toBeUndefined();
+    rmSync(join(dir, '..'), { recursive: true, force: true });
   });
 
   test('a gzip stream is whole only with its input length in the trailer', async () => {

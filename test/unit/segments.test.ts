@@ -4,7 +4,7 @@
 // part (a compressed stream ends at an archive's end; an uncompressed archive starts 4-byte aligned),
 // and that the cut changes nothing else.
 import { describe, expect, test } from 'bun:test';
-import { compressSegments } from '../../src/archive/compress.ts';
+import { compress, compressSegments } from '../../src/archive/compress.ts';
 import { newcSegments, writeNewc, type CpioEntry, type NewcSegment } from '../../src/archive/cpio.ts';
 import { readImage } from '../../src/archive/read.ts';
 import { missing, testNeeding } from './need.ts';
@@ -89,6 +89,28 @@ describe('newcSegments', () => {
 });
 
 describe('compressSegments', () => {
+  test('find answers for a segment from its chunks, before any copy; the others are packed', async () => {
+    const segments = cut(isStage2);
+    const packedOnes = segments.filter((s) => !s.stored);
+    expect(packedOnes.length).toBeGreaterThan(1);
+    const seen: Uint8Array[] = [];
+    const marker = new Uint8Array([1, 2, 3]);
+    const find = (chunks: readonly Uint8Array[]) => {
+      const joined = new Uint8Array(Buffer.concat(chunks));
+      seen.push(joined);
+      return seen.length === 1 ? marker : undefined;
+    };
+    const parts = await compressSegments(segments, 'zstd', 0, undefined, find);
+    expect(seen).toEqual(packedOnes.map(bytesOf));
+    expect(parts[0]).toBe(marker);
+    // a finder that knows the first segment's real stream: the image is the one made without it
+    const plain = await compressSegments(segments, 'zstd');
+    const known = await compress(bytesOf(packedOnes[0]!), 'zstd');
+    const again = await compressSegments(segments, 'zstd', 0, undefined, (chunks) => (Buffer.compare(Buffer.concat(chunks), bytesOf(packedOnes[0]!)) === 0 ? known : undefined));
+    expect(again[0]).toBe(known);
+    expect(again.map((p) => Buffer.from(p))).toEqual(plain.map((p) => Buffer.from(p)));
+  });
+
   test.each(['zstd', 'gzip'] as const)('%s: each compressed stream ends where an entry ends; the stored archive is 4-aligned after the microcode', async (alg) => {
     const segments = cut(isStage2);
     const ucode = 6; // an odd-sized --ucode file before the image
