@@ -38,8 +38,35 @@ export class ImageTree {
     return [...this.byPath.values()];
   }
 
-  /** Follows symlinks inside the image; undefined when a component is missing. */
+  /** The path of the directory each directory path resolves to (null: none), as looked up so far. */
+  private readonly dirs = new Map<string, string | null>();
+
+  /**
+   * Follows symlinks inside the image; undefined when a component is missing. A plain path whose
+   * parent is known goes by one lookup: a build checks ~500 modules and their dependencies, and
+   * walking each path component by component cost it ~40 ms.
+   */
   resolve(path: string): TreeEntry | undefined {
+    const cut = path.lastIndexOf('/');
+    if (cut >= 0 && path.startsWith('/') && !ODD_PATH.test(path)) {
+      const parent = cut === 0 ? '' : this.dir(path.slice(0, cut));
+      const e = parent === null ? undefined : this.byPath.get(`${parent}${path.slice(cut)}`);
+      if (e && e.type !== 'symlink') return e;
+    }
+    return this.walk(path);
+  }
+
+  private dir(path: string): string | null {
+    let known = this.dirs.get(path);
+    if (known === undefined) {
+      const e = this.walk(path);
+      known = e?.type !== 'dir' ? null : e.path === '/' ? '' : e.path;
+      this.dirs.set(path, known);
+    }
+    return known;
+  }
+
+  private walk(path: string): TreeEntry | undefined {
     const pending = path.split('/').filter((p) => p && p !== '.').reverse();
     const done: string[] = [];
     let hops = 0;
@@ -62,6 +89,9 @@ export class ImageTree {
     return done.length ? this.byPath.get('/' + done.join('/')) : { path: '/', type: 'dir', mode: 0o755 };
   }
 }
+
+/** Paths the one-lookup way does not take: empty, `.` or `..` components, a trailing slash. */
+const ODD_PATH = /\/\/|\/\.\.?(\/|$)|\/$/;
 
 const isExecutable = (e: TreeEntry | undefined): boolean => e?.type === 'file' && (e.mode & 0o111) !== 0;
 
