@@ -4,12 +4,15 @@
 // tar2sqfs (squashfs-tools-ng). Nothing is unpacked into a tree for squashfs output.
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { PassThrough, type Readable } from 'node:stream';
+import type Stream from 'node:stream';
+import type { Readable } from 'node:stream';
 import type Zlib from 'node:zlib';
 import type * as TarStream from 'tar-stream';
 import { type Entry, fromHeader, HostileEntry } from '../layers/entries.ts';
 import type { MergePlan } from '../layers/merge.ts';
 import { UserError } from '../log.ts';
+/** node:stream is loaded where a tar is read, not at every start. */
+const stream = () => require('node:stream') as typeof Stream;
 
 /** tar-stream, loaded where used: every command but `layer` starts without it. */
 const tar = () => require('tar-stream') as typeof TarStream;
@@ -47,7 +50,7 @@ export interface DirOptions {
  * failing tool is an error of the reader, never a silently short archive.
  */
 export function toolStream(argv: string[], okCodes: number[] = [0]): Readable {
-  const out = new PassThrough();
+  const out = new (stream().PassThrough)();
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => (err += d));

@@ -3,7 +3,8 @@
 // the flags' files, else from --base), and signs (src/uki/sign.ts), checking the result with
 // sbverify before anything replaces OUT. The private key is read into memory only: never copied
 // into the image, a file, or a log.
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import type Crypto from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError, warn } from '../log.ts';
@@ -15,6 +16,8 @@ import { bzImageVersion, makeUki, normalizeCmdline, type UkiParts } from '../uki
 import { BaseFs } from './base.ts';
 import { makeScratch } from './scratch.ts';
 import { probeTool } from './tools.ts';
+/** node:crypto is loaded where a UKI is signed or checked, not at every start. */
+const crypto = () => require('node:crypto') as typeof Crypto;
 
 export interface UkiOptions {
   stub?: string;
@@ -116,7 +119,7 @@ export function assembleUki(stub: Uint8Array, parts: Omit<UkiParts, 'initrd'>, i
 /** The private key of --sign-key, in memory only: never written, copied or printed. */
 function readSigningKey(path: string): KeyObject {
   try {
-    return createPrivateKey(readFileSync(path));
+    return crypto().createPrivateKey(readFileSync(path));
   } catch (err) {
     const encrypted = /passphrase|encrypted|bad decrypt/i.test((err as Error).message);
     throw new UserError(encrypted
@@ -127,7 +130,7 @@ function readSigningKey(path: string): KeyObject {
 
 function readCertificate(path: string): X509Certificate {
   try {
-    return new X509Certificate(readFileSync(path));
+    return new (crypto().X509Certificate)(readFileSync(path));
   } catch {
     throw new UserError(`--sign-cert: ${path} is not an X.509 certificate (PEM or DER)`);
   }

@@ -3,8 +3,10 @@
 // found in the PKCS#7 SignedData by issuer and serial) and whether the signature still holds: the
 // image's Authenticode digest equals the signed one, the signed attributes carry the digest of the
 // signed content, and the signer's key verifies them. Trust (a chain to a db key) is the firmware's.
-import { createHash, verify, X509Certificate } from 'node:crypto';
+import type Crypto from 'node:crypto';
 import { type PeImage } from './pe.ts';
+/** node:crypto is loaded where a UKI is signed or checked, not at every start. */
+const crypto = () => require('node:crypto') as typeof Crypto;
 
 export interface SignatureInfo {
   subject: string;
@@ -67,7 +69,7 @@ export function authenticodeDigest(bytes: Uint8Array, pe: PeImage, algorithm: st
   const checksum = pe.optOffset + 64;
   const certDir = pe.dirOffset + 4 * 8;
   const end = pe.certTable?.offset ?? bytes.length;
-  return createHash(algorithm)
+  return crypto().createHash(algorithm)
     .update(bytes.subarray(0, checksum))
     .update(bytes.subarray(checksum + 4, certDir))
     .update(bytes.subarray(certDir + 8, end))
@@ -110,7 +112,7 @@ function readSignature(p7: Uint8Array, image: Uint8Array, pe: PeImage): Signatur
   const [issuerAndSerial, digestAlg, signedAttrs] = [si[1]!, si[2]!, si[3]!];
   const serial = hex(p7, children(p7, issuerAndSerial)[1]!).replace(/^00/, '').toUpperCase();
   const algorithm = OID_HASH[hex(p7, children(p7, digestAlg)[0]!)] ?? 'unknown';
-  const signer = certs.map((c) => new X509Certificate(p7.subarray(c.at, c.end))).find((c) => c.serialNumber.toUpperCase().replace(/^0+/, '') === serial.replace(/^0+/, ''));
+  const signer = certs.map((c) => new (crypto().X509Certificate)(p7.subarray(c.at, c.end))).find((c) => c.serialNumber.toUpperCase().replace(/^0+/, '') === serial.replace(/^0+/, ''));
   const base = { subject: signer?.subject.replaceAll('\n', ', ') ?? '?', issuer: signer?.issuer.replaceAll('\n', ', ') ?? '?', serial, digest: algorithm };
   if (!signer) return { ...base, valid: false, problem: 'the signer certificate is not in the signature' };
   if (algorithm === 'unknown') return { ...base, valid: false, problem: 'unknown digest algorithm' };
@@ -122,12 +124,12 @@ function readSignature(p7: Uint8Array, image: Uint8Array, pe: PeImage): Signatur
   if (signedAttrs.tag !== 0xa0) return { ...base, valid: false, problem: 'no signed attributes' };
   const md = children(p7, signedAttrs).find((a) => hex(p7, children(p7, a)[0]!) === OID_MESSAGE_DIGEST);
   const mdValue = md && children(p7, children(p7, md)[1]!)[0]!;
-  const contentDigest = createHash(algorithm).update(p7.subarray(indirect.start, indirect.end)).digest();
+  const contentDigest = crypto().createHash(algorithm).update(p7.subarray(indirect.start, indirect.end)).digest();
   if (!mdValue || !contentDigest.equals(p7.subarray(mdValue.start, mdValue.end))) return { ...base, valid: false, problem: 'the signed attributes do not match the signed content' };
   // The signature covers the attributes DER-encoded as a SET, not with their [0] tag.
   const attrs = Buffer.from(p7.subarray(signedAttrs.at, signedAttrs.end));
   attrs[0] = 0x31;
   const sig = si.find((t, i) => i > 3 && t.tag === 0x04)!;
-  const ok = verify(algorithm, attrs, signer.publicKey, p7.subarray(sig.start, sig.end));
+  const ok = crypto().verify(algorithm, attrs, signer.publicKey, p7.subarray(sig.start, sig.end));
   return ok ? { ...base, valid: true } : { ...base, valid: false, problem: 'the signature does not verify with the signer certificate' };
 }

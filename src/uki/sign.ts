@@ -3,9 +3,12 @@
 // its signing time, so that the same image, key and certificate always give the same bytes (RSA
 // PKCS#1 v1.5 is deterministic). The signature goes into a certificate table appended to the file.
 // Pure apart from node:crypto; the keys come in as PEM/DER bytes and go nowhere else.
-import { createHash, sign, type KeyObject, type X509Certificate } from 'node:crypto';
+import type Crypto from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import { authenticodeDigest, tlv } from './authenticode.ts';
 import { alignUp, parsePe, peChecksum, PeFormatError } from './pe.ts';
+/** node:crypto is loaded where a UKI is signed or checked, not at every start. */
+const crypto = () => require('node:crypto') as typeof Crypto;
 
 // ---- DER encoding --------------------------------------------------------------------------------
 
@@ -80,9 +83,9 @@ export function signedData(digest: Uint8Array, key: KeyObject, cert: X509Certifi
   const attrs = [
     seq(oid(OID.contentType), set(oid(OID.spcIndirectData))),
     seq(oid(OID.spcSpOpusInfo), set(seq())),
-    seq(oid(OID.messageDigest), set(octets(createHash('sha256').update(contentValue).digest()))),
+    seq(oid(OID.messageDigest), set(octets(crypto().createHash('sha256').update(contentValue).digest()))),
   ].sort(Buffer.compare); // DER: a SET OF is sorted by encoding
-  const signature = sign('sha256', set(...attrs), key);
+  const signature = crypto().sign('sha256', set(...attrs), key);
   const signerInfo = seq(
     der(0x02, Uint8Array.of(1)),
     issuerAndSerial(cert.raw),
