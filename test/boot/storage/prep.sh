@@ -5,12 +5,13 @@
 # mounted on /mnt: root.ext4 (the guest root), pass (the passphrase, no newline), root.key (a
 # second key of the LUKS disks), kmpass (a third, typed with a German keymap), ids (UUIDs).
 # Disks: vdb LUKS2 | vdc LVM (rvg: root, swap) | vdd LUKS2 -> LVM (cvg: root) | vde+vdf RAID1 |
-# vdg LVM (lvg: crypt) -> LUKS2 | vdh LUKS2 with a detached header, written to /mnt/hdr.img.
+# vdg LVM (lvg: crypt) -> LUKS2 | vdh LUKS2 with a detached header, written to /mnt/hdr.img |
+# vdi+vdj+vdk RAID5.
 set -eu
 . /mnt/ids
 export DM_DISABLE_UDEV=1
 mkdir -p /run/lock/lvm /run/mdadm
-for m in ext4 dm_mod dm_crypt md_mod raid1 xts; do modprobe "$m"; done
+for m in ext4 dm_mod dm_crypt md_mod raid1 raid456 xts; do modprobe "$m"; done
 LUKS="--type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --batch-mode --key-file /mnt/pass"
 copy_root() { dd if=/mnt/root.ext4 of="$1" bs=1M conv=fsync 2>/dev/null; }
 
@@ -73,4 +74,9 @@ cryptsetup open --header /mnt/hdr.img --key-file /mnt/pass /dev/vdh h1
 copy_root /dev/mapper/h1
 cryptsetup close h1
 echo PREP-HDR-OK
+
+mdadm --create /dev/md1 --run --assume-clean --metadata=1.2 --level=5 --raid-devices=3 --uuid="$MD5_UUID" /dev/vdi /dev/vdj /dev/vdk
+copy_root /dev/md1
+mdadm --stop /dev/md1
+echo PREP-MD5-OK
 sync
