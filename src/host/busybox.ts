@@ -14,7 +14,7 @@ const BUSYBOX_PATHS = ['/usr/bin/busybox', '/bin/busybox', '/usr/sbin/busybox', 
 export function readBusyboxApplets(base: BaseFs): string[] {
   const found = BUSYBOX_PATHS.find((p) => base.resolveFile(p) !== null);
   if (found === undefined) return [];
-  const bin = base.readFile(found);
+  const bin = base.mapFile(found);
   const applets = parseBusyboxApplets(bin);
   if (!applets?.length) {
     const version = busyboxVersion(bin);

@@ -204,9 +204,9 @@ interface ModuleFile {
   data: Uint8Array;
 }
 
-/** Reads every module through the base resolver, as it is stored there, in the order given. */
+/** Every module through the base resolver, as it is stored there, in the order given (mapped, never changed). */
 function readModuleFiles(fs: BaseFs, dir: string, modules: readonly KmodEntry[]): ModuleFile[] {
-  return modules.map((e) => ({ path: `${dir}/${e.path}`, data: fs.readFile(`${dir}/${e.path}`) as Uint8Array }));
+  return modules.map((e) => ({ path: `${dir}/${e.path}`, data: fs.mapFile(`${dir}/${e.path}`) }));
 }
 
 /** The modules' ELF images, decompressed, in the order given; undefined where `need` says no. */

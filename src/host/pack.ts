@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Plan entries → cpio entries with their bytes (reads every `file` source from the base: regular
-// files only, a final symlink never followed).
+// Plan entries → cpio entries with their bytes (maps or reads every `file` source from the base:
+// regular files only, a final symlink never followed; the bytes are never changed).
 import type { CpioEntry } from '../archive/cpio.ts';
 import type { PlanEntry } from '../core/plan.ts';
-import { readHostRegular } from './base.ts';
+import { mapHostRegular } from './base.ts';
 
 /**
  * setuid, setgid and sticky bits of files taken from the base are dropped: everything in an
@@ -19,7 +19,7 @@ export async function readPlanEntries(plan: readonly PlanEntry[]): Promise<CpioE
         case 'dir':
           return { path: item.path, type: 'dir', mode: item.mode ?? 0o755 };
         case 'file':
-          return { path: item.path, type: 'file', mode: item.mode & BASE_FILE_MODE, data: readHostRegular(item.source, item.path) };
+          return { path: item.path, type: 'file', mode: item.mode & BASE_FILE_MODE, data: mapHostRegular(item.source, item.path) };
         case 'bytes':
           return { path: item.path, type: 'file', mode: item.mode, data: item.data };
         case 'symlink':
