@@ -40,9 +40,11 @@ export function buildPlan(
     }
     if (prev && !sameContent(prev.item, entry.item)) {
       if (!overridden.get(owner)?.has(path)) {
-        throw new UserError(
-          `${path} is provided differently by modules '${prev.owner}' and '${owner}'`,
-        );
+        // --include replaces a module's file (an override); --install only adds
+        const hint = [prev.owner, owner].includes('install')
+          ? '; --install does not replace a file a module provides (--include SRC:DST does, without libraries; or --omit that module)'
+          : '';
+        throw new UserError(`${path} is provided differently by modules '${prev.owner}' and '${owner}'${hint}`);
       }
     }
     if (!prev || prev.item.kind === 'dir' || overridden.get(owner)?.has(path)) byPath.set(path, entry);

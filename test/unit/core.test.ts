@@ -79,6 +79,14 @@ describe('buildPlan', () => {
       ]),
     ).toThrow("/etc/a is provided differently by modules 'm1' and 'm2'");
   });
+  test('a clash with --install says that --include replaces and --install does not', () => {
+    const clash = (owner: string) => () => buildPlan([
+      { owner: 'kmod', item: { kind: 'bytes', path: '/usr/sbin/modprobe', mode: 0o755, data: bytes('script') } },
+      { owner, item: { kind: 'bytes', path: '/usr/sbin/modprobe', mode: 0o755, data: bytes('ELF') } },
+    ]);
+    expect(clash('install')).toThrow(/'kmod' and 'install'; --install does not replace a file a module provides \(--include SRC:DST does/);
+    expect(clash('m2')).toThrow(/'kmod' and 'm2'$/);
+  });
   test('override wins when declared', () => {
     const plan = buildPlan(
       [
