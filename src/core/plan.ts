@@ -27,7 +27,21 @@ export function buildPlan(
     if (item.kind === 'symlink') links.set(normalizeImagePath(item.path), item.target);
   }
   // An override names a path as its module writes it (`/bin/x`); compare it as the plan stores it (`/usr/bin/x`).
-  const canonical = (path: string): string => canonicalParent(normalizeImagePath(path), links);
+  // Resolved once per parent directory: a generic image's ~1100 module files cross /lib -> usr/lib.
+  const dirs = new Map<string, string>();
+  const canonical = (path: string): string => {
+    const normal = normalizeImagePath(path);
+    const cut = normal.lastIndexOf('/');
+    if (cut <= 0) return normal;
+    const parent = normal.slice(0, cut);
+    let dir = dirs.get(parent);
+    if (dir === undefined) {
+      // the parent's own components, resolved as they are for any path under it
+      dir = canonicalParent(`${parent}/-`, links).slice(0, -2);
+      dirs.set(parent, dir);
+    }
+    return dir + normal.slice(cut);
+  };
   const overridden = new Map([...overrides].map(([owner, paths]) => [owner, new Set([...paths].map(canonical))]));
   const byPath = new Map<string, PlanEntry>();
   for (const { owner, item } of items) {

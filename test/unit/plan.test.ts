@@ -151,3 +151,20 @@ describe('links below the top level', () => {
     expect(paths(items)).toContain(want);
   });
 });
+
+describe('parents resolved once per directory', () => {
+  test('each path lands where it lands in a plan of its own (links at several levels, relative, absolute, to the root)', () => {
+    const link = (path: string, target: string): OwnedItem => ({ owner: 'm', item: { kind: 'symlink', path, target } });
+    const links = [link('/lib', 'usr/lib'), link('/usr/lib/fw', '../share/fw'), link('/bin', '/usr/bin'), link('/up', '/'),
+      link('/usr/share/fw/new', 'old'), link('/usr/lib/m', '/lib/modules')];
+    const dirs = ['/lib', '/lib/fw', '/lib/fw/new', '/usr/lib', '/bin', '/up', '/up/lib/fw', '/up/bin', '/usr/lib/m/k', '/lib/m/k', '/x/y', '/usr/share/fw/new'];
+    const files = dirs.flatMap((d) => ['a', 'b.ko']).map((n, k): OwnedItem => ({ owner: 'm', item: { kind: 'bytes', path: `${dirs[k >> 1]}/${k}${n}`, mode: 0o644, data: new Uint8Array([k]) } }));
+    const landed = (plan: ReturnType<typeof buildPlan>) => new Map(plan.flatMap((e) => (e.item.kind === 'bytes' ? [[e.item.data[0]!, e.item.path] as const] : [])));
+    const together = landed(buildPlan([...links, ...files]));
+    files.forEach((f, k) => expect([f.item.path, together.get(k)]).toEqual([f.item.path, landed(buildPlan([...links, f])).get(k)]));
+    const paths = new Set(together.values());
+    expect(paths.has('/usr/share/fw/old/4a')).toBe(true);
+    expect(paths.has('/usr/lib/modules/k/17b.ko')).toBe(true);
+    expect([...paths].some((p) => p.startsWith('/lib/'))).toBe(false);
+  });
+});
