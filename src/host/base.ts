@@ -3,10 +3,11 @@
 // component at a time, because the host kernel would resolve an absolute link target such as
 // /lib -> /usr/lib against the *host* root and silently mix host files into the image.
 
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, type BigIntStats, type Stats } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { globToRegExp, hasGlobMagic } from '../core/ldconf.ts';
 import { UserError } from '../log.ts';
+import { noteOrigin } from './digest.ts';
 import { mapReadOnly } from './libc.ts';
 
 /** Linux gives up after 40 link traversals in one lookup (ELOOP); so do we. */
@@ -202,7 +203,7 @@ function kindOf(st: Stats): string {
  * checked on the open descriptor. `label` names the file in the error (its path in the base). The
  * caller closes the descriptor.
  */
-export function openHostRegular(hostPath: string, label = hostPath): { fd: number; size: number } {
+export function openHostRegular(hostPath: string, label = hostPath): { fd: number; size: number; st: BigIntStats } {
   let fd: number;
   try {
     fd = openSync(hostPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
@@ -212,9 +213,9 @@ export function openHostRegular(hostPath: string, label = hostPath): { fd: numbe
     throw new UserError(`cannot read ${label}: ${code ?? (err as Error).message}`);
   }
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new UserError(`${label} is ${kindOf(st)}, not a regular file (${hostPath})`);
-    return { fd, size: st.size };
+    const st = fstatSync(fd, { bigint: true });
+    if (!st.isFile()) throw new UserError(`${label} is ${kindOf(st as unknown as Stats)}, not a regular file (${hostPath})`);
+    return { fd, size: Number(st.size), st };
   } catch (err) {
     closeSync(fd);
     throw err;
@@ -243,13 +244,17 @@ const MAP_MIN = 32 << 10;
  * faults once per 64 KiB (the kernel's fault-around). Never for bytes anyone changes.
  */
 export function mapHostRegular(hostPath: string, label = hostPath): Uint8Array {
-  const { fd, size } = openHostRegular(hostPath, label);
+  const { fd, size, st } = openHostRegular(hostPath, label);
   try {
-    const mapped = size >= MAP_MIN ? mapReadOnly(fd, size) : undefined;
-    if (mapped) return mapped;
-    const buf = Buffer.allocUnsafe(size);
-    const got = preadInto(fd, buf, 0, size);
-    return got === size ? buf : buf.subarray(0, got);
+    let bytes = size >= MAP_MIN ? mapReadOnly(fd, size) : undefined;
+    if (!bytes) {
+      const buf = Buffer.allocUnsafe(size);
+      const got = preadInto(fd, buf, 0, size);
+      bytes = got === size ? buf : buf.subarray(0, got);
+    }
+    // its sha256 may come from the digest cache (src/host/digest-cache.ts)
+    noteOrigin(bytes, hostPath, st);
+    return bytes;
   } finally {
     closeSync(fd);
   }
