@@ -35,7 +35,7 @@ export async function resolveBinaries(
   names: string[],
   opts: { optional?: boolean } = {},
 ): Promise<ResolvedBinaries> {
-  const resolver = new LibraryResolver(base);
+  const resolver = resolverFor(base);
   const items = new Map<string, StageItem>();
   const missing: string[] = [];
   const foundPaths: string[] = [];
@@ -90,9 +90,22 @@ function expandOrigin(dirs: string[], origin: string): string[] {
   return dirs.map((d) => d.replace(/\$(ORIGIN\b|\{ORIGIN\})/g, origin)).filter((d) => !d.includes('$'));
 }
 
+/**
+ * One resolver per base for a whole build: each module's binaries load the same libc, libm, ...;
+ * parsing them, reading ld.so.conf and searching the directories once per module cost a generic
+ * image ~30 ms. Its caches hold what the base's files say, which a build does not change.
+ */
+const resolvers = new WeakMap<BaseFs, LibraryResolver>();
+function resolverFor(base: BaseFs): LibraryResolver {
+  let r = resolvers.get(base);
+  if (!r) resolvers.set(base, (r = new LibraryResolver(base)));
+  return r;
+}
+
 class LibraryResolver {
   private readonly elfCache = new Map<string, ElfInfo | null>();
   private systemDirs?: string[];
+  private readonly found = new Map<string, Omit<LoadedObject, 'loader'>>();
 
   constructor(private readonly base: BaseFs) {}
 
@@ -138,6 +151,16 @@ class LibraryResolver {
 
   private findLibrary(obj: LoadedObject, name: string): LoadedObject {
     const candidates = name.includes('/') ? [name] : this.searchDirs(obj).map((dir) => `${dir}/${name}`);
+    // the same search (same candidates, same ABI) finds the same file
+    const key = `${obj.elf.class}\0${obj.elf.machine}\0${candidates.join('\0')}`;
+    const known = this.found.get(key);
+    if (known) return { ...known, loader: obj };
+    const lib = this.searchLibrary(obj, name, candidates);
+    this.found.set(key, { path: lib.path, resolved: lib.resolved, elf: lib.elf });
+    return lib;
+  }
+
+  private searchLibrary(obj: LoadedObject, name: string, candidates: string[]): LoadedObject {
     for (const candidate of candidates) {
       const resolved = this.base.resolve(candidate);
       if (!resolved || !this.base.stat(resolved.path)?.isFile()) continue;
