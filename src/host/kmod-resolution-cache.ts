@@ -58,13 +58,13 @@ export function cachedResolution(
   compute: () => { index: KmodIndex; resolved: Resolution },
   program: string | undefined = programIdentity(),
   dir: string | null = kmodCacheDir() ?? null,
-): { index: KmodIndex; resolved: Resolution } {
+): { index: KmodIndex; resolved: Resolution; key?: string } {
   if (!dir || program === undefined) return compute();
   const at = join(dir, '..', 'kmod-resolved');
   const key = resolutionKey({ ...parts, program });
   try {
     const hit = loadResolution(JSON.parse(readFileSync(join(at, key), 'utf8')));
-    if (hit) return hit;
+    if (hit) return { ...hit, key };
   } catch {
     // none yet, or unreadable: computed below
   }
@@ -76,5 +76,46 @@ export function cachedResolution(
   } catch (e) {
     debug(`module cache ${at} not written: ${(e as Error).message}`);
   }
-  return answer;
+  return { ...answer, key };
+}
+
+/** The image's index files and driver table as rendered text (path under the modules dir → text). */
+export interface Rendered {
+  texts: [string, string][];
+  /** alias patterns the driver table leaves to modprobe */
+  skipped: string[];
+}
+
+const isRendered = (v: unknown): v is Rendered => {
+  const r = v as Rendered;
+  return Array.isArray(r?.texts) && r.texts.every((t) => Array.isArray(t) && t.length === 2 && typeof t[0] === 'string' && typeof t[1] === 'string')
+    && Array.isArray(r.skipped) && r.skipped.every((x) => typeof x === 'string');
+};
+
+/**
+ * `render()`'s text from the cache, beside the resolution it renders: keyed by that resolution's key
+ * (index files, requests, program), the modules directory, and each module's size and stored path
+ * (what the driver table and the index files say besides the index). No resolution key: rendered.
+ */
+export function cachedRendering(
+  resolution: string | undefined, parts: { imageDir: string; sizes: number[]; paths: string[] }, render: () => Rendered,
+  dir: string | null = kmodCacheDir() ?? null,
+): Rendered {
+  if (!dir || resolution === undefined) return render();
+  const at = join(dir, '..', 'kmod-resolved');
+  const key = `${new Bun.CryptoHasher('sha256').update(`${resolution}\n${JSON.stringify(parts)}`).digest('hex')}-rendered`;
+  try {
+    const hit: unknown = JSON.parse(readFileSync(join(at, key), 'utf8'));
+    if (isRendered(hit)) return hit;
+  } catch {
+    // none yet, or unreadable: rendered below
+  }
+  const out = render();
+  try {
+    mkdirSync(at, { recursive: true, mode: 0o700 });
+    writeEntry(at, key, new TextEncoder().encode(JSON.stringify(out)));
+  } catch (e) {
+    debug(`module cache ${at} not written: ${(e as Error).message}`);
+  }
+  return out;
 }

@@ -24,7 +24,7 @@ import type { StageItem } from '../core/stage.ts';
 import { debug, UserError } from '../log.ts';
 import { BaseFs } from './base.ts';
 import { cachedGzip, cachedXz, moduleFactsKey, readModuleFacts, writeModuleFacts, type ModuleFacts } from './kmod-cache.ts';
-import { cachedResolution } from './kmod-resolution-cache.ts';
+import { cachedRendering, cachedResolution, type Rendered } from './kmod-resolution-cache.ts';
 import { restrictKmodIndex, type Resolution } from '../core/kmod-subset.ts';
 
 export interface KernelModulePlan {
@@ -92,14 +92,14 @@ export async function readKmodIndex(base: string, kver: string): Promise<KmodInd
  * (src/core/kmod-subset.ts), which renders the image's index files exactly as the whole one does;
  * from the resolution cache when a build of this binary resolved the same requests over the same files.
  */
-function resolveIndexed(fs: BaseFs, kver: string, first: string[], then: string[]): { tree: KmodTree; resolved: Resolution } {
+function resolveIndexed(fs: BaseFs, kver: string, first: string[], then: string[]): { tree: KmodTree; resolved: Resolution; key?: string } {
   const k = readKmodFiles(fs, kver);
-  const { index, resolved } = cachedResolution({ files: k.files, first, then }, () => {
+  const { index, resolved, key } = cachedResolution({ files: k.files, first, then }, () => {
     const whole = parseKmodFiles(k);
     const r = resolveKmodsInTwo(whole, first, then);
     return { index: restrictKmodIndex(whole, r.modules), resolved: r };
   });
-  return { tree: { dir: k.dir, index, builtinModinfo: builtinModinfoOf(k) }, resolved };
+  return { tree: { dir: k.dir, index, builtinModinfo: builtinModinfoOf(k) }, resolved, key };
 }
 
 /**
@@ -240,27 +240,24 @@ async function decodeWithFacts(modules: readonly KmodEntry[], files: ModuleFile[
   return { elves, facts };
 }
 
-function indexItems(
-  tree: KmodTree, subset: readonly KmodEntry[], imageDir: string, sizes: ReadonlyMap<string, number>, imagePath: (p: string) => string,
-): StageItem[] {
-  const enc = new TextEncoder();
-  const file = (name: string, text: string): StageItem => ({
-    kind: 'bytes',
-    path: `${imageDir}/${name}`,
-    mode: 0o644,
-    data: enc.encode(text),
-  });
-  const items = [
-    file('modules.dep', renderModulesDep(subset, imagePath)),
-    file('modules.alias', renderModulesAlias(tree.index, subset)),
-    file('modules.softdep', renderModulesSoftdep(tree.index, subset)),
-    file('modules.builtin', renderModulesBuiltin(tree.index)),
-    file('modules.order', renderModulesOrder(tree.index, subset, imagePath)),
-  ];
-  // /init's driver table (modules/kmod/kmod.sh reads it): alias buckets and load orders
+/** The image's index files and /init's driver table (modules/kmod/kmod.sh reads it: alias buckets and load orders). */
+function renderIndex(tree: KmodTree, subset: readonly KmodEntry[], sizes: ReadonlyMap<string, number>, imagePath: (p: string) => string): Rendered {
   const table = renderBootKmodTable(tree.index, subset, imagePath, sizes);
-  for (const [name, text] of table.files) items.push(file(`${BOOT_TABLE_DIR}/${name}`, text));
-  if (table.skipped.length) debug(`alias patterns left to modprobe: ${table.skipped.join(' ')}`);
+  const texts: [string, string][] = [
+    ['modules.dep', renderModulesDep(subset, imagePath)],
+    ['modules.alias', renderModulesAlias(tree.index, subset)],
+    ['modules.softdep', renderModulesSoftdep(tree.index, subset)],
+    ['modules.builtin', renderModulesBuiltin(tree.index)],
+    ['modules.order', renderModulesOrder(tree.index, subset, imagePath)],
+    ...[...table.files].map(([name, text]): [string, string] => [`${BOOT_TABLE_DIR}/${name}`, text]),
+  ];
+  return { texts, skipped: table.skipped };
+}
+
+function indexItems(tree: KmodTree, imageDir: string, rendered: Rendered): StageItem[] {
+  const enc = new TextEncoder();
+  const items = rendered.texts.map(([name, text]): StageItem => ({ kind: 'bytes', path: `${imageDir}/${name}`, mode: 0o644, data: enc.encode(text) }));
+  if (rendered.skipped.length) debug(`alias patterns left to modprobe: ${rendered.skipped.join(' ')}`);
   const modinfo = tree.builtinModinfo;
   if (modinfo && modinfo.length <= BUILTIN_MODINFO_MAX) {
     items.push({ kind: 'bytes', path: `${imageDir}/modules.builtin.modinfo`, mode: 0o644, data: modinfo });
@@ -366,7 +363,7 @@ export async function planKernelModules(
 ): Promise<KernelModulePlan> {
   if (kver === '' || kver.includes('/') || kver.startsWith('.')) throw new UserError(`bad kernel version: ${kver}`);
   const fs = new BaseFs(base);
-  const { tree, resolved } = resolveIndexed(fs, kver, requests, opts.cold?.requests ?? []);
+  const { tree, resolved, key } = resolveIndexed(fs, kver, requests, opts.cold?.requests ?? []);
   const hot = new Set(resolved.modules.slice(0, resolved.firstCount).map((e) => e.name));
   const files = readModuleFiles(fs, tree.dir, resolved.modules);
   const cold = (e: KmodEntry) => opts.cold?.compress === true && !hot.has(e.name);
@@ -378,7 +375,10 @@ export async function planKernelModules(
   const items: StageItem[] = stored.map((m) => ({ kind: 'bytes', path: `${imageDir}/${m.path}`, mode: 0o644, data: m.data }));
   const sizes = new Map(resolved.modules.map((e, i) => [e.name, decoded.facts?.sizes[i] ?? data[i]?.length ?? 0]));
   const storedPath = new Map(resolved.modules.map((e, i) => [e.path, stored[i]!.path]));
-  items.push(...indexItems(tree, resolved.modules, imageDir, sizes, (p) => storedPath.get(p) ?? uncompressedModulePath(p)));
+  const imagePath = (p: string) => storedPath.get(p) ?? uncompressedModulePath(p);
+  const rendered = cachedRendering(key, { imageDir, sizes: [...sizes.values()], paths: [...storedPath.values()] },
+    () => renderIndex(tree, resolved.modules, sizes, imagePath));
+  items.push(...indexItems(tree, imageDir, rendered));
   const fw = decoded.facts ? planFirmware(fs, decoded.facts.firmware) : undefined;
   debug(`kernel modules: ${resolved.modules.length} staged, ${resolved.builtin.length} built in`);
   if (fw?.missing.length) debug(`firmware not in the base: ${fw.missing.join(' ')}`);

@@ -3,12 +3,12 @@
 // index bytes, requests or another program miss; a stale or corrupt entry is computed again; run
 // from sources nothing is stored.
 import { describe, expect, test } from 'bun:test';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as kmod from '../../src/core/kmod.ts';
 import { restrictKmodIndex, storeResolution } from '../../src/core/kmod-subset.ts';
-import { cachedResolution, programIdentity } from '../../src/host/kmod-resolution-cache.ts';
+import { cachedRendering, cachedResolution, programIdentity } from '../../src/host/kmod-resolution-cache.ts';
 
 const enc = new TextEncoder();
 const DEP = 'k/a.ko: k/b.ko\nk/b.ko:\nk/c.ko:\n';
@@ -73,5 +73,41 @@ describe('cachedResolution', () => {
     expect(programIdentity()).toBeUndefined(); // the tests run from sources
     expect(programIdentity('/$bunfs/root/mkruckus', process.execPath)).toContain(process.execPath);
     rmSync(root, { recursive: true, force: true });
+  });
+});
+
+describe('cachedRendering', () => {
+  const parts = (over: Partial<{ imageDir: string; sizes: number[]; paths: string[] }> = {}) =>
+    ({ imageDir: '/lib/modules/9.9', sizes: [10, 20], paths: ['k/a.ko', 'k/b.ko.xz'], ...over });
+  function counting() {
+    let calls = 0;
+    return { render: () => ({ texts: [['modules.dep', `render ${++calls}\n`]] as [string, string][], skipped: [] }), calls: () => calls };
+  }
+  test('rendered once per resolution, sizes, stored paths and directory; a planted entry is served; a corrupt one rendered again', () => {
+    const root = mkdtempSync(join(tmpdir(), 'mkruckus-rendered-'));
+    const dir = join(root, 'kmod-xz');
+    const c = counting();
+    expect(cachedRendering('res', parts(), c.render, dir).texts[0]![1]).toBe('render 1\n');
+    expect(cachedRendering('res', parts(), c.render, dir).texts[0]![1]).toBe('render 1\n');
+    for (const other of [parts({ sizes: [10, 21] }), parts({ paths: ['k/a.ko', 'k/b.ko'] }), parts({ imageDir: '/lib/modules/9.8' })]) cachedRendering('res', other, c.render, dir);
+    cachedRendering('other resolution', parts(), c.render, dir);
+    expect(c.calls()).toBe(5);
+    const entries = readdirSync(join(root, 'kmod-resolved'));
+    expect(entries).toHaveLength(5);
+    const first = entries.map((e) => join(root, 'kmod-resolved', e)).find((p) => readFileSync(p, 'utf8').includes('render 1'))!;
+    writeFileSync(first, JSON.stringify({ texts: [['modules.dep', 'planted\n']], skipped: [] }));
+    expect(cachedRendering('res', parts(), c.render, dir).texts[0]![1]).toBe('planted\n');
+    for (const bad of ['{', JSON.stringify({ texts: [['a']], skipped: [] }), JSON.stringify({ texts: [], skipped: [1] })]) {
+      writeFileSync(first, bad);
+      expect(cachedRendering('res', parts(), c.render, dir).texts[0]![1]).toMatch(/^render \d\n$/);
+    }
+    expect(c.calls()).toBe(8);
+    rmSync(root, { recursive: true, force: true });
+  });
+  test('no resolution key (run from sources) or no cache home: rendered every time', () => {
+    const c = counting();
+    cachedRendering(undefined, parts(), c.render, join(tmpdir(), 'never-made'));
+    cachedRendering('res', parts(), c.render, null);
+    expect(c.calls()).toBe(2);
   });
 });
