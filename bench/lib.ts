@@ -8,6 +8,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { boot, findKernel, section } from '../test/boot/qemu.ts';
 import { makeExt4, makeGuestRoot } from '../test/boot/disks.ts';
+import { median, memoryWithPcpMiB } from './stats.ts';
 
 export const CLI = join(import.meta.dir, '../dist/mkruckus');
 export const END = /=== end\n/;
@@ -22,6 +23,13 @@ const UNPACK_END = 'Freeing initrd memory';
 const RUN_INIT = 'Run /init as init process';
 /** Guest action `bench`: the milestones from the log buffer, so every image keeps a quiet console. */
 export const DMESG_ACTION = `dmesg | grep -E '${[...UNPACK_START, UNPACK_END, RUN_INIT].join('|')}'`;
+/**
+ * Then MemAvailable and the pages on the per-CPU free lists (/proc/zoneinfo's `count:`), read by one
+ * process right after each other: MemAvailable leaves those pages out, and how many freed pages
+ * (the initramfs's, at switch_root) stay there differs from boot to boot by up to ~3 MiB.
+ */
+const MEMORY_MARK = '--- memory';
+export const BENCH_ACTION = `${DMESG_ACTION}\necho '${MEMORY_MARK}'\ngrep -h -E '^MemAvailable:|^ +count:' /proc/meminfo /proc/zoneinfo`;
 
 /** What one boot told us; undefined fields were not visible in that boot. */
 export interface Sample {
@@ -30,6 +38,11 @@ export interface Sample {
   /** kernel uptime (s) when the root's /sbin/init printed its first line */
   rootInitAt: number;
   memAvailableMiB?: number;
+  /**
+   * MemAvailable plus the pages on the per-CPU free lists, read together after the root's init
+   * printed: what MemAvailable would say with those lists drained, nearly the same on every boot.
+   */
+  memWithPcpMiB?: number;
   /** uptime (s) at which our /init entered each phase */
   phases: Partial<Record<Phase, number>>;
 }
@@ -107,7 +120,7 @@ export function makeBenchTree(dir: string, token: string): void {
 
 /** Gives a guest tree made elsewhere (e.g. makeLayerTrees' base) the `bench` action and an os-release. */
 export function addBenchAction(tree: string): void {
-  writeFileSync(join(tree, 'actions/bench'), `#!/bin/sh\n${DMESG_ACTION}\n`, { mode: 0o755 });
+  writeFileSync(join(tree, 'actions/bench'), `#!/bin/sh\n${BENCH_ACTION}\n`, { mode: 0o755 });
   writeFileSync(join(tree, 'etc/os-release'), 'NAME="mkruckus bench guest"\nID=mkruckus-bench\n');
 }
 
@@ -130,7 +143,7 @@ export function dmesgTime(log: string, ...texts: string[]): number | undefined {
 export function parseBoot(consoleText: string, token: string): Sample {
   if (section(consoleText, 'token').trim() !== token) throw new Error('root /sbin/init never ran');
   const uptime = Number(section(consoleText, 'uptime').trim().split(/\s+/)[0]);
-  const dmesg = section(consoleText, 'action');
+  const [dmesg = '', memory = ''] = section(consoleText, 'action').split(`${MEMORY_MARK}\n`);
   const unpackStart = dmesgTime(dmesg, ...UNPACK_START);
   const unpackEnd = dmesgTime(dmesg, UNPACK_END);
   const mem = /MemAvailable:\s+(\d+) kB/.exec(section(consoleText, 'meminfo'));
@@ -144,6 +157,7 @@ export function parseBoot(consoleText: string, token: string): Sample {
     runInitAt: dmesgTime(dmesg, RUN_INIT),
     rootInitAt: uptime,
     memAvailableMiB: mem ? Number(mem[1]) / 1024 : undefined,
+    memWithPcpMiB: memoryWithPcpMiB(memory),
     phases,
   };
 }
@@ -218,12 +232,7 @@ export function spanSeconds(s: Sample, from: Phase, to: Phase): number | undefin
   return a === undefined || b === undefined ? undefined : b - a;
 }
 
-export function median(xs: (number | undefined)[]): number | undefined {
-  const s = xs.filter((x): x is number => x !== undefined && !Number.isNaN(x)).sort((a, b) => a - b);
-  if (!s.length) return undefined;
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
+export { median };
 
 export const fmt = (x: number | undefined, digits: number, unit = '') => (x === undefined ? '–' : `${x.toFixed(digits)}${unit}`);
 /** Seconds shown as milliseconds, the unit the initramfs phases are compared in. */

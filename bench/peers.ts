@@ -4,7 +4,7 @@
 // a hand-made busybox image (bench/handmade/init.sh plus the modules of a virtio disk with ext4),
 // our default and generic images, initramfs-tools and dracut. A peer that is not installed or
 // fails to build is a row saying so, never a failed run.
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeNewc, sortCpioEntries, validateCpioEntries, type CpioEntry } from '../src/archive/cpio.ts';
 import { compress } from '../src/archive/compress.ts';
@@ -47,7 +47,31 @@ export function tinyInitramfs(dir: string, kver: string): Promise<Peer> {
   if (!mktirfs) return Promise.resolve(absent(name, 'mktirfs (tiny-initramfs-core)'));
   const out = join(dir, 'tiny.img');
   // -m no: no guessing from the host's own root; -M no: no microcode, like every other row.
-  return attempt(name, out, '', () => void run([mktirfs, '-o', out, '-m', 'no', '-M', 'no', `--include-modules=${ROOT_MODULES.join(',')}`, kver]));
+  return attempt(name, out, '', () => {
+    run([mktirfs, '-o', out, '-m', 'no', '-M', 'no', `--include-modules=${ROOT_MODULES.join(',')}`, kver]);
+    decodeXzModules(out, dirname(out));
+  });
+}
+
+/**
+ * tiny-initramfs copies a kernel's modules as they are and hands them to finit_module without
+ * asking the kernel to decompress: on a kernel with `.ko.xz` modules (Debian's 6.12) every insmod
+ * fails (Invalid ELF header magic) and no root is found. Decodes them in the image (gzip of one
+ * newc cpio, as mktirfs -M no writes it), each under its own name so tiny's list still finds it.
+ */
+function decodeXzModules(img: string, scratch: string): void {
+  const tree = join(scratch, 'tiny-tree');
+  run(['mkdir', '-p', tree]);
+  run(['sh', '-c', 'gzip -dc "$1" | (cd "$2" && cpio -i --quiet --make-directories)', 'sh', img, tree]);
+  const xz = readdirSync(tree).filter((f) => f.endsWith('.ko.xz'));
+  if (!xz.length) return;
+  for (const f of xz) {
+    const decoded = Bun.spawnSync(['xz', '-dc', join(tree, f)]);
+    if (decoded.exitCode !== 0) throw new Error(`xz -dc ${f}: ${decoded.stderr.toString()}`);
+    writeFileSync(join(tree, f), decoded.stdout);
+  }
+  run(['sh', '-c', 'cd "$1" && find . ! -name . | sort | cpio -o --quiet -R 0:0 -H newc | gzip -9 > "$2"', 'sh', tree, img]);
+  rmSync(tree, { recursive: true, force: true });
 }
 
 /** The module files of ROOT_MODULES, dependencies first, as modprobe would insmod them. */
