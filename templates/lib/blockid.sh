@@ -148,6 +148,13 @@ bi_hex() {
 	while [ -n "$_bh_s" ]; do
 		_bh_c=${_bh_s%"${_bh_s#?}"}
 		_bh_s=${_bh_s#?}
+		# A UUID's characters directly (the text of a LUKS UUID: 36 of them on every first try).
+		case $_bh_c in
+		[0-9]) REPLY=${REPLY}3$_bh_c; continue ;;
+		-) REPLY=${REPLY}2d; continue ;;
+		a) REPLY=${REPLY}61; continue ;; b) REPLY=${REPLY}62; continue ;; c) REPLY=${REPLY}63; continue ;;
+		d) REPLY=${REPLY}64; continue ;; e) REPLY=${REPLY}65; continue ;; f) REPLY=${REPLY}66; continue ;;
+		esac
 		_bh_p=${BI_ASCII%%"$_bh_c"*}
 		_bh_n=$((${#_bh_p} + 32))
 		bi_nibble $((_bh_n / 16))
@@ -165,6 +172,19 @@ bi_nibble() {
 # bi_lower TEXT [keep]: sets REPLY to TEXT with A-F in lowercase and without dashes (a UUID as
 # hex), or with them (`keep`: the text of a LUKS UUID).
 bi_lower() {
+	# Already lowercase (as blkid prints it): the dashes dropped by one split, not a loop per character.
+	case $1 in *[!0-9a-f-]*) ;; *)
+		REPLY=$1
+		[ -n "${2-}" ] && return 0
+		_bl_ifs=$IFS
+		IFS=-
+		# shellcheck disable=SC2086 # split at the dashes; hex digits hold no glob character
+		set -- $1
+		IFS=$_bl_ifs
+		REPLY=
+		for _bl_s; do REPLY=$REPLY$_bl_s; done
+		return 0 ;;
+	esac
 	REPLY=
 	_bl_s=$1
 	while [ -n "$_bl_s" ]; do
@@ -220,12 +240,20 @@ bi_stubs() {
 
 # The bulk read: the first BI_HEAD bytes of each candidate, printed as 4-byte words (hexdump's %08x
 # in the CPU's byte order: one printf per word, not per byte, which is what costs under TCG) of
-# bytes 0-119, 168-207, 508-511 and 1024-1159 (words $1-$30, $31-$40, $41, $42-$75 of a line).
+# only the fields the lookup compares: hexdump's time is one printf per word or skipped run, so
+# a LABEL= dump leaves out the UUIDs and a UUID= dump the labels (39 and 34 words a device, not 75).
 # Swap's magic (at 4086) and the FAT boot sector are checked by the full read (bi_dump) of the
 # one device whose words hold the value there.
 BI_HEAD=1160
 # (hexdump leaves out the space after the last of N/4 words: one more after each group.)
-BI_WFMT='30/4 "%08x " " " 1/48 "%.0s" 10/4 "%08x " " " 1/300 "%.0s" 1/4 "%08x " 1/512 "%.0s" 34/4 "%08x " "\n"'
+# LABEL=: bytes 0-7 (w1-2), 24-91 (w3-19: LUKS2 label, both FAT labels), 108-119 (w20-22: xfs
+# label), 1024 (w23: erofs magic), 1052-1067 (w24-27: swap label), 1080 (w28: ext magic),
+# 1088-1103 (w29-32: erofs name), 1116-1127 (w33-35: ext features), 1144-1159 (w36-39: ext label).
+BI_WFMT_LABEL='2/4 "%08x " " " 1/16 "%.0s" 17/4 "%08x " " " 1/16 "%.0s" 3/4 "%08x " " " 1/904 "%.0s" 1/4 "%08x " 1/24 "%.0s" 4/4 "%08x " " " 1/12 "%.0s" 1/4 "%08x " 1/4 "%.0s" 4/4 "%08x " " " 1/12 "%.0s" 3/4 "%08x " " " 1/16 "%.0s" 4/4 "%08x " "\n"'
+# UUID=: bytes 0-7 (w1-2), 32-47 (w3-6: xfs UUID, FAT16 serial), 64-71 (w7-8: FAT32 serial),
+# 168-207 (w9-18: LUKS UUID text), 1024 (w19: erofs magic), 1036-1051 (w20-23: swap UUID),
+# 1072-1087 (w24-27: erofs UUID, w26 the ext magic), 1116-1143 (w28-30: ext features, w31-34: ext UUID).
+BI_WFMT_UUID='2/4 "%08x " " " 1/24 "%.0s" 4/4 "%08x " " " 1/16 "%.0s" 2/4 "%08x " " " 1/96 "%.0s" 10/4 "%08x " " " 1/816 "%.0s" 1/4 "%08x " 1/8 "%.0s" 4/4 "%08x " " " 1/20 "%.0s" 4/4 "%08x " " " 1/28 "%.0s" 7/4 "%08x " " " 1/16 "%.0s" "\n"'
 BI_ORDER=''
 
 # bi_order: BI_ORDER (little or big, as the kernel says) and the magics as the word dump prints them.
@@ -248,6 +276,19 @@ bi_glob() {
 	_bg_i=0
 	_bg_h=$2
 	while [ "$_bg_i" -lt $(($1 % 4)) ]; do bi_glob_byte '??'; done
+	# Whole words four bytes at a time (fewer shell steps than a byte at a time).
+	while [ $((_bg_i % 4)) -eq 0 ] && [ ${#_bg_h} -ge 8 ]; do
+		_bg_r=${_bg_h#????????}
+		_bg_x=${_bg_h%"$_bg_r"}
+		_bg_h=$_bg_r
+		_bg_i=$((_bg_i + 4))
+		[ "$BI_ORDER" = big ] && { REPLY="$REPLY $_bg_x"; continue; }
+		_bg_a=${_bg_x%??????}
+		_bg_x=${_bg_x#??}
+		_bg_b=${_bg_x%????}
+		_bg_x=${_bg_x#??}
+		REPLY="$REPLY ${_bg_x#??}${_bg_x%??}$_bg_b$_bg_a"
+	done
 	while [ ${#_bg_h} -ge 2 ]; do
 		bi_glob_byte "${_bg_h%"${_bg_h#??}"}"
 		_bg_h=${_bg_h#??}
@@ -285,55 +326,81 @@ bi_wval() {
 	if [ "$BI_ORDER" = big ]; then bi_rev "$1"; REPLY=$((0x$REPLY)); else REPLY=$((0x$1)); fi
 }
 
-# bi_wmatch LABEL|UUID WORD...: one line of the word dump has the wanted value (_bf_want, and
-# _bf_text for a LUKS UUID) in the field its type keeps it in; sets BI_TYPE. Returns 1 when not,
-# 2 when a swap or FAT field holds it: only the full read (swap's magic is at 4086) can tell.
+# bi_wmatch LABEL|UUID WORD...: one line of the word dump (BI_WFMT_LABEL or BI_WFMT_UUID) has the
+# wanted value (_bf_want, and _bf_text for a LUKS UUID) in the field its type keeps it in; sets
+# BI_TYPE. Returns 1 when not, 2 when a swap or FAT field holds it: only the full read (swap's magic
+# is at 4086) can tell.
 bi_wmatch() {
 	_wm_k=$1
 	shift
 	BI_TYPE=
-	[ $# -eq 75 ] || return 1
-	# shellcheck disable=SC2254 # magics as patterns (the ext magic word has ?? for s_state)
+	# shellcheck disable=SC2254 # magics as patterns
 	case "$1 $2" in
-	$BI_M_LUKS1 | $BI_M_LUKS2)
-		BI_TYPE=crypto_LUKS
-		if [ "$_wm_k" = UUID ]; then bi_wfield 168 40 00 "$_bf_text" "${31} ${32} ${33} ${34} ${35} ${36} ${37} ${38} ${39} ${40}"; return; fi
-		case "$1 $2" in $BI_M_LUKS1) return 1 ;; esac
-		bi_wfield 24 48 00 "$_bf_want" "$7 $8 $9 ${10} ${11} ${12} ${13} ${14} ${15} ${16} ${17} ${18}"
-		return ;;
-	$BI_M_XFS\ *)
-		BI_TYPE=xfs
-		if [ "$_wm_k" = UUID ]; then bi_wfield 32 16 00 "$_bf_want" "$9 ${10} ${11} ${12}"; return; fi
-		bi_wfield 108 12 00 "$_bf_want" "${28} ${29} ${30}"
-		return ;;
+	$BI_M_LUKS1 | $BI_M_LUKS2) BI_TYPE=crypto_LUKS ;;
+	$BI_M_XFS\ *) BI_TYPE=xfs ;;
 	$BI_M_SQUASHFS\ *) return 1 ;;
 	esac
-	# shellcheck disable=SC2254
-	case ${56} in $BI_M_EXT)
-		bi_wval "${65}"; _wm_c=$REPLY
-		bi_wval "${66}"; _wm_i=$REPLY
-		bi_wval "${67}"
-		bi_ext_type "$_wm_c" "$_wm_i" "$REPLY"
-		if [ "$_wm_k" = UUID ]; then bi_wfield 1128 16 00 "$_bf_want" "${68} ${69} ${70} ${71}"; return; fi
-		bi_wfield 1144 16 00 "$_bf_want" "${72} ${73} ${74} ${75}"
+	if [ "$_wm_k" = UUID ]; then bi_wmatch_uuid "$@"; else bi_wmatch_label "$@"; fi
+}
+
+# bi_wmatch_label WORD...: bi_wmatch on a BI_WFMT_LABEL line (39 words).
+bi_wmatch_label() {
+	[ $# -eq 39 ] || return 1
+	case $BI_TYPE in
+	crypto_LUKS)
+		# shellcheck disable=SC2254
+		case "$1 $2" in $BI_M_LUKS1) return 1 ;; esac
+		bi_wfield 24 48 00 "$_bf_want" "$3 $4 $5 $6 $7 $8 $9 ${10} ${11} ${12} ${13} ${14}"
+		return ;;
+	xfs) bi_wfield 108 12 00 "$_bf_want" "${20} ${21} ${22}"; return ;;
+	esac
+	# shellcheck disable=SC2254 # the ext magic word has ?? for s_state
+	case ${28} in $BI_M_EXT)
+		bi_wext "${33}" "${34}" "${35}"
+		bi_wfield 1144 16 00 "$_bf_want" "${36} ${37} ${38} ${39}"
 		return ;;
 	esac
-	if [ "${42}" = "$BI_M_EROFS" ]; then
+	if [ "${23}" = "$BI_M_EROFS" ]; then
 		BI_TYPE=erofs
-		if [ "$_wm_k" = UUID ]; then bi_wfield 1072 16 00 "$_bf_want" "${54} ${55} ${56} ${57}"; return; fi
-		bi_wfield 1088 16 00 "$_bf_want" "${58} ${59} ${60} ${61}"
+		bi_wfield 1088 16 00 "$_bf_want" "${29} ${30} ${31} ${32}"
 		return
 	fi
-	if [ "$_wm_k" = UUID ]; then
-		bi_wfield 1036 16 00 "$_bf_want" "${45} ${46} ${47} ${48}" && return 2
-		bi_rev "$_bf_want"
-		_wm_s=$REPLY
-		bi_wfield 39 4 00 "$_wm_s" "${10} ${11}" || bi_wfield 67 4 00 "$_wm_s" "${17} ${18}" || return 1
-		return 2
-	fi
-	bi_wfield 1052 16 00 "$_bf_want" "${49} ${50} ${51} ${52}" && return 2
-	bi_wfield 43 11 20 "$_bf_want" "${11} ${12} ${13} ${14}" || bi_wfield 71 11 20 "$_bf_want" "${18} ${19} ${20} ${21}" || return 1
+	bi_wfield 1052 16 00 "$_bf_want" "${24} ${25} ${26} ${27}" && return 2
+	bi_wfield 43 11 20 "$_bf_want" "$7 $8 $9 ${10}" || bi_wfield 71 11 20 "$_bf_want" "${14} ${15} ${16} ${17}" || return 1
 	return 2
+}
+
+# bi_wmatch_uuid WORD...: bi_wmatch on a BI_WFMT_UUID line (34 words).
+bi_wmatch_uuid() {
+	[ $# -eq 34 ] || return 1
+	case $BI_TYPE in
+	crypto_LUKS) bi_wfield 168 40 00 "$_bf_text" "$9 ${10} ${11} ${12} ${13} ${14} ${15} ${16} ${17} ${18}"; return ;;
+	xfs) bi_wfield 32 16 00 "$_bf_want" "$3 $4 $5 $6"; return ;;
+	esac
+	# shellcheck disable=SC2254 # the ext magic word has ?? for s_state
+	case ${26} in $BI_M_EXT)
+		bi_wext "${28}" "${29}" "${30}"
+		bi_wfield 1128 16 00 "$_bf_want" "${31} ${32} ${33} ${34}"
+		return ;;
+	esac
+	if [ "${19}" = "$BI_M_EROFS" ]; then
+		BI_TYPE=erofs
+		bi_wfield 1072 16 00 "$_bf_want" "${24} ${25} ${26} ${27}"
+		return
+	fi
+	bi_wfield 1036 16 00 "$_bf_want" "${20} ${21} ${22} ${23}" && return 2
+	bi_rev "$_bf_want"
+	_wm_s=$REPLY
+	bi_wfield 39 4 00 "$_wm_s" "$4 $5" || bi_wfield 67 4 00 "$_wm_s" "$7 $8" || return 1
+	return 2
+}
+
+# bi_wext COMPAT INCOMPAT ROCOMPAT (printed words): sets BI_TYPE to ext2, ext3, ext4 or jbd.
+bi_wext() {
+	bi_wval "$1"; _wm_c=$REPLY
+	bi_wval "$2"; _wm_i=$REPLY
+	bi_wval "$3"
+	bi_ext_type "$_wm_c" "$_wm_i" "$REPLY"
 }
 
 # bi_literal PATTERN: sets REPLY to the longest part of a printed form without `?` (what grep -F
@@ -400,7 +467,8 @@ bi_by_fs() {
 	[ $# -gt 0 ] || return 1
 	_bf_count=$#
 	_bf_devs=$*
-	_bf_out=$(head -q -c "$BI_HEAD" "$@" 2>/dev/null | hexdump -v -e "$BI_WFMT" -e '"total %_Ad\n"' |
+	if [ "$_bf_key" = UUID ]; then _bf_fmt=$BI_WFMT_UUID; else _bf_fmt=$BI_WFMT_LABEL; fi
+	_bf_out=$(head -q -c "$BI_HEAD" "$@" 2>/dev/null | hexdump -v -e "$_bf_fmt" -e '"total %_Ad\n"' |
 		grep -n -F -e "$_bf_c1" -e "$_bf_c2" -e total)
 	set -f
 	_bf_ifs=$IFS

@@ -8,7 +8,9 @@
 // its type is not known yet); its duration by the guest's own clock, and each boot's devices and
 // mount phases, are printed as a table, never asserted (TCG timings vary with the load).
 // DISCOVERY_KERNEL=VERSION builds for and boots that kernel instead of the newest (issue 11's
-// numbers are for Debian's 6.1); DISCOVERY_TRACE=1 prints each boot's lookup trace.
+// numbers are for Debian's 6.1); DISCOVERY_TRACE=1 prints each boot's lookup trace;
+// DISCOVERY_CLOCK=instructions boots with QEMU's instruction clock (-icount, as bench/lib.ts's clockArgs: the
+// guest's timings stop moving with the host's load).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,6 +41,7 @@ const BOOTS = Number(process.env.DISCOVERY_BOOTS ?? 1);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const KERNEL = process.env.DISCOVERY_KERNEL ?? kernel?.version ?? '';
 const vmlinuz = `/boot/vmlinuz-${KERNEL}`;
+const qemuArgs = process.env.DISCOVERY_CLOCK === 'instructions' ? ['-icount', 'shift=0,sleep=on'] : [];
 
 /** 63 partitions of 4 MiB, then the root's 48 MiB; each filesystem written at its offset. */
 function makeDisk(): string {
@@ -140,7 +143,7 @@ describe.if(canBoot)('root among 64 GPT partitions (QEMU)', () => {
       return `${spec.padEnd(46)}${d.toFixed(2)}     ${m.toFixed(2)}   ${ms(l).padStart(8)} ${ms(l - base).padStart(8)}   ${ms(a).padStart(7)} ${ms(a - baseAfter).padStart(8)}   (${ts.length} boots)`;
     });
     if (rows.length) {
-      console.log([`kernel ${KERNEL}; medians by the guest's clock (10 ms steps); over = minus /dev/vda64's`,
+      console.log([`kernel ${KERNEL}, ${qemuArgs.length ? 'instruction clock' : 'real time'}; medians by the guest's clock (10 ms steps); over = minus /dev/vda64's`,
         `${'root='.padEnd(46)}devices  mount  wait     over      after-driver over`, ...rows].join('\n'));
     }
   });
@@ -152,7 +155,7 @@ describe.if(canBoot)('root among 64 GPT partitions (QEMU)', () => {
     [`PARTLABEL=${ROOT.name}`],
     [`PARTUUID=${ROOT.partuuid}`],
   ].flatMap((row) => Array.from({ length: BOOTS }, () => row)))('root=%s mounts partition 64', async (spec) => {
-    const r = await boot({ initrd: img, vmlinuz, append: `root=${spec} verbose`, disks: [{ file: disk }], until: END });
+    const r = await boot({ initrd: img, vmlinuz, append: `root=${spec} verbose`, disks: [{ file: disk }], until: END, qemuArgs });
     if (section(r.console, 'token').trim() !== token) console.log(r.console.slice(-3000));
     expect(r.fatal).toBeUndefined();
     expect(section(r.console, 'token').trim()).toBe(token);
@@ -196,7 +199,7 @@ describe.if(canBoot)('root among 64 GPT partitions (QEMU)', () => {
       'echo BENCH-$((6*7))-DONE; exit',
     ].map((l) => `${l}\n`);
     const r = await boot({
-      initrd: img, vmlinuz, append: `root=/dev/vda64 maint`, disks: [{ file: disk }], until: /BENCH-42-DONE/, timeoutMs: 600_000,
+      initrd: img, vmlinuz, append: `root=/dev/vda64 maint`, disks: [{ file: disk }], until: /BENCH-42-DONE/, timeoutMs: 600_000, qemuArgs,
       interact: [{ when: /maint: leave this shell[^]*# /, text: script.join('') }],
     });
     const bench = Object.fromEntries([...r.console.matchAll(/^BENCH (\S+) (\d+) ?(.*)$/gm)].map((m) => [m[1]!, { ms: Number(m[2]), answer: m[3]!.trim() }]));
