@@ -25,6 +25,9 @@ async function compile(outfile: string, target?: Target): Promise<void> {
     entrypoints: [join(root, 'src/main.ts')],
     compile: { outfile, autoloadBunfig: false, autoloadDotenv: false, ...(target === undefined ? {} : { target }) } as never,
     minify: true,
+    // This machine's own binary carries JSC bytecode: no parsing of the ~1 MB bundle at every start
+    // (~60 ms of CPU and ~900 page faults of each run). Other targets are built as they were.
+    ...(target === undefined ? { bytecode: true, format: 'esm' as const } : {}),
     define: { MKRUCKUS_VERSION: JSON.stringify(pkg.version) },
   });
   if (!result.success) {
