@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Guest disks built without mounting anything: a directory tree → mkfs.ext4 -d / mksquashfs /
 // mkfs.erofs. Labels and UUIDs come from one table so tests and cmdlines agree.
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const IDS = {
@@ -17,19 +16,7 @@ export function run(argv: string[]): string {
   return p.stdout.toString();
 }
 
-const tempDirs: string[] = [];
-// Disk images are large (a run made ~180 MB): they go when the test process ends, unless
-// KEEP_TMP=1 keeps them for reproducing a boot by hand (test/README.md).
-process.on('exit', () => {
-  if (process.env.KEEP_TMP === '1') return;
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
-
-export function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `mkruckus-${prefix}-`));
-  tempDirs.push(dir);
-  return dir;
-}
+export { tempDir } from '../temp-dirs.ts';
 
 /** A minimal root: static busybox with its applets, the guest init, a token, optional actions. */
 export function makeGuestRoot(dir: string, token: string, actions: Record<string, string> = {}): void {
