@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import type { BigIntStats } from 'node:fs';
 import { debug } from '../log.ts';
+import { cacheDir } from './cache-dir.ts';
 
 const RACY_MS = 3000n;
 /** Entries kept: this build's first, then earlier ones (a few kernels' and bases' worth). */
@@ -79,6 +80,5 @@ export class DigestStore {
 
 /** $XDG_CACHE_HOME/mkruckus/digests, beside the module caches; undefined without a cache home. */
 export function digestStoreFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const root = env.XDG_CACHE_HOME || (env.HOME ? join(env.HOME, '.cache') : undefined);
-  return root ? join(root, 'mkruckus', 'digests') : undefined;
+  return cacheDir('digests', env);
 }

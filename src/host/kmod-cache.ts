@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { newcChunks } from '../archive/cpio.ts';
 import { coldArchiveBytes, type ColdArchive } from '../core/cold.ts';
 import { debug } from '../log.ts';
+import { cacheDir } from './cache-dir.ts';
 import { sha256Hex } from './digest.ts';
 import { forget, hookSignals, isStale, killOnSignal, removeOnSignal } from './scratch.ts';
 
@@ -22,8 +23,7 @@ const PRUNE_DAYS = 30;
 
 /** $XDG_CACHE_HOME/mkruckus/kmod-xz, or ~/.cache/...; undefined when neither is set. */
 export function kmodCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const root = env.XDG_CACHE_HOME || (env.HOME ? join(env.HOME, '.cache') : undefined);
-  return root ? join(root, 'mkruckus', 'kmod-xz') : undefined;
+  return cacheDir('kmod-xz', env);
 }
 
 /** The module's bytes as read from the base (or an ELF of this build): never changed after, so hashed once. */

@@ -60,23 +60,31 @@ export function cachedResolution(
   dir: string | null = kmodCacheDir() ?? null,
 ): { index: KmodIndex; resolved: Resolution; key?: string } {
   if (!dir || program === undefined) return compute();
-  const at = join(dir, '..', 'kmod-resolved');
   const key = resolutionKey({ ...parts, program });
+  const stored = cachedJson(join(dir, '..', 'kmod-resolved'), key, loadResolution, compute, (a) => storeResolution(a.index, a.resolved));
+  return { ...stored, key };
+}
+
+/**
+ * The entry KEY of the cache directory AT, read back through `parse` (undefined: not one), or else
+ * `compute()`'s answer, stored as `encode` gives it; the directory kept under MAX_BYTES.
+ */
+function cachedJson<T>(at: string, key: string, parse: (json: unknown) => T | undefined, compute: () => T, encode: (v: T) => unknown = (v) => v): T {
   try {
-    const hit = loadResolution(JSON.parse(readFileSync(join(at, key), 'utf8')));
-    if (hit) return { ...hit, key };
+    const hit = parse(JSON.parse(readFileSync(join(at, key), 'utf8')));
+    if (hit) return hit;
   } catch {
     // none yet, or unreadable: computed below
   }
   const answer = compute();
   try {
     mkdirSync(at, { recursive: true, mode: 0o700 });
-    writeEntry(at, key, new TextEncoder().encode(JSON.stringify(storeResolution(answer.index, answer.resolved))));
+    writeEntry(at, key, new TextEncoder().encode(JSON.stringify(encode(answer))));
     pruneSegments(at, Date.now(), MAX_BYTES);
   } catch (e) {
     debug(`module cache ${at} not written: ${(e as Error).message}`);
   }
-  return { ...answer, key };
+  return answer;
 }
 
 /** The image's index files and driver table as rendered text (path under the modules dir → text). */
@@ -102,20 +110,6 @@ export function cachedRendering(
   dir: string | null = kmodCacheDir() ?? null,
 ): Rendered {
   if (!dir || resolution === undefined) return render();
-  const at = join(dir, '..', 'kmod-resolved');
   const key = `${new Bun.CryptoHasher('sha256').update(`${resolution}\n${JSON.stringify(parts)}`).digest('hex')}-rendered`;
-  try {
-    const hit: unknown = JSON.parse(readFileSync(join(at, key), 'utf8'));
-    if (isRendered(hit)) return hit;
-  } catch {
-    // none yet, or unreadable: rendered below
-  }
-  const out = render();
-  try {
-    mkdirSync(at, { recursive: true, mode: 0o700 });
-    writeEntry(at, key, new TextEncoder().encode(JSON.stringify(out)));
-  } catch (e) {
-    debug(`module cache ${at} not written: ${(e as Error).message}`);
-  }
-  return out;
+  return cachedJson(join(dir, '..', 'kmod-resolved'), key, (v) => (isRendered(v) ? v : undefined), render);
 }

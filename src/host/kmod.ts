@@ -78,13 +78,8 @@ function parseKmodFiles(k: KmodFiles): KmodIndex {
 
 const builtinModinfoOf = (k: KmodFiles) => k.files.find(([name]) => name === 'builtin.modinfo')?.[1];
 
-async function readKmodTree(fs: BaseFs, kver: string): Promise<KmodTree> {
-  const k = readKmodFiles(fs, kver);
-  return { dir: k.dir, index: parseKmodFiles(k), builtinModinfo: builtinModinfoOf(k) };
-}
-
 export async function readKmodIndex(base: string, kver: string): Promise<KmodIndex> {
-  return (await readKmodTree(new BaseFs(base), kver)).index;
+  return parseKmodFiles(readKmodFiles(new BaseFs(base), kver));
 }
 
 /**

@@ -12,7 +12,8 @@ import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { compress, detectCompression, GZIP_LEVEL, u32le, zstdFramesEnd, ZSTD_LEVEL, type Compression } from '../archive/compress.ts';
 import { debug } from '../log.ts';
-import { kmodCacheDir, readEntry, writeEntry } from './kmod-cache.ts';
+import { cacheDir } from './cache-dir.ts';
+import { readEntry, writeEntry } from './kmod-cache.ts';
 
 const MAX_BYTES = 256 << 20;
 const MAX_DAYS = 30;
@@ -25,8 +26,7 @@ const SETTINGS: Partial<Record<Compression, string>> = {
 
 /** $XDG_CACHE_HOME/mkruckus/segments (beside kmod-xz); undefined when there is no cache home. */
 export function segmentCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const kmod = kmodCacheDir(env);
-  return kmod ? join(kmod, '..', 'segments') : undefined;
+  return cacheDir('segments', env);
 }
 
 /** compressSegments' `pack` for `alg`: through the cache in `dir`, or plain compress() without one. */
