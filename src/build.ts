@@ -177,9 +177,9 @@ async function planKmods(req: BuildRequest, r: Resolved, modules: ModuleManifest
   // A second stage is a compressed filesystem already: its modules are stored as they load.
   const cold = { requests: lists.flatMap((l) => l.cold), compress: req.secondStage === 'none' };
   const kmods = await planKernelModules(req.base, r.kernelVersion, requests, { firmware: true, cold });
-  // A detected alias with no module is a built-in driver: nothing to warn about.
-  const detected = new Set(r.host?.requests ?? []);
-  for (const name of kmods.missing) if (!detected.has(name)) warn(`kernel module ${name} not found for ${r.kernelVersion}`);
+  // A detected alias with no module is a built-in driver, and some kernels lack some modules: nothing to warn about.
+  const expected = new Set([...(r.host?.requests ?? []), ...modules.flatMap((m) => m.kernelModulesNotInEveryKernel ?? [])]);
+  for (const name of kmods.missing) if (!expected.has(name)) warn(`kernel module ${name} not found for ${r.kernelVersion}`);
   return kmods;
 }
 

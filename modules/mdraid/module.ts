@@ -18,6 +18,7 @@ export default defineModule({
   description: 'assemble MD RAID arrays (rd.md.*, the base\'s mdadm.conf) with mdadm, no udev',
   depends: ['base', 'kmod'],
   coldKernelModules: ['md_mod', 'raid0', 'raid1', 'raid10', 'raid456', 'linear'],
+  kernelModulesNotInEveryKernel: ['linear'],
   binaries: ['mdadm'],
   coldBinaries: ['mdadm'],
   files: [

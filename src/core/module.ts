@@ -46,6 +46,11 @@ export interface ModuleManifest {
   coldKernelModules?: string[];
   /** kernel modules loaded at boot before anything else (e.g. the root filesystem's driver) */
   bootKernelModules?: string[];
+  /**
+   * Of the kernel modules above, those only some kernels have (md's `linear` left in 6.8): taken
+   * where the kernel has them, with no warning where it does not.
+   */
+  kernelModulesNotInEveryKernel?: string[];
   /** binaries resolved inside --base with their shared libraries; missing ones are an error */
   binaries?: string[];
   /** binaries taken when the base has them */

@@ -23,6 +23,10 @@ export function validateManifest(m: ModuleManifest, assetExists: (path: string) 
       }
     }
   }
+  const requested = new Set([...(m.kernelModules ?? []), ...(m.coldKernelModules ?? []), ...(m.bootKernelModules ?? [])]);
+  for (const k of m.kernelModulesNotInEveryKernel ?? []) {
+    if (!requested.has(k)) throw new UserError(`${where}: kernel module '${k}' of kernelModulesNotInEveryKernel is not among its kernel modules`);
+  }
   const listed = new Set([...(m.binaries ?? []), ...(m.optionalBinaries ?? [])]);
   for (const b of m.coldBinaries ?? []) {
     if (!listed.has(b)) throw new UserError(`${where}: cold binary '${b}' is not among its binaries or optionalBinaries`);

@@ -12,7 +12,7 @@ import type { BaseFs } from './base.ts';
 
 export const MODULE_DIRS = ['/usr/lib/mkruckus/modules.d', '/etc/mkruckus/modules.d'];
 const NAME_RE = /^[a-z0-9][a-z0-9-]*$/;
-const LISTS = ['depends', 'kernelModules', 'coldKernelModules', 'bootKernelModules', 'binaries', 'optionalBinaries', 'coldBinaries', 'params', 'overrides'] as const;
+const LISTS = ['depends', 'kernelModules', 'coldKernelModules', 'bootKernelModules', 'kernelModulesNotInEveryKernel', 'binaries', 'optionalBinaries', 'coldBinaries', 'params', 'overrides'] as const;
 
 /** Text of external modules' files, keyed like embedded assets (`modules/NAME/hooks/X`). */
 const externalAssets = new Map<string, string>();

@@ -2,7 +2,7 @@
 // `--add storage-all` brings along crypt, lvm and mdraid only when the base has cryptsetup, lvm and
 // mdadm (issue 13): on this host (setup.sh installs them), and in a --base whose /usr hides two of them.
 import { expect } from 'bun:test';
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeNeeding, missing, testNeeding } from '../unit/need.ts';
 import { CAN_OVERLAY, freshDir, KARG, KVER, run, runInBase, sh, useScratch } from './helpers.ts';
@@ -39,4 +39,17 @@ describeNeeding([...kernel, ...(CAN_OVERLAY ? [] : ['root and overlay mounts (un
     expect(mods).not.toContain('crypt');
     expect(mods).not.toContain('mdraid');
   });
+});
+
+// md's `linear` left the kernel in 6.8: mdraid takes it where a kernel has it and says nothing
+// where it does not (a kernel's postinst hook would warn at every install).
+const installed = existsSync('/lib/modules') ? readdirSync('/lib/modules').filter((k) => existsSync(`/lib/modules/${k}/modules.dep`)) : [];
+testNeeding([...kernel, ...missing('mdadm')], '--add mdraid: md linear where the kernel has it, no warning where it has not', () => {
+  for (const k of installed) {
+    const r = run(['--kernel', k, '--dry-run', '--no-ucode', '--add', 'mdraid', 'out.img'], { cwd: freshDir('md-linear') });
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain('kernel module linear not found');
+    const has = readFileSync(`/lib/modules/${k}/modules.dep`, 'utf8').includes('/md/linear.ko');
+    expect(/^kernel modules \(\d+\): .*\blinear\b/m.test(r.stdout)).toBe(has);
+  }
 });

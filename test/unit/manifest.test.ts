@@ -43,6 +43,8 @@ describe('validateManifest', () => {
     ['hook without its number', { hooks: { mount: ['mount-root.sh'] } }, "module 'm': hook 'mount-root.sh' must be named NN-verb-noun.sh"],
     ['cold binary it does not list', { binaries: ['lvm'], coldBinaries: ['lvm', 'mdadm'] },
       "module 'm': cold binary 'mdadm' is not among its binaries or optionalBinaries"],
+    ['kernel module not in every kernel that it does not request', { coldKernelModules: ['raid1'], kernelModulesNotInEveryKernel: ['linear'] },
+      "module 'm': kernel module 'linear' of kernelModulesNotInEveryKernel is not among its kernel modules"],
     ['hook with one digit', { hooks: { mount: ['5-mount-root.sh'] } }, "module 'm': hook '5-mount-root.sh' must be named"],
     ['hook with three digits', { hooks: { mount: ['500-mount-root.sh'] } }, "module 'm': hook '500-mount-root.sh' must be named"],
     ['hook not .sh', { hooks: { mount: ['50-mount-root.bash'] } }, "module 'm': hook '50-mount-root.bash' must be named"],
