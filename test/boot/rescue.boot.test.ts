@@ -100,11 +100,12 @@ describeNeeding(needs, 'rescue shell policy (QEMU)', () => {
       append: 'root=/dev/vdz rootdelay=1',
       until: /ANSWER-42-END/,
       interact: [
-        { when: /Control-D[^\n]*: ?/, text: 'wrong-password\n' },
-        { when: /Login incorrect/, text: 'echo ANSWER-$((6*7))-WRONG\n' },
-        // a moment later: the line above may still be in the terminal's input when the prompt shows
-        // (a CI run once saw it read as a second wrong password, then root's typed into that one)
-        { when: /Control-D[^\n]*: ?/, text: `${PASSWORD}\n`, delayMs: 1500 },
+        // Each line a moment after its prompt: sulogin flushes the terminal's input as it prompts,
+        // and a line typed as the prompt shows was cut in two (flushed, then read; CI stop 21).
+        { when: /Control-D[^\n]*: ?/, text: 'wrong-password\n', delayMs: 1500 },
+        // a command at the next prompt is read as a password, never run
+        { when: /Login incorrect[^]*?Control-D[^\n]*: ?/, text: 'echo ANSWER-$((6*7))-WRONG\n', delayMs: 1500 },
+        { when: /Login incorrect[^]*?Control-D[^\n]*: ?/, text: `${PASSWORD}\n`, delayMs: 1500 },
         { when: /starting shell for system maintenance[^]*\/ # /, text: 'echo ANSWER-$((6*7))-END\n' },
       ],
       timeoutMs: 180_000,
