@@ -5,7 +5,7 @@
 # first. Each device is matched once, with builtins only; one insmod per module that is not yet
 # loaded. What the table does not know (an alias, a built-in without /sys/module) goes to modprobe.
 
-# modprobe.sh may run before /init has mounted /proc (a request of the kernel's own start).
+# The running kernel's version without a fork; uname only where /proc is missing.
 read -r KMOD_KVER 2>/dev/null < /proc/sys/kernel/osrelease || KMOD_KVER=$(uname -r)
 KMOD_DIR=/lib/modules/$KMOD_KVER
 KMOD_TABLE=$KMOD_DIR/ruckusrd
