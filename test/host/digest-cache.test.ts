@@ -2,15 +2,14 @@
 // The digest cache (src/host/digest-cache.ts, through src/host/digest.ts): a file's remembered
 // sha256 serves only that very file (path, inode, size, times); a rewritten file is hashed again;
 // a file changed in the last seconds is never remembered; a corrupt store is empty.
-import { afterAll, expect, test } from 'bun:test';
-import { fstatSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { expect, test } from 'bun:test';
+import { fstatSync, openSync, closeSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DigestStore, fileIdentity } from '../../src/host/digest-cache.ts';
 import { noteOrigin, sha256Hex, useDigestStore } from '../../src/host/digest.ts';
+import { tempDir } from '../temp-dirs.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'mkruckus-digests-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('digests');
 const direct = (b: Uint8Array) => new Bun.CryptoHasher('sha256').update(b).digest('hex');
 const stat = (p: string) => statSync(p, { bigint: true });
 const later = (p: string) => stat(p).ctimeNs / 1_000_000n + 10_000n;

@@ -2,8 +2,7 @@
 // The decoded-module cache (src/host/kmod-cache.ts): a module is decoded once, then read back; a bad
 // entry is decoded again; a cache that cannot be written costs nothing but the saving.
 import { describe, expect, test } from 'bun:test';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { BOOT_TABLE_DIR } from '../../src/core/boot-kmod-table.ts';
 import { planKernelModules } from '../../src/host/kmod.ts';
@@ -12,6 +11,7 @@ import type { CpioEntry } from '../../src/archive/cpio.ts';
 import { coldArchiveBytes, type ColdArchive } from '../../src/core/cold.ts';
 import { makeElf } from '../unit/modelf.ts';
 import { missing, testNeeding } from '../unit/need.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const elf = (tag: number) => new Uint8Array([0x7f, 0x45, 0x4c, 0x46, tag, tag, tag]);
 /** Stands in for xz: "compressed" is the tag byte alone; records what it was asked to decode. */
@@ -24,7 +24,7 @@ function fakeDecoder() {
   return { calls, decode };
 }
 const input = (tag: number) => ({ path: `/m/${tag}.ko.xz`, data: new Uint8Array([tag]) });
-const tmp = () => mkdtempSync(join(tmpdir(), 'mkruckus-kmodcache-'));
+const tmp = () => tempDir('kmodcache');
 
 describe('cachedXz', () => {
   test('decodes only what the cache lacks, in one call, and returns everything in input order', async () => {

@@ -3,12 +3,13 @@
 // index bytes, requests or another program miss; a stale or corrupt entry is computed again; run
 // from sources nothing is stored.
 import { describe, expect, test } from 'bun:test';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as kmod from '../../src/core/kmod.ts';
 import { restrictKmodIndex, storeResolution } from '../../src/core/kmod-subset.ts';
 import { cachedRendering, cachedResolution, programIdentity } from '../../src/host/kmod-resolution-cache.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const enc = new TextEncoder();
 const DEP = 'k/a.ko: k/b.ko\nk/b.ko:\nk/c.ko:\n';
@@ -27,7 +28,7 @@ const names = (a: { resolved: { modules: kmod.KmodEntry[] } }) => a.resolved.mod
 
 describe('cachedResolution', () => {
   test('computed once, then read back; other bytes, requests or program compute again', () => {
-    const root = mkdtempSync(join(tmpdir(), 'mkruckus-resolved-'));
+    const root = tempDir('resolved');
     const dir = join(root, 'kmod-xz');
     const c = counted();
     expect(names(cachedResolution(parts(), c.compute, 'bin 1', dir))).toEqual(['b', 'a', 'c']);
@@ -41,7 +42,7 @@ describe('cachedResolution', () => {
   });
 
   test('an entry is what a hit serves; a stale (wrong-shaped) or corrupt one is computed again and replaced', () => {
-    const root = mkdtempSync(join(tmpdir(), 'mkruckus-resolved-'));
+    const root = tempDir('resolved');
     const dir = join(root, 'kmod-xz');
     const c = counted();
     cachedResolution(parts(), c.compute, 'bin', dir);
@@ -63,7 +64,7 @@ describe('cachedResolution', () => {
   });
 
   test('no program identity (run from sources) or no cache home: computed every time, nothing stored', () => {
-    const root = mkdtempSync(join(tmpdir(), 'mkruckus-resolved-'));
+    const root = tempDir('resolved');
     const c = counted();
     cachedResolution(parts(), c.compute, undefined, join(root, 'kmod-xz'));
     cachedResolution(parts(), c.compute, undefined, join(root, 'kmod-xz'));
@@ -84,7 +85,7 @@ describe('cachedRendering', () => {
     return { render: () => ({ texts: [['modules.dep', `render ${++calls}\n`]] as [string, string][], skipped: [] }), calls: () => calls };
   }
   test('rendered once per resolution, sizes, stored paths and directory; a planted entry is served; a corrupt one rendered again', () => {
-    const root = mkdtempSync(join(tmpdir(), 'mkruckus-rendered-'));
+    const root = tempDir('rendered');
     const dir = join(root, 'kmod-xz');
     const c = counting();
     expect(cachedRendering('res', parts(), c.render, dir).texts[0]![1]).toBe('render 1\n');

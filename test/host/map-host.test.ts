@@ -2,14 +2,13 @@
 // mapHostRegular (src/host/base.ts): a file of the build's plan or a kernel module, mapped read-only
 // from the page cache (seen in /proc/self/maps) when it is large enough, read when small or empty;
 // the same bytes either way, and the same refusals as reading (a symlink, a directory).
-import { afterAll, expect, test } from 'bun:test';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { expect, test } from 'bun:test';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BaseFs, mapHostRegular } from '../../src/host/base.ts';
+import { tempDir } from '../temp-dirs.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'mkruckus-map-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('map');
 const mapped = (path: string) => readFileSync('/proc/self/maps', 'utf8').split('\n').some((l) => l.endsWith(` ${path}`));
 
 test('a large file is mapped, a small or empty one read; the bytes are the file\'s', () => {

@@ -3,10 +3,10 @@
 // exists: the only moment the cleanup handler matters. No timing: the chunk source sends the signal
 // and then waits, so the handler runs with the temp file half written, every time.
 import { describe, expect, test } from 'bun:test';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeAtomic, writeChunks } from '../../src/host/output.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const OUTPUT_TS = join(import.meta.dir, '../../src/host/output.ts');
 const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
@@ -25,7 +25,7 @@ console.log('the write finished');
 `;
 }
 
-const freshDir = () => mkdtempSync(join(tmpdir(), 'mkruckus-output-'));
+const freshDir = () => tempDir('output');
 
 describe('writeAtomic', () => {
   test.each(Object.keys(SIGNALS))('%s while the temp file is written: temp removed, previous OUT intact', (signal) => {

@@ -3,13 +3,13 @@
 // back; a changed byte is a new key; a bad entry is compressed again; no cache or an unwritable one
 // gives the same bytes; the directory stays under its size budget, least recently used out first.
 import { describe, expect, test } from 'bun:test';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compress, decompress } from '../../src/archive/compress.ts';
 import { cachedCompressor, cachedSegmentFinder, isWholeStream, pruneSegments, segmentCacheDir } from '../../src/host/segment-cache.ts';
+import { tempDir } from '../temp-dirs.ts';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'mkruckus-segcache-'));
+const tmp = () => tempDir('segcache');
 const segment = (seed: number) => new Uint8Array(200_000).map((_, i) => ((i * seed) >> 5) & 0xff);
 const same = (a: Uint8Array, b: Uint8Array) => Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
 

@@ -4,16 +4,15 @@
 // (mkfs -d / mkfs.vfat -C / sfdisk, nothing mounted), checked against host blkid -p (superblocks)
 // and sfdisk -d (partition tables). Finding the root among 64 partitions in a real boot is
 // test/boot/discovery.boot.test.ts.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, test } from 'bun:test';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SHELLS } from './shells.ts';
 import { missing, testNeeding } from '../unit/need.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const ROOT = join(import.meta.dir, '../..');
-const dir = mkdtempSync(join(tmpdir(), 'mkruckus-blockid-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('blockid');
 
 function sh(shell: string[], body: string): string {
   const script = `set -u

@@ -3,16 +3,16 @@
 // path (console line, kmsg line, state line, emergency hooks in order, a rescue shell started again
 // each time it is left). The QEMU tests prove the same on a real PID 1; these prove each piece.
 import { describe, expect, test } from 'bun:test';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SHELLS } from './shells.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const LIB = join(import.meta.dir, '../../templates/lib');
 
 /** Runs `fatal "$what"` with fake hooks and a rescue shell that is left `leave` times. */
 function runFatal(shell: string[], what: string, leave: number) {
-  const dir = mkdtempSync(join(tmpdir(), 'mkruckus-fatal-'));
+  const dir = tempDir('fatal');
   for (const [name, line] of [['20-b-second.sh', 'echo second >> "$T/order"'], ['10-a-first.sh', 'echo "first $RD_MODE" >> "$T/order"']]) {
     mkdirSync(join(dir, 'hooks/emergency'), { recursive: true });
     writeFileSync(join(dir, 'hooks/emergency', name!), `${line}\n`);

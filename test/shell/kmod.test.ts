@@ -3,19 +3,17 @@
 // fixture modules.dep/alias/softdep text: the loader insmods exactly the modules whose patterns match
 // a device present, dependencies first, each once, again for the devices a driver adds, never a
 // blacklisted one nor one already loaded.
-import { afterAll, describe, expect, test } from 'bun:test';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, test } from 'bun:test';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { renderBootKmodTable } from '../../src/core/boot-kmod-table.ts';
 import { parseKmodIndex, resolveKmods } from '../../src/core/kmod.ts';
 import { SHELLS } from './shells.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const KMOD_SH = join(import.meta.dir, '../../modules/kmod/kmod.sh');
 const MODPROBE_SH = join(import.meta.dir, '../../modules/kmod/modprobe.sh');
 const enc = new TextEncoder();
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const DEP = `kernel/drivers/scsi/scsi_common.ko:
 kernel/drivers/scsi/scsi_mod.ko: kernel/drivers/scsi/scsi_common.ko
@@ -49,8 +47,7 @@ const SOFTDEP = 'softdep ext4 pre: crypto-crc32c\n';
 
 /** A fake sysfs with `devices` (bus/name → modalias), a module dir with the rendered table. */
 function fixture(devices: Record<string, string>, loaded: string[] = [], sizes?: Map<string, number>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mkruckus-kmodsh-'));
-  dirs.push(dir);
+  const dir = tempDir('kmodsh');
   const put = (path: string, text: string) => {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), text);

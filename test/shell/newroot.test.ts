@@ -2,16 +2,16 @@
 // templates/lib/newroot.sh under busybox sh and dash: paths of the new root resolved inside it (its
 // absolute symlinks, `..` at its top, loops), and the init= check that keeps PID 1 alive.
 import { describe, expect, test } from 'bun:test';
-import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SHELLS } from './shells.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const LIB = join(import.meta.dir, '../../templates/lib');
 
 /** A new root whose links point at absolute paths that also exist, differently, on the host. */
 function makeRoot(): string {
-  const root = mkdtempSync(join(tmpdir(), 'mkruckus-newroot-'));
+  const root = tempDir('newroot');
   for (const d of ['usr/lib/systemd', 'usr/bin', 'etc', 'sbin', 'mnt']) mkdirSync(join(root, d), { recursive: true });
   writeFileSync(join(root, 'usr/lib/systemd/systemd'), '\x7fELF not a script\n');
   chmodSync(join(root, 'usr/lib/systemd/systemd'), 0o755);

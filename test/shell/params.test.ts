@@ -1,17 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // templates/lib/params.sh under busybox sh and dash, with a fake /proc/cmdline and ruckusrd.conf.
 // Parsing and validation only: anything that mounts is a QEMU test.
-import { afterAll, describe, expect, test } from 'bun:test';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, test } from 'bun:test';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderParamsAllowlist } from '../../src/core/params.ts';
 import { SHELLS } from './shells.ts';
-
-/** Temp dirs of this file, removed after it (a run made ~60 of them). */
-const dirs: string[] = [];
-const scratch = (dir: string): string => (dirs.push(dir), dir);
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+import { tempDir } from '../temp-dirs.ts';
 
 const LIB = join(import.meta.dir, '../../templates/lib/params.sh');
 
@@ -27,7 +22,7 @@ interface Parsed {
 }
 
 function parse(shell: string[], cmdline: string, conf?: string): Parsed {
-  const dir = scratch(mkdtempSync(join(tmpdir(), 'mkruckus-params-')));
+  const dir = tempDir('params');
   writeFileSync(join(dir, 'cmdline'), cmdline + '\n');
   writeFileSync(join(dir, 'allow'), renderParamsAllowlist());
   if (conf !== undefined) writeFileSync(join(dir, 'ruckusrd.conf'), conf);
@@ -97,7 +92,7 @@ for (const [name, shell] of SHELLS) {
 
     test('the canary check sees a value that runs', () => {
       // The same harness with a parser that evaluates its input must notice: the check can fail.
-      const dir = scratch(mkdtempSync(join(tmpdir(), 'mkruckus-canary-')));
+      const dir = tempDir('canary');
       Bun.spawnSync([...shell, '-c', `cd ${dir}; v='$(touch canary)'; eval "x=$v"`]);
       expect(existsSync(join(dir, 'canary'))).toBe(true);
     });
@@ -137,7 +132,7 @@ for (const [name, shell] of SHELLS) {
     });
 
     test('a ruckusrd.conf that is a symlink, not a file, or over 64 KiB is refused before a line is read', () => {
-      const dir = scratch(mkdtempSync(join(tmpdir(), 'mkruckus-conf-')));
+      const dir = tempDir('conf');
       writeFileSync(join(dir, 'target'), 'sqsh_layers=a\n');
       symlinkSync(join(dir, 'target'), join(dir, 'link'));
       mkdirSync(join(dir, 'dir'));

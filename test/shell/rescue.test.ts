@@ -2,16 +2,11 @@
 // templates/lib/log.sh's console shell policy under busybox sh and dash: the build's policy
 // (/etc/ruckusrd/rescue), made only stricter by rescue= and by an unattended unlock; what fatal and
 // interactive_shell start under each (a shell, sulogin, or a reboot after a delay).
-import { afterAll, describe, expect, test } from 'bun:test';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, test } from 'bun:test';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SHELLS } from './shells.ts';
-
-/** Temp dirs of this file, removed after it (a run made ~60 of them). */
-const dirs: string[] = [];
-const scratch = (dir: string): string => (dirs.push(dir), dir);
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+import { tempDir } from '../temp-dirs.ts';
 
 const LIB = join(import.meta.dir, '../../templates/lib');
 
@@ -20,7 +15,7 @@ const LIB = join(import.meta.dir, '../../templates/lib');
  * shell or sulogin it starts), reboot and sleep are fakes that print what they were asked.
  */
 function run(shell: string[], build: string | undefined, body: string): string {
-  const dir = scratch(mkdtempSync(join(tmpdir(), 'mkruckus-rescue-')));
+  const dir = tempDir('rescue');
   if (build !== undefined) writeFileSync(join(dir, 'rescue'), `${build}\n`);
   const script = `set -u
 exec 2>&1 3>&1

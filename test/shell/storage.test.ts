@@ -4,24 +4,20 @@
 // cryptsetup, LV names from device paths, and the signature scan that decides whether cryptsetup,
 // lvm and mdadm run at all (fake devices: files and a /proc/partitions of their own). Opening and
 // activating for real is test/boot/storage.boot.test.ts.
-import { afterAll, describe, expect, test } from 'bun:test';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, test } from 'bun:test';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderParamsAllowlist } from '../../src/core/params.ts';
 import { SHELLS } from './shells.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const ROOT = join(import.meta.dir, '../..');
-
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 interface Run { out: string; code: number | null; dir: string; read: (name: string) => string }
 
 /** Sources the libraries as /init does, with params from `cmdline`, then runs `body`. */
 function runLib(shell: string[], cmdline: string, body: string, files: Record<string, string> = {}): Run {
-  const dir = mkdtempSync(join(tmpdir(), 'mkruckus-storage-sh-'));
-  dirs.push(dir);
+  const dir = tempDir('storage-sh');
   mkdirSync(join(dir, 'run/params'), { recursive: true });
   writeFileSync(join(dir, 'cmdline'), `${cmdline}\n`);
   writeFileSync(join(dir, 'allow'), renderParamsAllowlist());

@@ -4,11 +4,11 @@
 // characters around each kind's prefixes, the numeric and length edges) and a bounded fuzz (fixed
 // seed) of values and of whole command lines and ruckusrd.conf files, under busybox sh and dash.
 import { describe, expect, test } from 'bun:test';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isValidParam, MAX_VALUE, PARAMS, renderParamsAllowlist, type ParamKind } from '../../src/core/params.ts';
 import { SHELLS } from './shells.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const LIB = join(import.meta.dir, '../../templates/lib/params.sh');
 
@@ -91,7 +91,7 @@ function fuzzValues(n: number, seed: number): string[] {
 
 /** param_valid KIND VALUE for every case, in one shell process. */
 function shellSays(shell: string[], cases: (readonly [ParamKind, string])[]): string[] {
-  const dir = mkdtempSync(join(tmpdir(), 'mkruckus-validators-'));
+  const dir = tempDir('validators');
   writeFileSync(join(dir, 'cases'), cases.map(([k, v]) => `${k} ${v}`).join('\n') + '\n');
   const script = `. ${LIB}
 while IFS= read -r line; do
@@ -125,7 +125,7 @@ for (const [name, shell] of SHELLS) {
     }, 60_000);
 
     test('150 random command lines and ruckusrd.conf files (seed 7): no hang, no crash, only valid values kept', () => {
-      const dir = mkdtempSync(join(tmpdir(), 'mkruckus-parsefuzz-'));
+      const dir = tempDir('parsefuzz');
       writeFileSync(join(dir, 'allow'), renderParamsAllowlist());
       const r = rng(7);
       // A fixed list (not the table, which grows): the same cases whatever parameters are added later.

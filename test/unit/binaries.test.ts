@@ -2,18 +2,16 @@
 // The library resolver (src/host/binaries.ts), checked against the host's own ldd (which we never use
 // in the product, but which is the reference on a real Debian system).
 
-import { afterAll, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
-import {
-  copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseElf } from '../../src/core/elf.ts';
 import type { StageItem } from '../../src/core/stage.ts';
 import { BaseFs } from '../../src/host/base.ts';
 import { resolveBinaries } from '../../src/host/binaries.ts';
 import { describeNeeding, missing, testNeeding } from './need.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 // Binaries of packages every machine has or scripts/setup.sh installs: a missing one fails under CI=true.
 const SAMPLES = [
@@ -23,13 +21,7 @@ const SAMPLES = [
 const LIBC = '/usr/lib/x86_64-linux-gnu/libc.so.6';
 const TIMEOUT = 30_000;
 
-const tmpRoots: string[] = [];
-afterAll(() => tmpRoots.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-function makeTmp(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mkruckus-elf-'));
-  tmpRoots.push(dir);
-  return dir;
-}
+const makeTmp = (): string => tempDir('elf');
 
 function run(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });

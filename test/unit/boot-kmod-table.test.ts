@@ -3,10 +3,9 @@
 // own kmod on every installed kernel: for each device modalias, the modules the table's `case` lines
 // pick under busybox sh are the ones `modprobe -R` resolves (within the image's modules), and each
 // dep/NAME is `modprobe --show-depends`' insmod order.
-import { afterAll, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { aliasBucket, casePattern, renderBootKmodTable } from '../../src/core/boot-kmod-table.ts';
 import { resolveKmods, uncompressedModulePath } from '../../src/core/kmod.ts';
@@ -14,12 +13,11 @@ import { readKmodIndex } from '../../src/host/kmod.ts';
 import { FILESYSTEMS, STORAGE_DRIVERS } from '../../modules/kmod/drivers.ts';
 import storageAll from '../../modules/storage-all/module.ts';
 import { describeNeeding, missing } from './need.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const KMOD_SH = join(import.meta.dir, '../../modules/kmod/kmod.sh');
 const MODPROBE = ['/usr/sbin/modprobe', '/sbin/modprobe'].find(existsSync);
 const BUSYBOX = '/bin/busybox';
-const tmp: string[] = [];
-afterAll(() => tmp.forEach((d) => rmSync(d, { recursive: true, force: true })), 60_000);
 
 /** Device modaliases of QEMU's pc machine, and of this host: what a boot will see. */
 const QEMU = [
@@ -51,8 +49,7 @@ function modprobe(kver: string, args: string[]): string {
 
 /** The table written as the image holds it; `kmod_match` run under busybox sh for each alias. */
 function shellMatches(table: Map<string, string>, aliases: string[]): string[][] {
-  const dir = mkdtempSync(join(tmpdir(), 'mkruckus-kmodtable-'));
-  tmp.push(dir);
+  const dir = tempDir('kmodtable');
   for (const [name, text] of table) {
     mkdirSync(dirname(join(dir, name)), { recursive: true });
     writeFileSync(join(dir, name), text);

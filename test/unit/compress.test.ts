@@ -3,13 +3,14 @@
 // reader's handling of unusual cpio archives (src/archive/read.ts): streams made by the system tools,
 // so the frame walkers are checked on layouts our own compressor never writes.
 import { describe, expect, test } from 'bun:test';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decompressStream, detectCompression, ImageFormatError, type DetectedCompression } from '../../src/archive/compress.ts';
 import { writeNewc, type CpioEntry } from '../../src/archive/cpio.ts';
 import { readImage, readImageFile, type ImageEntryType } from '../../src/archive/read.ts';
 import { UserError } from '../../src/log.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const enc = new TextEncoder();
 const concat = (...parts: Uint8Array[]): Uint8Array<ArrayBuffer> => new Uint8Array(Buffer.concat(parts));
@@ -176,7 +177,7 @@ describe('readImage on unusual archives', () => {
     await expect(readImage(a.subarray(0, 1000 + 116 + 50))).rejects.toThrow(/^truncated cpio archive \(offset 1116\)$/);
   });
   test('GNU cpio archives: the crc format, "." and "./" names', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mkruckus-read-'));
+    const dir = tempDir('read');
     try {
       Bun.spawnSync(['mkdir', '-p', join(dir, 'sub')]);
       await Bun.write(join(dir, 'sub/f'), 'data');

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The newc writer, checked against readers that are not ours: GNU cpio and cpio-stream (via readImage).
 import { describe, expect, test } from 'bun:test';
-import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { comparePathComponents, newcChunks, sortCpioEntries, validateCpioEntries, writeNewc, type CpioEntry, type NewcOptions } from '../../src/archive/cpio.ts';
 import { readImage } from '../../src/archive/read.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const enc = new TextEncoder();
 const MTIME = 1700000000;
@@ -91,7 +91,7 @@ describe('writeNewc read back by GNU cpio', () => {
   });
 
   test('cpio -id extracts identical contents, modes and symlinks', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mkruckus-cpio-'));
+    const dir = tempDir('cpio');
     try {
       // Device nodes are left out (mknod needs root); cpio -itv above checks their numbers.
       run(['cpio', '-id', '--quiet', '--no-absolute-filenames', '-f', ...NODE_NAMES], archive, dir);
@@ -259,7 +259,7 @@ describe('golden bytes of a multi-entry archive', () => {
   });
 
   test('GNU cpio -idm restores the exact mtime', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mkruckus-cpio-'));
+    const dir = tempDir('cpio');
     try {
       run(['cpio', '-idm', '--quiet', '--no-absolute-filenames', 'etc', 'etc/hostname'], archive, dir);
       expect(lstatSync(join(dir, 'etc/hostname')).mtimeMs).toBe(MTIME * 1000);

@@ -3,8 +3,7 @@
 // every file of the host's binary and library directories (ELF or not, damaged or not), and for
 // synthetic files laid out so that a part would be missed.
 import { describe, expect, test } from 'bun:test';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseElf } from '../../src/core/elf.ts';
 import { withElfParts } from '../../src/host/elf-parts.ts';
@@ -13,6 +12,7 @@ import { withElfParts } from '../../src/host/elf-parts.ts';
 const readElfParts = (path: string, copy = true) =>
   withElfParts(path, path, (data) => ({ parsed: outcome(data), copy: copy ? new Uint8Array(data) : undefined! }));
 import { missing, testNeeding } from './need.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const DIRS = ['/usr/bin', '/usr/sbin', '/usr/lib/x86_64-linux-gnu'];
 const LIBCRYPTO = '/usr/lib/x86_64-linux-gnu/libcrypto.so.3';
@@ -48,7 +48,7 @@ describe('readElfParts', () => {
     expect(parseElf(value.copy)?.needed).toContain('libc.so.6');
     // the shared buffer is zero again where it held libcrypto's parts: a text file of the same length
     // (its head read, nothing else) shows zeros after the head
-    const dir = mkdtempSync(join(tmpdir(), 'mkruckus-elf-parts-'));
+    const dir = tempDir('elf-parts');
     try {
       writeFileSync(join(dir, 'text'), 'x'.repeat(value.copy.length));
       const text = readElfParts(join(dir, 'text')).value.copy;
@@ -60,7 +60,7 @@ describe('readElfParts', () => {
   });
 
   test('a string table without DT_STRSZ, or one not ending in NUL, is read whole', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mkruckus-elf-parts-'));
+    const dir = tempDir('elf-parts');
     try {
       // a 64-bit little-endian ELF: PT_LOAD over the file, PT_DYNAMIC at 0x200, strings at 0x1100 (past HEAD)
       const make = (strsz: number | undefined, strings: string) => {

@@ -3,10 +3,9 @@
 // then the host's own kmod (modprobe --show-depends, depmod, modinfo) as the reference on every
 // installed kernel's modules tree.
 
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { beforeAll, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as kmod from '../../src/core/kmod.ts';
 import { parseModinfo } from '../../src/core/modinfo.ts';
@@ -14,14 +13,9 @@ import type { StageItem } from '../../src/core/stage.ts';
 import { planKernelModules, xzUncompressedSize } from '../../src/host/kmod.ts';
 import { makeElf, MODINFO } from './modelf.ts';
 import { describeNeeding, missing, testNeeding } from './need.ts';
+import { tempDir } from '../temp-dirs.ts';
 
-const tmpRoots: string[] = [];
-afterAll(() => tmpRoots.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-function makeTmp(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mkruckus-kmod-'));
-  tmpRoots.push(dir);
-  return dir;
-}
+const makeTmp = (): string => tempDir('kmod');
 
 function run(cmd: string, args: string[], input?: Uint8Array): { out: string; bytes: Buffer } {
   const r = spawnSync(cmd, args, { input, env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 1 << 28 });

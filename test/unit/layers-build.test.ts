@@ -1,18 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // `layer build` on the host: tarballs and an OCI image → squashfs through tar2sqfs, read back by
 // sqfs2tar; byte-identical twice; hostile archives refused with nothing written.
-import { afterAll, expect } from 'bun:test';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { expect } from 'bun:test';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { buildLayers, type BuildRequest } from '../../src/host/layer-build.ts';
 import { DEFAULT_LIMITS } from '../../src/layers/entries.ts';
 import { makeOciArchive, makeTar, type Member, readSquashfs } from './layers-fixtures.ts';
 import { describeNeeding, missing, testNeeding } from './need.ts';
+import { tempDir } from '../temp-dirs.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'mkruckus-layers-build-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('layers-build');
 const need = missing('tar2sqfs', 'sqfs2tar', 'tar');
 
 let n = 0;

@@ -2,9 +2,8 @@
 // The layer commands' flows against a fake booted system (RUCKUSRD_RUN: a state file;
 // RUCKUSRD_TOP: the root device's top): which need --reboot and which refuse it, --dry-run writes
 // nothing, a live commit with ram_layer, a persistent commit left for /init, `layers`.
-import { afterAll, beforeEach, describe, expect, test } from 'bun:test';
+import { beforeEach, describe, expect, test } from 'bun:test';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildLayers } from '../../src/host/layer-build.ts';
 import { sqshCommit, sqshMerge } from '../../src/host/layer-commands.ts';
@@ -12,9 +11,9 @@ import { layersStatus } from '../../src/host/layer-init.ts';
 import { DEFAULT_LIMITS } from '../../src/layers/entries.ts';
 import { makeTar, readSquashfs } from './layers-fixtures.ts';
 import { describeNeeding, missing } from './need.ts';
+import { tempDir } from '../temp-dirs.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'mkruckus-layers-cmd-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('layers-cmd');
 const F = { force: false, dryRun: false, reboot: false };
 // --reboot must never reach the machine running the tests.
 process.env.RUCKUSRD_REBOOT = 'true';

@@ -3,9 +3,8 @@
 // whiteout and the opaque directory that hide files of the layer below the merged ones survive,
 // and so do a hard link and the file contents; the result is erofs when every merged layer is,
 // or what --format says.
-import { afterAll, beforeEach, expect } from 'bun:test';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeEach, expect } from 'bun:test';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildLayers } from '../../src/host/layer-build.ts';
 import { sqshMerge } from '../../src/host/layer-commands.ts';
@@ -14,9 +13,9 @@ import { readEntries } from '../../src/host/layer-tar.ts';
 import { DEFAULT_LIMITS, type Entry } from '../../src/layers/entries.ts';
 import { makeTar, type Member } from './layers-fixtures.ts';
 import { describeNeeding, missing, testNeeding } from './need.ts';
+import { tempDir } from '../temp-dirs.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'mkruckus-layers-erofs-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('layers-erofs');
 const F = { force: false, dryRun: false, reboot: false };
 const ROOT = process.getuid?.() === 0 ? [] : ['root (erofs loop mounts, whiteout devices)'];
 let top = '';

@@ -4,9 +4,8 @@
 // mkruckus's merge (src/host/layer-ops.ts runMerge, a cut = a throw at a step marker). After each
 // cut the stack named by ruckusrd.conf must exist and show every file of the upper; the next run
 // must finish the operation.
-import { afterAll, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildLayers } from '../../src/host/layer-build.ts';
 import { readJournalAt, runMerge, startJournal } from '../../src/host/layer-ops.ts';
@@ -15,9 +14,9 @@ import { describeJournal, parseJournal, planCommit, planLayerMerge, renderJourna
 import { layersOf, parseConf } from '../../src/layers/stack.ts';
 import { makeTar, type Member, readSquashfs } from './layers-fixtures.ts';
 import { describeNeeding, missing, testNeeding } from './need.ts';
+import { tempDir } from '../temp-dirs.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'mkruckus-layers-journal-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('layers-journal');
 const LIB = join(import.meta.dir, '../../templates/lib');
 const OPS = join(import.meta.dir, '../../modules/overlay/layerops.sh');
 const LAYERS = join(import.meta.dir, '../../modules/overlay/layers.sh');

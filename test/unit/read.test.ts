@@ -2,14 +2,14 @@
 // Compressors against the system tools the kernel's decoders mirror, and the segment reader on
 // concatenated images (early-microcode style) and on the host's own initramfs when there is one.
 import { describe, expect, test } from 'bun:test';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeNewc, type CpioEntry } from '../../src/archive/cpio.ts';
 import { compress, decompress, type Compression } from '../../src/archive/compress.ts';
 import { ImageFormatError, readImage, readImageFile } from '../../src/archive/read.ts';
 import { renderInspect } from '../../src/cli/inspect.ts';
 import { UserError } from '../../src/log.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const enc = new TextEncoder();
 
@@ -69,7 +69,7 @@ describe('compress', () => {
   });
 
   test('xz uses the CRC32 check the kernel requires', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mkruckus-xz-'));
+    const dir = tempDir('xz');
     try {
       writeFileSync(join(dir, 'i.xz'), await compress(mainCpio, 'xz'));
       const listing = new TextDecoder().decode(run(['xz', '--robot', '--list', join(dir, 'i.xz')]));
@@ -138,7 +138,7 @@ describe('readImage', () => {
 
 describe('readImageFile', () => {
   test('missing file and non-image give one-line UserErrors', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mkruckus-read-'));
+    const dir = tempDir('read');
     try {
       writeFileSync(join(dir, 'junk'), 'not an initramfs');
       await expect(readImageFile(join(dir, 'nope'))).rejects.toThrow(new UserError(`cannot read image ${join(dir, 'nope')}: no such file`));

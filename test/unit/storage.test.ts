@@ -2,8 +2,7 @@
 // Issue 13 at build time: which modules storage-all brings along (wantedModules, by the base's
 // binaries), and which key files a crypttab makes the image carry (modules/crypt/crypttab.ts).
 import { describe, expect, test } from 'bun:test';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { moduleRegistry } from '../../src/assets.ts';
 import { defineModule, type ModuleManifest, type PlanContext } from '../../src/core/module.ts';
@@ -11,6 +10,7 @@ import { resolveModules, wantedModules } from '../../src/core/modules.ts';
 import type { StageItem } from '../../src/core/stage.ts';
 import { bootEntries, headerFiles, keyFiles, parseCrypttab, wantsTokens } from '../../modules/crypt/crypttab.ts';
 import crypt from '../../modules/crypt/module.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const reg = (...ms: ModuleManifest[]) => new Map(ms.map((m) => [m.name, m]));
 const A = defineModule({ name: 'a', description: '', wants: ['x', 'y'] });
@@ -88,7 +88,7 @@ describe('crypttab', () => {
   });
 
   test("the crypt module's plan: the base's crypttab and its key file, the key marked secret (the image is then 0600)", async () => {
-    const base = mkdtempSync(join(tmpdir(), 'mkruckus-cryptbase-'));
+    const base = tempDir('cryptbase');
     mkdirSync(join(base, 'etc/keys'), { recursive: true });
     writeFileSync(join(base, 'etc/crypttab'), `${TAB}\nhdr /dev/vdb none luks,header=/etc/keys/vdb.hdr\n`);
     writeFileSync(join(base, 'etc/keys/home.key'), 'k');
@@ -100,7 +100,7 @@ describe('crypttab', () => {
       ['/etc/keys/vdb.hdr', 0o600, false],
       ['/etc/keys/home.key', 0o600, true],
     ]);
-    const empty = mkdtempSync(join(tmpdir(), 'mkruckus-cryptbase-'));
+    const empty = tempDir('cryptbase');
     expect(await crypt.plan!({ ...ctx, base: empty })).toEqual([]);
   });
 });

@@ -2,14 +2,13 @@
 // scripts/test-failures.ts against a real JUnit report: bun itself runs a small test file with a
 // pass, two failures (one inside nested describe()s, one a thrown error with XML-special text) and
 // a skip, and writes the report the test command writes.
-import { afterAll, expect, test } from 'bun:test';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { expect, test } from 'bun:test';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatFailure, junitFailures } from '../../scripts/test-failures.ts';
+import { tempDir } from '../temp-dirs.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'mkruckus-junit-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('junit');
 
 function bunReport(): string {
   writeFileSync(join(dir, 'fixture.test.ts'), `

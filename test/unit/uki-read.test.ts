@@ -4,8 +4,7 @@
 // Authenticode covers makes it invalid, and os-release values unquoted as a shell would.
 import { expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSignatures } from '../../src/uki/authenticode.ts';
 import { findSection, parsePe } from '../../src/uki/pe.ts';
@@ -14,6 +13,7 @@ import { bzImageVersion, makeUki } from '../../src/uki/uki.ts';
 import { checkUki } from '../../src/uki/check.ts';
 import { missing, testNeeding } from './need.ts';
 import { NEWEST_SIGNED_KERNEL } from './kernels.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const STUB = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub';
 const KERNEL = spawnSync('sh', ['-c', 'ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1'], { encoding: 'utf8' }).stdout.trim() || '/boot/vmlinuz-(none)';
@@ -40,7 +40,7 @@ testNeeding(missing(NEWEST_SIGNED_KERNEL, 'sbverify'), "Debian's signed kernel: 
 });
 
 testNeeding(missing(STUB, KERNEL, 'sbsign', 'sbverify', 'openssl'), 'a UKI signed by sbsign: valid; a changed byte in a section or header is not', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mkruckus-uki-read-'));
+  const dir = tempDir('uki-read');
   try {
     const enc = new TextEncoder();
     const uki = makeUki(readFileSync(STUB), {

@@ -2,10 +2,9 @@
 // Our Authenticode signer (src/uki/sign.ts) against sbsigntool: `sbverify` accepts what it signs and
 // names the signer as openssl does; the same inputs give the same bytes; keys it cannot use are
 // refused. (The firmware accepting it under Secure Boot is test/boot/uki.boot.test.ts.)
-import { afterAll, expect } from 'bun:test';
+import { expect } from 'bun:test';
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { readSignatures } from '../../src/uki/authenticode.ts';
@@ -13,11 +12,11 @@ import { parsePe, PeFormatError } from '../../src/uki/pe.ts';
 import { signPe } from '../../src/uki/sign.ts';
 import { makeUki } from '../../src/uki/uki.ts';
 import { missing, testNeeding } from './need.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const STUB = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub';
 const KERNEL = spawnSync('sh', ['-c', 'ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1'], { encoding: 'utf8' }).stdout.trim() || '/boot/vmlinuz-(none)';
-const dir = mkdtempSync(join(tmpdir(), 'mkruckus-uki-sign-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('uki-sign');
 
 function sh(cmd: string[]): { ok: boolean; out: string } {
   const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8' });

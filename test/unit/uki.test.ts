@@ -5,14 +5,14 @@
 // layout follows the UKI specification's rules (order, alignment, no overlap, .linux last).
 import { describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appendSections } from '../../src/uki/layout.ts';
 import { findSection, parsePe, peChecksum, PeFormatError, sectionData, type PeImage } from '../../src/uki/pe.ts';
 import { makeUki, normalizeCmdline, UKI_SECTION_ORDER, type UkiParts } from '../../src/uki/uki.ts';
 import { describeNeeding, missing, testNeeding } from './need.ts';
 import { NEWEST_SIGNED_KERNEL } from './kernels.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const STUB = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub';
 const BOOT = '/usr/lib/systemd/boot/efi/systemd-bootx64.efi';
@@ -49,7 +49,7 @@ test('parsePe refuses what is not a PE image', () => {
 });
 
 describeNeeding(missing(STUB, BOOT, KERNEL, 'objdump', 'sbverify', 'sbsign', 'openssl'), 'UKI layout against objdump, sbsigntool and the spec', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mkruckus-uki-unit-'));
+  const dir = tempDir('uki-unit');
   const stub = readFileSync(STUB);
   const linux = readFileSync(KERNEL);
   const enc = new TextEncoder();

@@ -3,11 +3,11 @@
 // --no-superblock` (cryptsetup-bin) writes the same hash blocks and prints the same root hash, and
 // `veritysetup verify` (userspace, no device-mapper needed) accepts ours and refuses a changed byte.
 import { describe, expect, test } from 'bun:test';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeVerityTree, padVerityData, veritySalt, VERITY_BLOCK } from '../../src/core/verity-tree.ts';
 import { describeNeeding, missing } from './need.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 /** Distinct blocks, quickly: a 4 KiB pseudo-random pattern, each block stamped with its number. */
 function pseudoRandom(size: number, seed: number): Uint8Array {
@@ -49,7 +49,7 @@ const SIZES = [1, 2, 3, 128, 129, 700];
 
 describeNeeding(missing('veritysetup'), 'the same tree as veritysetup format --no-superblock', () => {
   test.each(SIZES)('%i data blocks', (blocks) => {
-    const dir = mkdtempSync(join(tmpdir(), 'mkruckus-verity-'));
+    const dir = tempDir('verity');
     try {
       const data = pseudoRandom(blocks * VERITY_BLOCK, blocks);
       const salt = veritySalt(data);
