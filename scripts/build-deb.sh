@@ -19,7 +19,7 @@ if [ -z "${DEB_ARCH:-}" ]; then
 	[ "${NO_BUILD:-0}" = 1 ] || bun run build >/dev/null
 else
 	case $ARCH in
-	amd64) TARGET=bun-linux-x64 ;;
+	amd64) TARGET=bun-linux-x64-baseline ;;
 	arm64) TARGET=bun-linux-arm64 ;;
 	*) echo "build-deb: no Bun target for Debian architecture $ARCH (amd64, arm64)" >&2; exit 1 ;;
 	esac
