@@ -66,8 +66,8 @@ sed "s/@VERSION@/$VERSION/; s/@DATE@/$(date -u -R -d "@$SOURCE_DATE_EPOCH")/" pa
 gzip -9n "$DOC/changelog"
 
 mkdir -p "$P/DEBIAN"
-for f in postinst triggers; do install -m 0644 "packaging/debian/$f" "$P/DEBIAN/$f"; done
-chmod 0755 "$P/DEBIAN/postinst"
+for f in preinst postinst triggers; do install -m 0644 "packaging/debian/$f" "$P/DEBIAN/$f"; done
+chmod 0755 "$P/DEBIAN/preinst" "$P/DEBIAN/postinst"
 (cd "$P" && find etc -type f | sed 's|^|/|' | sort) >"$P/DEBIAN/conffiles"
 (cd "$P" && find . -path ./DEBIAN -prune -o -type f -print | sed 's|^\./||' | sort | xargs md5sum) >"$P/DEBIAN/md5sums"
 SIZE=$(du -k -s --exclude=DEBIAN "$P" | cut -f1)

@@ -61,7 +61,7 @@ export interface BootOptions {
   interact?: { when: RegExp; text: string; delayMs?: number }[];
   timeoutMs?: number;
   memoryMB?: number;
-  /** QEMU's -cpu (default qemu64); `max` gives TCG guests AVX2, which the compiled Bun binary needs */
+  /** QEMU's -cpu (default qemu64, without the SSE4.2 and POPCNT the compiled Bun binary needs: `max`) */
   cpu?: string;
   /**
    * The QEMU monitor on the serial line too (`-serial mon:stdio`): typing Ctrl-A c switches between

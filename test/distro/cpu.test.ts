@@ -5,6 +5,7 @@
 // without AVX, so without AVX2. Bun 1.3's default x64 runtime died there at once (SIGILL, exit 132);
 // 1.4 ships one Nehalem runtime (README: Binaries). qemu-user traps an instruction the emulated CPU
 // lacks (a vpaddd on ymm under -cpu Nehalem is checked to be SIGILL), so a pass means something.
+// Below that floor the .deb's preinst refuses to install, read from a /proc/cpuinfo bound over.
 import { beforeAll, expect, test } from 'bun:test';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +18,12 @@ useScratch();
 /** A CPU without AVX and AVX2 (Intel, 2008): what Bun's runtime needs and no more. */
 const CPU = 'Nehalem';
 const amd64 = Bun.spawnSync(['dpkg', '--print-architecture']).stdout?.toString().trim() === 'amd64';
-const needs = [...missing('qemu-x86_64', 'dpkg-deb', 'as', 'ld'), ...(amd64 ? [] : ['an amd64 machine']), ...(KVER ? [] : ['an installed kernel'])];
+const needs = [
+  ...missing('qemu-x86_64', 'dpkg-deb', 'as', 'ld', 'unshare'),
+  ...(amd64 ? [] : ['an amd64 machine']),
+  ...(KVER ? [] : ['an installed kernel']),
+  ...(process.getuid?.() === 0 ? [] : ['root (a mount namespace)']),
+];
 const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
 
 function sh(argv: string[], env: Record<string, string> = {}): string {
@@ -37,10 +43,12 @@ function avx2Probe(dir: string): string {
 describeNeeding(needs, `the amd64 binaries on a CPU without AVX2 (qemu-x86_64 -cpu ${CPU})`, () => {
   let dir = '';
   let packaged = '';
+  let deb = '';
   beforeAll(() => {
     dir = freshDir('cpu');
     const x = join(dir, 'deb');
-    sh(['dpkg-deb', '-x', buildDeb(join(dir, 'mkruckus.deb')), x]);
+    deb = buildDeb(join(dir, 'mkruckus.deb'));
+    sh(['dpkg-deb', '-x', deb, x]);
     packaged = join(x, 'usr/bin/mkruckus');
   }, 300_000);
 
@@ -66,4 +74,23 @@ describeNeeding(needs, `the amd64 binaries on a CPU without AVX2 (qemu-x86_64 -c
     sh([process.execPath, join(ROOT, 'scripts/build-binary.ts'), '--outdir', dir, '--target', 'bun-linux-x64-baseline']);
     expect(sh(['qemu-x86_64', '-cpu', CPU, join(dir, 'mkruckus-linux-amd64'), '--version']).trim()).toBe(VERSION);
   }, 300_000);
+
+  test('the .deb\'s preinst refuses a CPU without SSE4.2 and POPCNT (Core 2) and takes one without AVX', () => {
+    const ctl = join(dir, 'ctl');
+    sh(['dpkg-deb', '--control', deb, ctl]);
+    const host = readFileSync('/proc/cpuinfo', 'utf8');
+    /** DEBIAN/preinst install, as dpkg runs it, with CPUINFO bound over /proc/cpuinfo. */
+    const preinst = (name: string, cpuinfo: string) => {
+      writeFileSync(join(dir, name), cpuinfo);
+      const bind = 'mount --bind "$1" /proc/cpuinfo && exec "$2" install';
+      const argv = ['unshare', '-m', '--propagation', 'private', 'sh', '-c', bind, 'sh', join(dir, name), join(ctl, 'preinst')];
+      return Bun.spawnSync(argv, { stdout: 'pipe', stderr: 'pipe' });
+    };
+    const core2 = preinst('core2.cpuinfo', host.replace(/ (sse4_2|popcnt)\b/g, ''));
+    expect(core2.exitCode).toBe(1);
+    expect(core2.stderr.toString()).toMatch(/^mkruckus: error: this CPU lacks sse4_2 popcnt \(\/proc\/cpuinfo flags\); /);
+    const nehalem = preinst('nehalem.cpuinfo', host.replace(/ avx\w*\b/g, ''));
+    expect(nehalem.stderr.toString()).toBe('');
+    expect(nehalem.exitCode).toBe(0);
+  });
 });
