@@ -49,8 +49,8 @@ describeNeeding(needs, 'binaries for arm64 and musl', () => {
   let base = '';
   let kver = '';
   const arm = () => join(dir, 'mkruckus-linux-arm64');
-  /** The arm64 binary under qemu-aarch64, its libraries from the unpacked libc6:arm64. */
-  const runArm = (args: string[], env: Record<string, string> = {}) => sh(['qemu-aarch64', '-L', sysroot, arm(), ...args], env);
+  /** The arm64 binary under qemu-aarch64 on an ARMv8.0 core, its libraries from the unpacked libc6:arm64. */
+  const runArm = (args: string[], env: Record<string, string> = {}) => sh(['qemu-aarch64', '-cpu', 'cortex-a53', '-L', sysroot, arm(), ...args], env);
 
   beforeAll(() => {
     ensureBinary(); // also brings src/generated up to date
