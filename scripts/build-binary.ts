@@ -4,11 +4,11 @@
 //   bun scripts/build-binary.ts                  dist/mkruckus for this machine
 //   bun scripts/build-binary.ts --target T...    dist/mkruckus-SUFFIX for each T of TARGETS (or `all`)
 //   [--outdir DIR]                               ... written to DIR instead of dist/
-// A foreign target's Bun runtime is fetched by Bun itself from the npm registry
-// (@oven/bun-linux-aarch64 etc., cached under ~/.bun/install/cache); nothing else is downloaded.
-// amd64 is always Bun's baseline runtime (x86-64-v2: SSE4.2 and POPCNT, Nehalem/Bulldozer on), for
-// this machine's binary too, which is the one scripts/build-deb.sh packages: a packaged binary must
-// start on every CPU a user may have, not only the builder's (README: Binaries).
+// Each target's Bun runtime is fetched by Bun itself from the npm registry (@oven/bun-linux-aarch64
+// etc., cached under ~/.bun/install/cache); nothing else is downloaded. amd64 is always Bun's
+// baseline runtime (x86-64-v2: SSE4.2 and POPCNT, Nehalem/Bulldozer on), for this machine's binary
+// too, which is the one scripts/build-deb.sh packages: a packaged binary must start on every CPU a
+// user may have, not only the builder's (README: Binaries).
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import pkg from '../package.json' with { type: 'json' };
