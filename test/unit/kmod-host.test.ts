@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Kernel modules from a base into stage items (src/host/kmod.ts): a fake base with every compression,
-// then the host's own kmod (modprobe --show-depends, depmod, modinfo) as the reference on every
-// installed kernel's modules tree.
+// Kernel modules from a base into stage items (src/host/kmod.ts, with kmod-index, kmod-files,
+// kmod-decompress and firmware.ts): a fake base with every compression, then the host's own kmod
+// (modprobe --show-depends, depmod, modinfo) as the reference on every installed kernel's modules tree.
 
 import { beforeAll, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
@@ -10,7 +10,8 @@ import { dirname, join } from 'node:path';
 import * as kmod from '../../src/core/kmod.ts';
 import { parseModinfo } from '../../src/core/modinfo.ts';
 import type { StageItem } from '../../src/core/stage.ts';
-import { planKernelModules, xzUncompressedSize } from '../../src/host/kmod.ts';
+import { planKernelModules } from '../../src/host/kmod.ts';
+import { xzUncompressedSize } from '../../src/host/kmod-decompress.ts';
 import { makeElf, MODINFO } from './modelf.ts';
 import { describeNeeding, missing, testNeeding } from './need.ts';
 import { tempDir } from '../temp-dirs.ts';
