@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { LayerFormat } from '../layers/journal.ts';
 import { UserError } from '../log.ts';
 import { dirSource, type TarSource, toolStream } from './layer-tar.ts';
+import { releaseOnSignal } from './scratch.ts';
 
 /** squashfs or erofs by magic (as modules/overlay/layers.sh decides at boot), never by name. */
 export function layerFormat(path: string): LayerFormat | undefined {
@@ -34,13 +35,20 @@ export interface OpenedSources {
 
 export function openLayerSources(paths: readonly string[]): OpenedSources {
   const mounts: string[] = [];
-  const release = () => {
+  const unmount = () => {
     for (const m of mounts.splice(0)) {
-      spawnSync('umount', [m]);
+      // lazily when busy: a reader killed by a signal may not have closed its files yet
+      if (spawnSync('umount', [m]).status !== 0) spawnSync('umount', ['-l', m]);
       try {
         rmdirSync(m);
       } catch {}
     }
+  };
+  // Before the first mount point exists: a SIGTERM would otherwise leave the layers mounted in TMPDIR.
+  const forget = releaseOnSignal(unmount);
+  const release = () => {
+    forget();
+    unmount();
   };
   const formats: (LayerFormat | 'dir')[] = [];
   try {
@@ -54,12 +62,12 @@ export function openLayerSources(paths: readonly string[]): OpenedSources {
       formats.push(format);
       if (format === 'squashfs') return { label: path, open: () => toolStream(['sqfs2tar', path]) };
       const mnt = mkdtempSync(join(tmpdir(), 'mkruckus-erofs-'));
+      mounts.push(mnt);
       const r = spawnSync('mount', ['-t', 'erofs', '-o', 'loop,ro', path, mnt], { encoding: 'utf8' });
       if (r.status !== 0) {
-        rmdirSync(mnt);
+        rmdirSync(mounts.pop()!);
         throw new UserError(`cannot mount the erofs layer ${path} to read it: ${(r.stderr ?? '').trim() || 'mount failed'}`);
       }
-      mounts.push(mnt);
       return { ...dirSource(mnt), label: path };
     });
     return { sources, formats, release };

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // What a build leaves on disk while it runs, and how none of it outlives the build: temp files beside
 // OUT and scratch directories in TMPDIR are named with the builder's pid, removed on every error path
-// and by the SIGINT/SIGTERM/SIGHUP handler (installed before the first of them exists), and those of
+// and by the SIGINT/SIGTERM/SIGHUP handler (installed before the first of them exists; it also
+// unmounts what a command mounted there, erofs layers read by a merge), and those of
 // a build that died without cleaning up (SIGKILL, power loss) are swept by the next build: their pid
 // is gone.
 import { existsSync, mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { errnoWords, UserError } from '../log.ts';
 
 const pending = new Set<string>();
 const children = new Set<{ kill(signal?: number): void }>();
+const releases = new Set<() => void>();
 let signalsHooked = false;
 
 /** Removes `path` (a file or a directory tree) if a signal ends the build before forget(path). */
@@ -31,6 +33,16 @@ export function killOnSignal(child: { kill(signal?: number): void }): () => void
 }
 
 /**
+ * Runs `release` (unmounting what a command mounted in TMPDIR) if a signal ends the command; the
+ * returned function forgets it. A mount is no path to remove: it would outlive the process.
+ */
+export function releaseOnSignal(release: () => void): () => void {
+  hookSignals();
+  releases.add(release);
+  return () => void releases.delete(release);
+}
+
+/**
  * Installs the SIGINT/SIGTERM/SIGHUP handler. Called before a temp path is made: a signal between
  * making it and registering it would otherwise end the process by the default action and leave it.
  */
@@ -41,6 +53,13 @@ export function hookSignals(): void {
     process.on(sig, () => {
       // A tool still writing into a scratch directory would put entries back while it is removed.
       for (const child of children) child.kill(constants.signals.SIGKILL);
+      for (const release of releases) {
+        try {
+          release();
+        } catch {
+          // the other releases and removals still run
+        }
+      }
       for (const path of pending) removeSettled(path);
       process.exit(128 + (constants.signals[sig] ?? 1));
     });

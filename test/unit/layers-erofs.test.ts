@@ -90,4 +90,24 @@ describeNeeding(missing('mkfs.erofs', 'tar2sqfs', 'sqfs2tar', 'tar'), 'sqsh-merg
     const m = await entriesOf(join(top, 'all.sqsh'));
     expect([...m.keys()].sort()).toEqual(['etc', 'etc/kept', 'etc/t', 'etc/t2', 'opt', 'opt/a', 'opt/a/y']);
   }, 60_000);
+
+  // A merge killed while it reads erofs layers (a shutdown, ^C) left them loop-mounted in TMPDIR
+  // for good. No timing: the child sends itself the signal once the mounts exist, then waits.
+  testNeeding(ROOT, 'SIGTERM while erofs layers are mounted to be read: unmounted, nothing left in TMPDIR', () => {
+    const tmpdir = mkdtempSync(join(tmp, 'tmpdir-'));
+    const script = join(tmp, `signal-${Math.random()}.ts`);
+    writeFileSync(script, `
+import { openLayerSources } from ${JSON.stringify(join(import.meta.dir, '../../src/host/layer-sources.ts'))};
+import { readFileSync } from 'node:fs';
+openLayerSources(${JSON.stringify([join(top, 'mid.sqsh'), join(top, 't.sqsh')])});
+console.log('mounted', readFileSync('/proc/mounts', 'utf8').split('\\n').filter((l) => l.includes(${JSON.stringify(tmpdir)})).length);
+process.kill(process.pid, 'SIGTERM');
+setTimeout(() => console.log('the signal was ignored'), 10_000);
+`);
+    const r = Bun.spawnSync([process.execPath, script], { env: { ...process.env, TMPDIR: tmpdir }, stdout: 'pipe', stderr: 'pipe' });
+    expect(r.stdout.toString()).toBe('mounted 2\n');
+    expect(r.exitCode).toBe(143);
+    expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(tmpdir);
+    expect(readdirSync(tmpdir)).toEqual([]);
+  }, 60_000);
 });
