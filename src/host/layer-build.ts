@@ -12,6 +12,7 @@ import { planMerge } from '../layers/merge.ts';
 import { imageLayers, isImageArchive } from '../layers/oci.ts';
 import { UserError } from '../log.ts';
 import { dirSource, readEntries, type TarSource, tarFileSource, tarToSquashfs, writePlan } from './layer-tar.ts';
+import { forget, hookSignals, removeOnSignal } from './scratch.ts';
 
 /** tar-stream, loaded where used: every command but `layer` starts without it. */
 const tar = () => require('tar-stream') as typeof TarStream;
@@ -98,7 +99,10 @@ async function imageJobs(req: BuildRequest, tmp: string, names: Set<string>): Pr
 /** Builds the layers; returns their names, top first. */
 export async function buildLayers(req: BuildRequest): Promise<string[]> {
   if (!existsSync(req.from)) throw new UserError(`${req.from} does not exist`);
+  // Registered before it exists: a SIGTERM would otherwise leave it in the output directory.
+  hookSignals();
   const tmp = mkdtempSync(join(req.outDir, '.mkruckus-layer-'));
+  removeOnSignal(tmp);
   try {
     let jobs: LayerJob[];
     if (statSync(req.from).isDirectory()) {
@@ -122,6 +126,7 @@ export async function buildLayers(req: BuildRequest): Promise<string[]> {
     return jobs.map((j) => j.name);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+    forget(tmp);
   }
 }
 

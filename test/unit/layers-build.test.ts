@@ -134,4 +134,20 @@ describeNeeding(need, 'layer build (tar2sqfs, read back by sqfs2tar)', () => {
     expect(Buffer.from(head).toString('hex')).toBe('e2e1f5e0');
     expect(existsSync(join(out, 'L.sqsh'))).toBe(true);
   });
+
+  // A killed `layer build` left its work directory (.mkruckus-layer-*) in the output directory.
+  // No timing: the input is a FIFO nobody writes, so the build waits with that directory made.
+  testNeeding(missing('mkfifo'), 'SIGTERM during a build: exit 143, nothing left in the output directory', async () => {
+    const out = join(tmp, `out${++n}`);
+    mkdirSync(out);
+    const fifo = join(tmp, `in${n}.tar`);
+    Bun.spawnSync(['mkfifo', fifo]);
+    const main = join(import.meta.dir, '../../src/main.ts');
+    const child = Bun.spawn([process.execPath, main, 'layer', 'build', 'L', '--from', fifo, '--out', out], { stdout: 'pipe', stderr: 'pipe' });
+    for (let i = 0; i < 600 && readdirSync(out).length === 0; i++) await Bun.sleep(50);
+    expect(readdirSync(out)[0]).toStartWith('.mkruckus-layer-');
+    child.kill('SIGTERM');
+    expect(await child.exited).toBe(143);
+    expect(readdirSync(out)).toEqual([]);
+  }, 60_000);
 });
