@@ -3,14 +3,14 @@
 // read-only loop mount, read with GNU tar), because erofs-utils 1.5's `fsck.erofs --extract`
 // drops every xattr (the opaque markers a merge must keep) and splits hard links, and its
 // `dump.erofs` prints neither; a directory (an upper, a mounted layer) as it is.
-import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmdirSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LayerFormat } from '../layers/journal.ts';
 import { UserError } from '../log.ts';
 import { dirSource, type TarSource, toolStream } from './layer-tar.ts';
-import { releaseOnSignal } from './scratch.ts';
+import { isStale, releaseOnSignal } from './scratch.ts';
 
 /** squashfs or erofs by magic (as modules/overlay/layers.sh decides at boot), never by name. */
 export function layerFormat(path: string): LayerFormat | undefined {
@@ -33,17 +33,45 @@ export interface OpenedSources {
   release: () => void;
 }
 
+const MOUNT_PREFIX = 'mkruckus-erofs-';
+
+/** Unmounts and removes a mount point: lazily when busy (a reader killed by a signal may not have closed its files yet). */
+function unmountPoint(m: string): void {
+  if (spawnSync('umount', [m]).status !== 0) spawnSync('umount', ['-l', m]);
+  try {
+    rmdirSync(m);
+  } catch {}
+}
+
+/** Mount points left by merges that died without unmounting (SIGKILL): their pid is gone. */
+function sweepStaleMounts(): void {
+  const dir = tmpdir();
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return; // mkdtemp says what is wrong with TMPDIR
+  }
+  // our own pid's are those of an OpenedSources of this process not released yet
+  const own = `${MOUNT_PREFIX}${process.pid}-`;
+  for (const n of names) if (isStale(n, MOUNT_PREFIX) && !n.startsWith(own)) unmountPoint(join(dir, n));
+}
+
+/** The erofs layer at `path` mounted read-only on a new directory in TMPDIR, pushed to `mounts` before the mount. */
+function mountErofs(path: string, mounts: string[]): string {
+  const mnt = mkdtempSync(join(tmpdir(), `${MOUNT_PREFIX}${process.pid}-`));
+  mounts.push(mnt);
+  const r = spawnSync('mount', ['-t', 'erofs', '-o', 'loop,ro', path, mnt], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    rmdirSync(mounts.pop()!);
+    throw new UserError(`cannot mount the erofs layer ${path} to read it: ${(r.stderr ?? '').trim() || 'mount failed'}`);
+  }
+  return mnt;
+}
+
 export function openLayerSources(paths: readonly string[]): OpenedSources {
   const mounts: string[] = [];
-  const unmount = () => {
-    for (const m of mounts.splice(0)) {
-      // lazily when busy: a reader killed by a signal may not have closed its files yet
-      if (spawnSync('umount', [m]).status !== 0) spawnSync('umount', ['-l', m]);
-      try {
-        rmdirSync(m);
-      } catch {}
-    }
-  };
+  const unmount = () => mounts.splice(0).forEach(unmountPoint);
   // Before the first mount point exists: a SIGTERM would otherwise leave the layers mounted in TMPDIR.
   const forget = releaseOnSignal(unmount);
   const release = () => {
@@ -61,14 +89,8 @@ export function openLayerSources(paths: readonly string[]): OpenedSources {
       if (format === undefined) throw new UserError(`${path} is neither squashfs nor erofs`);
       formats.push(format);
       if (format === 'squashfs') return { label: path, open: () => toolStream(['sqfs2tar', path]) };
-      const mnt = mkdtempSync(join(tmpdir(), 'mkruckus-erofs-'));
-      mounts.push(mnt);
-      const r = spawnSync('mount', ['-t', 'erofs', '-o', 'loop,ro', path, mnt], { encoding: 'utf8' });
-      if (r.status !== 0) {
-        rmdirSync(mounts.pop()!);
-        throw new UserError(`cannot mount the erofs layer ${path} to read it: ${(r.stderr ?? '').trim() || 'mount failed'}`);
-      }
-      return { ...dirSource(mnt), label: path };
+      if (mounts.length === 0) sweepStaleMounts();
+      return { ...dirSource(mountErofs(path, mounts)), label: path };
     });
     return { sources, formats, release };
   } catch (err) {

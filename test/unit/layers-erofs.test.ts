@@ -5,7 +5,7 @@
 // or what --format says.
 import { beforeEach, expect } from 'bun:test';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { buildLayers } from '../../src/host/layer-build.ts';
 import { sqshMerge } from '../../src/host/layer-commands.ts';
 import { layerFormat, openLayerSources } from '../../src/host/layer-sources.ts';
@@ -109,5 +109,34 @@ setTimeout(() => console.log('the signal was ignored'), 10_000);
     expect(r.exitCode).toBe(143);
     expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(tmpdir);
     expect(readdirSync(tmpdir)).toEqual([]);
+  }, 60_000);
+
+  testNeeding(ROOT, 'the mounts of a merge that was SIGKILLed are swept by the next one; a live process\'s are kept', () => {
+    const tmpdir = mkdtempSync(join(tmp, 'tmpdir-'));
+    const dead = Bun.spawnSync(['true']).pid;
+    const stale = join(tmpdir, `mkruckus-erofs-${dead}-AbCdEf`);
+    const live = join(tmpdir, `mkruckus-erofs-${process.ppid}-AbCdEf`);
+    for (const m of [stale, live]) {
+      mkdirSync(m);
+      expect(Bun.spawnSync(['mount', '-t', 'erofs', '-o', 'loop,ro', join(top, 'mid.sqsh'), m]).exitCode).toBe(0);
+    }
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = tmpdir;
+    try {
+      // this process's own open sources (not released yet) are not stale either
+      const held = openLayerSources([join(top, 'mid.sqsh')]);
+      openLayerSources([join(top, 't.sqsh')]).release();
+      const own = readdirSync(tmpdir).filter((n) => n.startsWith(`mkruckus-erofs-${process.pid}-`));
+      expect(own).toHaveLength(1);
+      expect(readFileSync('/proc/mounts', 'utf8')).toContain(join(tmpdir, own[0]!));
+      held.release();
+      expect(readdirSync(tmpdir)).toEqual([basename(live)]);
+      expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(stale);
+      expect(readFileSync('/proc/mounts', 'utf8')).toContain(live);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      for (const n of readdirSync(tmpdir)) Bun.spawnSync(['umount', join(tmpdir, n)]);
+    }
   }, 60_000);
 });
