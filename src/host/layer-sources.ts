@@ -3,14 +3,14 @@
 // read-only loop mount, read with GNU tar), because erofs-utils 1.5's `fsck.erofs --extract`
 // drops every xattr (the opaque markers a merge must keep) and splits hard links, and its
 // `dump.erofs` prints neither; a directory (an upper, a mounted layer) as it is.
-import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmdirSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LayerFormat } from '../layers/journal.ts';
 import { UserError } from '../log.ts';
 import { dirSource, type TarSource, toolStream } from './layer-tar.ts';
-import { isStale, releaseOnSignal } from './scratch.ts';
+import { releaseOnSignal, staleInTmp } from './scratch.ts';
 
 /** squashfs or erofs by magic (as modules/overlay/layers.sh decides at boot), never by name. */
 export function layerFormat(path: string): LayerFormat | undefined {
@@ -45,16 +45,9 @@ function unmountPoint(m: string): void {
 
 /** Mount points left by merges that died without unmounting (SIGKILL): their pid is gone. */
 function sweepStaleMounts(): void {
-  const dir = tmpdir();
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return; // mkdtemp says what is wrong with TMPDIR
-  }
   // our own pid's are those of an OpenedSources of this process not released yet
-  const own = `${MOUNT_PREFIX}${process.pid}-`;
-  for (const n of names) if (isStale(n, MOUNT_PREFIX) && !n.startsWith(own)) unmountPoint(join(dir, n));
+  const own = join(tmpdir(), `${MOUNT_PREFIX}${process.pid}-`);
+  for (const stale of staleInTmp(MOUNT_PREFIX)) if (!stale.startsWith(own)) unmountPoint(stale);
 }
 
 /** The erofs layer at `path` mounted read-only on a new directory in TMPDIR, pushed to `mounts` before the mount. */

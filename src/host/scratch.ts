@@ -103,6 +103,18 @@ export function isStale(name: string, prefix: string, suffix = ''): boolean {
   return pid !== undefined && (Number(pid) === process.pid || !isAlive(Number(pid)));
 }
 
+/** The paths in TMPDIR that isStale finds for `prefix`; none when TMPDIR cannot be read (the mkdtemp after says why). */
+export function staleInTmp(prefix: string): string[] {
+  const dir = tmpdir();
+  try {
+    return readdirSync(dir)
+      .filter((n) => isStale(n, prefix))
+      .map((n) => join(dir, n));
+  } catch {
+    return [];
+  }
+}
+
 /** The directory TMPDIR names (or /tmp), for messages: `/x (TMPDIR)` says where the user can change it. */
 export function tempRoot(): { dir: string; label: string } {
   const dir = tmpdir();
@@ -128,13 +140,7 @@ export interface Scratch {
 export function makeScratch(kind: string): Scratch {
   const { dir, label } = tempRoot();
   const prefix = `mkruckus-${kind}-`;
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    // mkdtemp below says what is wrong with the directory
-  }
-  for (const n of names) if (isStale(n, prefix)) removeQuietly(join(dir, n));
+  for (const stale of staleInTmp(prefix)) removeQuietly(stale);
   hookSignals();
   let path: string;
   try {
